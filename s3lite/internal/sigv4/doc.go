@@ -1,0 +1,3 @@
+// Package sigv4 verifies AWS Signature Version 4 (and presigned Version 2) requests for
+// s3lite and decodes aws-chunked payloads.
+package sigv4
