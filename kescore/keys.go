@@ -1,0 +1,243 @@
+package kescore
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+)
+
+func invalidKeyName(name string) *apiError {
+	return failf(http.StatusBadRequest, "key name '%s' is empty, too long or contains invalid characters", name)
+}
+
+func invalidPattern(pattern string) *apiError {
+	return failf(http.StatusBadRequest, "listing pattern '%s' is empty, too long or is invalid", pattern)
+}
+
+func (s *Server) createKey(w http.ResponseWriter, req *apiRequest) {
+	name := req.Resource
+	if !validName(name) {
+		s.writeError(w, req.Request, invalidKeyName(name), nil)
+		return
+	}
+	k, err := newMasterKey(s.keyType, req.Identity, time.Now())
+	if err != nil {
+		s.writeError(w, req.Request, err, &apiError{http.StatusInternalServerError, "failed to generate encryption key"})
+		return
+	}
+	if err := s.cache.create(req.Context(), name, k); err != nil {
+		s.writeError(w, req.Request, err, failCreate)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+func (s *Server) importKey(w http.ResponseWriter, req *apiRequest) {
+	name := req.Resource
+	if !validName(name) {
+		s.writeError(w, req.Request, invalidKeyName(name), nil)
+		return
+	}
+	var body struct {
+		Key    []byte `json:"key"`
+		Cipher string `json:"cipher"`
+	}
+	if err := readJSON(req.Request, &body); err != nil {
+		s.writeError(w, req.Request, err, nil)
+		return
+	}
+	typ, ok := parseKeyType(body.Cipher)
+	if !ok {
+		s.writeError(w, req.Request, failf(http.StatusNotAcceptable, "algorithm '%s' is not supported", body.Cipher), nil)
+		return
+	}
+	if len(body.Key) != keySize {
+		s.writeError(w, req.Request, failf(http.StatusNotAcceptable, "invalid key size for '%s'", body.Cipher), nil)
+		return
+	}
+	k, err := newMasterKey(typ, req.Identity, time.Now())
+	if err != nil {
+		s.writeError(w, req.Request, err, failCreate)
+		return
+	}
+	copy(k.key[:], body.Key)
+	if err := s.cache.create(req.Context(), name, k); err != nil {
+		s.writeError(w, req.Request, err, failCreate)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+func (s *Server) describeKey(w http.ResponseWriter, req *apiRequest) {
+	name := req.Resource
+	if !validName(name) {
+		s.writeError(w, req.Request, invalidKeyName(name), nil)
+		return
+	}
+	k, err := s.cache.get(req.Context(), name)
+	if err != nil {
+		s.writeError(w, req.Request, err, failRead)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Name      string    `json:"name"`
+		Algorithm string    `json:"algorithm"`
+		CreatedAt time.Time `json:"created_at"`
+		CreatedBy string    `json:"created_by"`
+	}{name, k.typ.String(), k.createdAt, k.createdBy})
+}
+
+func (s *Server) listKeys(w http.ResponseWriter, req *apiRequest) {
+	if !validPattern(req.Resource) {
+		s.writeError(w, req.Request, invalidPattern(req.Resource), nil)
+		return
+	}
+	prefix := listPrefix(req.Resource)
+	names, err := s.cache.list(req.Context(), prefix)
+	if err != nil {
+		s.writeError(w, req.Request, err, failList)
+		return
+	}
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		if strings.HasPrefix(n, prefix) {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	writeJSON(w, http.StatusOK, struct {
+		Names      []string `json:"names"`
+		ContinueAt string   `json:"continue_at,omitempty"`
+	}{Names: out})
+}
+
+func (s *Server) deleteKey(w http.ResponseWriter, req *apiRequest) {
+	name := req.Resource
+	if !validName(name) {
+		s.writeError(w, req.Request, invalidKeyName(name), nil)
+		return
+	}
+	if err := s.cache.delete(req.Context(), name); err != nil {
+		s.writeError(w, req.Request, err, failDelete)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+func (s *Server) generateKey(w http.ResponseWriter, req *apiRequest) {
+	name := req.Resource
+	if !validName(name) {
+		s.writeError(w, req.Request, invalidKeyName(name), nil)
+		return
+	}
+	var body struct {
+		Context []byte `json:"context"`
+	}
+	if req.ContentLength != 0 {
+		if err := readJSON(req.Request, &body); err != nil {
+			s.writeError(w, req.Request, err, nil)
+			return
+		}
+	}
+	k, err := s.cache.get(req.Context(), name)
+	if err != nil {
+		s.writeError(w, req.Request, err, failRead)
+		return
+	}
+	plaintext, ciphertext, err := generate(k, body.Context)
+	if err != nil {
+		s.writeError(w, req.Request, err, &apiError{http.StatusInternalServerError, "failed to generate encryption key"})
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Plaintext  []byte `json:"plaintext"`
+		Ciphertext []byte `json:"ciphertext"`
+	}{plaintext, ciphertext})
+}
+
+func (s *Server) encryptKey(w http.ResponseWriter, req *apiRequest) {
+	name := req.Resource
+	if !validName(name) {
+		s.writeError(w, req.Request, invalidKeyName(name), nil)
+		return
+	}
+	var body struct {
+		Plaintext []byte `json:"plaintext"`
+		Context   []byte `json:"context"`
+	}
+	if err := readJSON(req.Request, &body); err != nil {
+		s.writeError(w, req.Request, err, nil)
+		return
+	}
+	k, err := s.cache.get(req.Context(), name)
+	if err != nil {
+		s.writeError(w, req.Request, err, failRead)
+		return
+	}
+	ciphertext, err := k.encrypt(body.Plaintext, body.Context)
+	if err != nil {
+		s.writeError(w, req.Request, err, &apiError{http.StatusInternalServerError, "failed to encrypt plaintext"})
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Ciphertext []byte `json:"ciphertext"`
+	}{ciphertext})
+}
+
+func (s *Server) decryptKey(w http.ResponseWriter, req *apiRequest) {
+	name := req.Resource
+	if !validName(name) {
+		s.writeError(w, req.Request, invalidKeyName(name), nil)
+		return
+	}
+	var body struct {
+		Ciphertext []byte `json:"ciphertext"`
+		Context    []byte `json:"context"`
+	}
+	if err := readJSON(req.Request, &body); err != nil {
+		s.writeError(w, req.Request, err, nil)
+		return
+	}
+	k, err := s.cache.get(req.Context(), name)
+	if err != nil {
+		s.writeError(w, req.Request, err, failRead)
+		return
+	}
+	plaintext, err := k.decrypt(body.Ciphertext, body.Context)
+	if err != nil {
+		s.writeError(w, req.Request, err, &apiError{http.StatusInternalServerError, "failed to decrypt ciphertext"})
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Plaintext []byte `json:"plaintext"`
+	}{plaintext})
+}
+
+func (s *Server) hmacKey(w http.ResponseWriter, req *apiRequest) {
+	name := req.Resource
+	if !validName(name) {
+		s.writeError(w, req.Request, invalidKeyName(name), nil)
+		return
+	}
+	var body struct {
+		Message []byte `json:"message"`
+	}
+	if err := readJSON(req.Request, &body); err != nil {
+		s.writeError(w, req.Request, err, nil)
+		return
+	}
+	k, err := s.cache.get(req.Context(), name)
+	if err != nil {
+		s.writeError(w, req.Request, err, failRead)
+		return
+	}
+	sum, ok := k.hmacSum(body.Message)
+	if !ok {
+		s.writeError(w, req.Request, errNoHMAC, nil)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Sum []byte `json:"hmac"`
+	}{sum})
+}
