@@ -36,7 +36,8 @@ const (
 type Config struct {
 	// Dir is the directory holding the CA, the server certificate, client
 	// identities and certmagic's ACME state, normally <data-dir>/certs.
-	// Required. It is created with mode 0700 if missing.
+	// Required. It is created with mode 0700 if missing, and an existing
+	// one is tightened to 0700.
 	Dir string
 
 	// SANs are extra DNS names or IP addresses for the server certificate, in
@@ -91,8 +92,10 @@ type ACMEConfig struct {
 	HTTPPort int
 
 	// TLSALPNPort is the port the tls-alpn-01 solver listens on. Zero means
-	// 443. A server already listening there with [Manager.ServerTLSConfig]
-	// answers the challenge itself.
+	// 443. If the port is already taken, certmagic assumes the listener
+	// answers the challenge; a server using [Manager.ServerTLSConfig] does
+	// (it offers acme-tls/1 and certmagic's GetCertificate serves the
+	// challenge certificate).
 	TLSALPNPort int
 
 	// DisableHTTPChallenge turns off the http-01 challenge.
