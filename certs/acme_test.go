@@ -164,6 +164,12 @@ func TestACMEFromPebble(t *testing.T) {
 		t.Fatalf("Open with ACME: %v", err)
 	}
 
+	select {
+	case <-m.ACMEReady():
+	default:
+		t.Error("ACMEReady not closed after a synchronous Open")
+	}
+
 	ln := listenT(t, "127.0.0.1:0")
 	serveTLS(t, ln, m.ServerTLSConfig())
 	addr := ln.Addr().String()
@@ -217,5 +223,41 @@ func TestACMEFromPebble(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "ca.crt")); err != nil {
 		t.Errorf("ca.crt missing in ACME mode: %v", err)
+	}
+}
+
+func TestACMEAsync(t *testing.T) {
+	alpnPort := freePort(t)
+	pebble := startPebble(t, alpnPort)
+	m := openT(t, Config{Dir: t.TempDir(), ACME: &ACMEConfig{
+		Domains:              []string{acmeDomain},
+		CA:                   pebble.dirURL,
+		TrustedRoots:         pebble.apiRoots,
+		ListenHost:           "127.0.0.1",
+		TLSALPNPort:          alpnPort,
+		DisableHTTPChallenge: true,
+	}})
+	// Local names are served at once, whatever the ACME state.
+	ln := listenT(t, "127.0.0.1:0")
+	serveTLS(t, ln, m.ServerTLSConfig())
+	handshake(t, ln.Addr().String(), "localhost", m.CAPool(), time.Now())
+
+	select {
+	case <-m.ACMEReady():
+	case <-time.After(30 * time.Second):
+		t.Fatal("ACME certificate not obtained in the background within 30s")
+	}
+	got := handshake(t, ln.Addr().String(), acmeDomain, pebble.issuing, time.Now())
+	if !slices.Equal(got.DNSNames, []string{acmeDomain}) {
+		t.Errorf("names %v, want [%s]", got.DNSNames, acmeDomain)
+	}
+}
+
+func TestACMEReadyWithoutACME(t *testing.T) {
+	m := openT(t, Config{Dir: t.TempDir()})
+	select {
+	case <-m.ACMEReady():
+	default:
+		t.Error("ACMEReady not closed without ACME")
 	}
 }

@@ -48,6 +48,10 @@ type Manager struct {
 	mu         sync.Mutex // guards the fields below
 	serverHash string
 	serverLeaf *x509.Certificate
+
+	acmeMu      sync.Mutex      // guards acmePending and closing acmeReady
+	acmePending map[string]bool // ACME names not yet cached
+	acmeReady   chan struct{}   // closed when acmePending becomes empty
 }
 
 // Open makes (on first start) or loads (later) the local CA and the server
@@ -69,6 +73,16 @@ func Open(ctx context.Context, cfg Config) (*Manager, error) {
 		storage: &certmagic.FileStorage{Path: cfg.Dir},
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
+
+		acmePending: map[string]bool{},
+		acmeReady:   make(chan struct{}),
+	}
+	if cfg.ACME != nil {
+		for _, d := range cfg.ACME.Domains {
+			m.acmePending[normalizeName(d)] = true
+		}
+	} else {
+		close(m.acmeReady)
 	}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
@@ -115,6 +129,8 @@ func Open(ctx context.Context, cfg Config) (*Manager, error) {
 		KeySource:          certmagic.StandardKeyGenerator{KeyType: certmagic.P256},
 		Storage:            m.storage,
 		Logger:             zl,
+		OnEvent:            m.onEvent,
+		ShouldEmitFunc:     func(event string) bool { return event == "cached_managed_cert" },
 	})
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 
@@ -157,6 +173,33 @@ func (m *Manager) CAPool() *x509.CertPool {
 	p := x509.NewCertPool()
 	p.AddCert(m.ca.cert)
 	return p
+}
+
+// ACMEReady returns a channel that is closed once every ACME domain has a
+// certificate in the cache (loaded or obtained). Without ACME it is closed
+// from the start.
+func (m *Manager) ACMEReady() <-chan struct{} { return m.acmeReady }
+
+// onEvent receives certmagic's events (only those ShouldEmitFunc lets
+// through) and tracks which ACME names are being served.
+func (m *Manager) onEvent(_ context.Context, event string, data map[string]any) error {
+	if event != "cached_managed_cert" {
+		return nil
+	}
+	sans, _ := data["sans"].([]string)
+	m.acmeMu.Lock()
+	defer m.acmeMu.Unlock()
+	if len(m.acmePending) == 0 {
+		return nil
+	}
+	for _, n := range sans {
+		delete(m.acmePending, normalizeName(n))
+	}
+	if len(m.acmePending) == 0 {
+		close(m.acmeReady)
+		m.log.Info("ACME certificates ready", "domains", m.cfg.ACME.Domains)
+	}
+	return nil
 }
 
 // Close stops the renewal loop, background ACME work and certmagic's cache
