@@ -23,7 +23,7 @@
 //
 // # Serving and renewal
 //
-// Certificates are served from a certmagic [certmagic.Cache] through a
+// Certificates are served from a [certmagic.Cache] through a
 // [certmagic.Config] of our own (no package-level default config), so
 // [Manager.ServerTLSConfig] picks a renewed certificate on the next
 // handshake, without restart. Handshakes without SNI are matched by the
@@ -55,7 +55,8 @@
 // ([certmagic.NewACMEIssuer], ManageSync/ManageAsync): obtaining, storage,
 // renewal and the http-01 / tls-alpn-01 solvers are all certmagic's. The local
 // certificate keeps serving every other name (localhost, the loopback IPs),
-// so local health checks that trust ca.crt keep working. Background ACME
+// so local health checks that trust ca.crt keep working. [Manager.ACMEReady]
+// is closed when certmagic reports every ACME name cached. Background ACME
 // retries started by ManageAsync are cancelled by Close; certmagic offers no
 // way to wait for them.
 //
