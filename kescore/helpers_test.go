@@ -8,6 +8,8 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"flag"
+	"io"
+	"log/slog"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -169,6 +171,7 @@ func newEnv(t testing.TB, mutate func(*Config)) *testEnv {
 		Policies: map[string]Policy{"minio": guidePolicy(e.minio.id)},
 		Version:  "2025-03-12T09-35-18Z",
 		Commit:   "0000000000000000000000000000000000000000",
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	if mutate != nil {
 		mutate(&cfg)

@@ -99,11 +99,15 @@ func (s *Server) routes() []route {
 }
 
 // newMux registers every route. Paths ending in '/' are ServeMux subtrees,
-// so "GET /v1/key/list" is redirected (301) to "/v1/key/list/" as in KES.
+// and the bare path (e.g. "GET /v1/key/list", which kms-go sends for an
+// empty prefix) is redirected with 301 to the subtree, as KES does.
 func (s *Server) newMux() *http.ServeMux {
 	mux := http.NewServeMux()
 	for _, rt := range s.table {
 		mux.Handle(rt.Path, s.serveRoute(rt))
+		if base, ok := strings.CutSuffix(rt.Path, "/"); ok {
+			mux.Handle(base, http.RedirectHandler(rt.Path, http.StatusMovedPermanently))
+		}
 	}
 	return mux
 }

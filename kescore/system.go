@@ -92,10 +92,8 @@ func (s *Server) ready(w http.ResponseWriter, req *apiRequest) {
 	case err == nil:
 		w.WriteHeader(http.StatusOK)
 	case errors.Is(err, ErrStoreUnreachable):
-		s.log.WarnContext(req.Context(), "key store is not reachable", "err", err)
 		s.writeError(w, req.Request, err, &apiError{http.StatusGatewayTimeout, "key store is not reachable"})
 	default:
-		s.log.WarnContext(req.Context(), "key store is unavailable", "err", err)
 		s.writeError(w, req.Request, err, &apiError{http.StatusBadGateway, "key store is unavailable"})
 	}
 }
