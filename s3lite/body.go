@@ -1,0 +1,178 @@
+package s3lite
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/kmsbox/kmsbox/s3lite/internal/checksum"
+)
+
+func hexString(b []byte) string { return hex.EncodeToString(b) }
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
+
+// copyBufSize is the streaming buffer: large enough for fast file I/O,
+// small enough that concurrent uploads stay in a few MiB.
+const copyBufSize = 256 << 10
+
+// bodyResult is what writeBody learned about the plaintext it stored.
+type bodyResult struct {
+	size    int64
+	encSize int64
+	md5     []byte
+	sum     []byte // raw checksum of algo, nil for None
+}
+
+// writeBody streams src into a new temp file, encrypting with key (nil =
+// plaintext) as one DARE stream, hashing the plaintext with MD5 and algo.
+// It never holds the body in memory. On success the caller verifies the
+// result and then commits or discards the file.
+func (s *Server) writeBody(ctx context.Context, src io.Reader, key []byte, nonce *[12]byte, algo checksum.Algorithm, limit int64) (*os.File, bodyResult, error) {
+	var res bodyResult
+	f, err := s.st.tempFile()
+	if err != nil {
+		return nil, res, err
+	}
+	fail := func(err error) (*os.File, bodyResult, error) {
+		discard(f)
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			err = errors.Join(err, ctxErr)
+		}
+		return nil, res, err
+	}
+	bw := bufio.NewWriterSize(f, copyBufSize)
+	var dst io.Writer = bw
+	var enc io.WriteCloser
+	if key != nil {
+		if enc, err = encryptWriter(bw, key, nonce); err != nil {
+			return fail(err)
+		}
+		dst = enc
+	}
+	cr := checksum.NewReader(io.LimitReader(src, limit+1), algo)
+	buf := make([]byte, copyBufSize)
+	if _, err := io.CopyBuffer(dst, onlyReader{cr}, buf); err != nil {
+		return fail(err)
+	}
+	if cr.N() > limit {
+		return fail(errEntityTooLarge)
+	}
+	if enc != nil {
+		if err := enc.Close(); err != nil {
+			return fail(err)
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return fail(err)
+	}
+	res.size = cr.N()
+	res.md5 = cr.MD5()
+	res.sum = cr.Sum()
+	res.encSize = res.size
+	if key != nil {
+		res.encSize = encryptedSize(res.size)
+	}
+	return f, res, nil
+}
+
+// onlyReader hides WriterTo/ReaderFrom so CopyBuffer uses our buffer.
+type onlyReader struct{ io.Reader }
+
+// requestChecksum returns the checksum algorithm of an upload and the
+// expected value, read from the header or, after the body, the trailer.
+type requestChecksum struct {
+	algo checksum.Algorithm
+	want string
+}
+
+func parseRequestChecksum(h http.Header) (requestChecksum, error) {
+	a, want, err := checksum.FromHeaders(h)
+	return requestChecksum{algo: a, want: want}, err
+}
+
+// verify checks Content-MD5 and the checksum against what was received.
+func (rc requestChecksum) verify(q *request, md5sum, sum []byte) error {
+	if err := checksum.CheckContentMD5(q.r.Header.Get("Content-Md5"), md5sum); err != nil {
+		if errors.Is(err, checksum.ErrBadDigest) {
+			return errors.Join(errBadDigest, err)
+		}
+		return errors.Join(errInvalidDigest, err)
+	}
+	if rc.algo == checksum.None {
+		return nil
+	}
+	want := rc.want
+	if want == "" && q.auth.Trailer != nil {
+		want = q.auth.Trailer.Get(rc.algo.Header())
+	}
+	if want == "" {
+		return withMsg(errInvalidRequest, "The "+rc.algo.Header()+" trailer is missing.")
+	}
+	return checksum.Verify(rc.algo, sum, want)
+}
+
+// verifyBodyIntegrity checks Content-MD5 and x-amz-checksum-* of a small
+// body held in memory (DeleteObjects and other XML requests).
+func verifyBodyIntegrity(q *request, data []byte) error {
+	rc, err := parseRequestChecksum(q.r.Header)
+	if err != nil {
+		return err
+	}
+	sum := md5.Sum(data)
+	var raw []byte
+	if h := rc.algo.New(); h != nil {
+		h.Write(data)
+		raw = h.Sum(nil)
+	}
+	return rc.verify(q, sum[:], raw)
+}
+
+// storedHeaders are the request headers kept with an object and returned on GET/HEAD.
+var storedHeaders = []string{"Content-Type", "Content-Encoding", "Content-Disposition", "Content-Language", "Cache-Control", "Expires", "X-Amz-Website-Redirect-Location"}
+
+// objectHeaders extracts the headers to store from an upload request.
+func objectHeaders(h http.Header) (map[string]string, error) {
+	out := map[string]string{}
+	for _, k := range storedHeaders {
+		if v := h.Get(k); v != "" {
+			out[k] = v
+		}
+	}
+	if ce, ok := out["Content-Encoding"]; ok {
+		var kept []string
+		for _, e := range strings.Split(ce, ",") {
+			if e = strings.TrimSpace(e); e != "" && !strings.EqualFold(e, "aws-chunked") {
+				kept = append(kept, e)
+			}
+		}
+		if len(kept) == 0 {
+			delete(out, "Content-Encoding")
+		} else {
+			out["Content-Encoding"] = strings.Join(kept, ",")
+		}
+	}
+	size := 0
+	for k, vs := range h {
+		if strings.HasPrefix(strings.ToLower(k), "x-amz-meta-") {
+			out[http.CanonicalHeaderKey(k)] = strings.Join(vs, ",")
+			size += len(k) + len(vs[0])
+		}
+	}
+	if size > 2048 {
+		return nil, withMsg(errInvalidArgument, "Your metadata headers exceed the maximum allowed metadata size.")
+	}
+	for _, k := range []string{"X-Amz-Tagging", "X-Amz-Object-Lock-Mode", "X-Amz-Object-Lock-Retain-Until-Date", "X-Amz-Object-Lock-Legal-Hold", "X-Amz-Grant-Full-Control", "X-Amz-Grant-Read", "X-Amz-Grant-Write-Acp", "X-Amz-Grant-Read-Acp"} {
+		if h.Get(k) != "" {
+			return nil, withMsg(errNotImplemented, k+" is not implemented by this server")
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,130 @@
+package s3lite
+
+import (
+	"encoding/hex"
+	"io"
+	"net/http"
+	"sort"
+)
+
+// listBuckets answers ListBuckets.
+func (s *Server) listBuckets(w http.ResponseWriter, q *request) error {
+	bs, err := s.st.listBuckets()
+	if err != nil {
+		return err
+	}
+	sort.Slice(bs, func(i, j int) bool { return bs[i].Name < bs[j].Name })
+	res := listAllMyBucketsResult{Xmlns: s3NS, Owner: s.owner(q), Buckets: []bucketItem{}}
+	for _, b := range bs {
+		res.Buckets = append(res.Buckets, bucketItem{Name: b.Name, CreationDate: s3Time(b.Created)})
+	}
+	writeXML(w, http.StatusOK, res)
+	return nil
+}
+
+// owner is the single owner of everything: the requesting access key.
+func (s *Server) owner(q *request) owner {
+	id := q.auth.AccessKey
+	return owner{ID: hex.EncodeToString([]byte(id)), DisplayName: id}
+}
+
+// createBucket answers CreateBucket; an optional LocationConstraint must
+// name the server's region.
+func (s *Server) createBucket(w http.ResponseWriter, q *request) error {
+	data, err := io.ReadAll(q.body)
+	if err != nil {
+		return err
+	}
+	if len(data) > 0 {
+		var c createBucketConfiguration
+		if err := readXML(bytesReader(data), &c); err != nil {
+			return err
+		}
+		if c.LocationConstraint != "" && c.LocationConstraint != s.cfg.Region {
+			return withMsg(errInvalidArgument, "The specified location-constraint is not valid for this server's region "+s.cfg.Region+".")
+		}
+	}
+	if err := s.st.createBucket(q.bucket, s.now().UTC()); err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/"+q.bucket)
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// headBucket answers HeadBucket.
+func (s *Server) headBucket(w http.ResponseWriter, q *request) error {
+	if _, err := s.st.getBucket(q.bucket); err != nil {
+		return err
+	}
+	w.Header().Set("X-Amz-Bucket-Region", s.cfg.Region)
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// deleteBucket answers DeleteBucket; in-progress uploads are aborted.
+func (s *Server) deleteBucket(w http.ResponseWriter, q *request) error {
+	old, err := s.st.deleteBucket(q.bucket)
+	if err != nil {
+		return err
+	}
+	s.st.removeFiles(old)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// getBucketLocation answers GetBucketLocation (us-east-1 is the empty constraint, as S3 does).
+func (s *Server) getBucketLocation(w http.ResponseWriter, q *request) error {
+	if _, err := s.st.getBucket(q.bucket); err != nil {
+		return err
+	}
+	loc := s.cfg.Region
+	if loc == "us-east-1" {
+		loc = ""
+	}
+	writeXML(w, http.StatusOK, locationConstraint{Xmlns: s3NS, Region: loc})
+	return nil
+}
+
+// deleteObjects answers DeleteObjects (quiet and verbose).
+func (s *Server) deleteObjects(w http.ResponseWriter, q *request) error {
+	data, err := io.ReadAll(q.body)
+	if err != nil {
+		return err
+	}
+	if err := verifyBodyIntegrity(q, data); err != nil {
+		return err
+	}
+	var req deleteRequest
+	if err := readXML(bytesReader(data), &req); err != nil {
+		return err
+	}
+	if len(req.Objects) == 0 || len(req.Objects) > 1000 {
+		return withMsg(errMalformedXML, "A DeleteObjects request must name 1 to 1000 objects.")
+	}
+	if _, err := s.st.getBucket(q.bucket); err != nil {
+		return err
+	}
+	res := deleteResult{Xmlns: s3NS}
+	for _, o := range req.Objects {
+		err := checkObjectKey(o.Key)
+		if err == nil && o.VersionID != "" && o.VersionID != "null" {
+			err = withMsg(errNotImplemented, "Versioning is not implemented")
+		}
+		if err == nil {
+			var old []string
+			old, err = s.st.deleteObject(q.bucket, o.Key)
+			s.st.removeFiles(old)
+		}
+		if err != nil {
+			a := toAPIError(err)
+			res.Errors = append(res.Errors, deleteErrorItem{Key: o.Key, Code: a.Code, Message: a.Message})
+			continue
+		}
+		if !req.Quiet {
+			res.Deleted = append(res.Deleted, deletedItem{Key: o.Key})
+		}
+	}
+	writeXML(w, http.StatusOK, res)
+	return nil
+}

@@ -1,0 +1,206 @@
+package s3lite
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/kmsbox/kmsbox/s3lite/internal/checksum"
+)
+
+// copySource is the object an x-amz-copy-source header names, read for copying.
+type copySource struct {
+	bucket, key string
+	meta        *objectMeta
+	oek         []byte
+}
+
+// openCopySource resolves x-amz-copy-source, evaluates the
+// x-amz-copy-source-if-* conditions and unseals the source key (SSE-C via
+// the x-amz-copy-source-server-side-encryption-customer-* headers).
+func (s *Server) openCopySource(q *request) (*copySource, error) {
+	raw := q.r.Header.Get("X-Amz-Copy-Source")
+	raw, version, _ := strings.Cut(raw, "?")
+	if version != "" && version != "versionId=null" {
+		return nil, withMsg(errNotImplemented, "Copying object versions is not implemented")
+	}
+	p, err := url.PathUnescape(raw)
+	if err != nil {
+		return nil, withMsg(errInvalidArgument, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
+	}
+	b, k, ok := strings.Cut(strings.TrimPrefix(p, "/"), "/")
+	if !ok || k == "" || !validBucketName(b) {
+		return nil, withMsg(errInvalidArgument, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
+	}
+	if err := checkObjectKey(k); err != nil {
+		return nil, err
+	}
+	m, err := s.st.getObject(b, k)
+	if err != nil {
+		return nil, err
+	}
+	h := q.r.Header
+	cond := http.Header{}
+	for _, c := range []string{"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"} {
+		if v := h.Get("X-Amz-Copy-Source-" + c); v != "" {
+			cond.Set(c, v)
+		}
+	}
+	if err := checkPreconditions(cond, m.ETag, m.ModTime); err != nil {
+		return nil, errPreconditionFailed
+	}
+	ssec, err := parseSSEC(h, hdrSSECopyPrefix, q.r.TLS != nil)
+	if err != nil {
+		return nil, err
+	}
+	oek, err := s.objectKey(q.r.Context(), m.SSE, b, k, ssec)
+	if err != nil {
+		return nil, err
+	}
+	return &copySource{bucket: b, key: k, meta: m, oek: oek}, nil
+}
+
+// copyObject answers CopyObject: the plaintext streams from the source
+// through a fresh object key for the destination (keys are bound to
+// bucket/object, so every copy re-encrypts).
+func (s *Server) copyObject(w http.ResponseWriter, q *request) error {
+	bi, err := s.st.getBucket(q.bucket)
+	if err != nil {
+		return err
+	}
+	src, err := s.openCopySource(q)
+	if err != nil {
+		return err
+	}
+	directive := q.r.Header.Get("X-Amz-Metadata-Directive")
+	if directive != "" && directive != "COPY" && directive != "REPLACE" {
+		return withMsg(errInvalidArgument, "Unknown metadata directive.")
+	}
+	sreq, err := parseSSE(q.r)
+	if err != nil {
+		return err
+	}
+	if src.bucket == q.bucket && src.key == q.key && directive != "REPLACE" && sreq.typ == "" && sseTypeOf(src.meta.SSE) != sseC {
+		return withMsg(errInvalidRequest, "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
+	}
+	hdrs := src.meta.Header
+	if directive == "REPLACE" {
+		if hdrs, err = objectHeaders(q.r.Header); err != nil {
+			return err
+		}
+	}
+	algo, _ := checksum.Parse(src.meta.ChecksumAlgo)
+	if v := q.r.Header.Get("X-Amz-Checksum-Algorithm"); v != "" {
+		if algo, err = checksum.Parse(v); err != nil {
+			return err
+		}
+	}
+	if sreq, err = s.resolveSSE(sreq, bi); err != nil {
+		return err
+	}
+	oc, err := s.newEncryption(q.r.Context(), sreq, q.bucket, q.key)
+	if err != nil {
+		return err
+	}
+	var key []byte
+	if oc != nil {
+		key = oc.oek
+	}
+	rr := s.newRangeReader(src.meta, src.oek, 0, src.meta.Size)
+	defer rr.Close()
+	f, res, err := s.writeBody(q.r.Context(), rr, key, nil, algo, maxObjectSize)
+	if err != nil {
+		return err
+	}
+	if res.size != src.meta.Size {
+		discard(f)
+		return errors.Join(errObjectTampered, errors.New("copy source changed size"))
+	}
+	etag, err := visibleETag(oc, res.md5)
+	if err != nil {
+		discard(f)
+		return err
+	}
+	name, err := s.st.commitFile(f)
+	if err != nil {
+		return err
+	}
+	now := s.now().UTC()
+	m := &objectMeta{Key: q.key, Size: res.size, ETag: etag, ModTime: now, Header: hdrs,
+		Parts: []partMeta{{File: name, Size: res.size, EncSize: res.encSize, ETag: etag, ModTime: now}}}
+	if oc != nil {
+		m.SSE = oc.meta
+	}
+	if algo != checksum.None {
+		m.ChecksumAlgo, m.Checksum, m.ChecksumType = algo.String(), checksum.Encode(res.sum), "FULL_OBJECT"
+	}
+	old, err := s.st.putObject(q.bucket, m)
+	if err != nil {
+		s.st.removeFiles([]string{name})
+		return err
+	}
+	s.st.removeFiles(old)
+	setSSEHeaders(w.Header(), m.SSE, &sreq)
+	out := copyObjectResult{Xmlns: s3NS, LastModified: s3Time(now), ETag: `"` + etag + `"`}
+	switch algo {
+	case checksum.CRC32:
+		out.ChecksumCRC32 = m.Checksum
+	case checksum.CRC32C:
+		out.ChecksumCRC32C = m.Checksum
+	case checksum.SHA1:
+		out.ChecksumSHA1 = m.Checksum
+	case checksum.SHA256:
+		out.ChecksumSHA256 = m.Checksum
+	case checksum.CRC64NVME:
+		out.ChecksumCRC64 = m.Checksum
+	}
+	writeXML(w, http.StatusOK, out)
+	return nil
+}
+
+// uploadPartCopy answers UploadPartCopy, with an optional
+// x-amz-copy-source-range.
+func (s *Server) uploadPartCopy(w http.ResponseWriter, q *request) error {
+	src, err := s.openCopySource(q)
+	if err != nil {
+		return err
+	}
+	off, length := int64(0), src.meta.Size
+	if v := q.r.Header.Get("X-Amz-Copy-Source-Range"); v != "" {
+		if off, length, err = parseCopyRange(v, src.meta.Size); err != nil {
+			return err
+		}
+	}
+	rr := s.newRangeReader(src.meta, src.oek, off, length)
+	defer rr.Close()
+	p, u, err := s.storePart(q, rr, requestChecksum{}, func(res bodyResult) error {
+		if res.size != length {
+			return errors.Join(errObjectTampered, errors.New("copy source changed size"))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	ssec, _ := parseSSEC(q.r.Header, hdrSSECPrefix, q.r.TLS != nil)
+	setSSEHeaders(w.Header(), u.SSE, ssec)
+	writeXML(w, http.StatusOK, copyPartResult{Xmlns: s3NS, LastModified: s3Time(p.ModTime), ETag: `"` + p.ETag + `"`})
+	return nil
+}
+
+// parseCopyRange parses "bytes=first-last", which must lie inside size.
+func parseCopyRange(v string, size int64) (int64, int64, error) {
+	spec, ok := strings.CutPrefix(v, "bytes=")
+	first, last, ok2 := strings.Cut(spec, "-")
+	a, err1 := strconv.ParseInt(first, 10, 64)
+	b, err2 := strconv.ParseInt(last, 10, 64)
+	if !ok || !ok2 || err1 != nil || err2 != nil || a < 0 || b < a {
+		return 0, 0, withMsg(errInvalidArgument, "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy")
+	}
+	if b >= size {
+		return 0, 0, withMsg(errInvalidRange, "The specified copy source range is not satisfiable")
+	}
+	return a, b - a + 1, nil
+}

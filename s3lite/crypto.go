@@ -1,0 +1,290 @@
+package s3lite
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"io"
+	"path"
+	"strconv"
+
+	"github.com/minio/sio"
+)
+
+// The object encryption scheme of MinIO (spec minio-kms.md section 3).
+const (
+	darePayload = 64 << 10         // plaintext bytes per DARE package
+	darePackage = darePayload + 32 // encrypted bytes per full package
+	sealAlgo    = "DAREv2-HMAC-SHA256"
+)
+
+// SSE types, also the seal domains.
+const (
+	sseS3  = "SSE-S3"
+	sseKMS = "SSE-KMS"
+	sseC   = "SSE-C"
+)
+
+// Internal metadata keys (never sent to clients).
+const (
+	metaSealAlgo     = "X-Minio-Internal-Server-Side-Encryption-Seal-Algorithm"
+	metaIV           = "X-Minio-Internal-Server-Side-Encryption-Iv"
+	metaS3Sealed     = "X-Minio-Internal-Server-Side-Encryption-S3-Sealed-Key"
+	metaKMSSealed    = "X-Minio-Internal-Server-Side-Encryption-Kms-Sealed-Key"
+	metaCSealed      = "X-Minio-Internal-Server-Side-Encryption-Sealed-Key"
+	metaKeyID        = "X-Minio-Internal-Server-Side-Encryption-S3-Kms-Key-Id"
+	metaKEKSealed    = "X-Minio-Internal-Server-Side-Encryption-S3-Kms-Sealed-Key"
+	metaContext      = "X-Minio-Internal-Server-Side-Encryption-Context"
+	metaMultipart    = "X-Minio-Internal-Encrypted-Multipart"
+	metaCustomerAlgo = "X-Kmsbox-Internal-Customer-Algorithm"
+)
+
+var sealedKeyMeta = map[string]string{sseS3: metaS3Sealed, sseKMS: metaKMSSealed, sseC: metaCSealed}
+
+// sseTypeOf returns the SSE type recorded in internal metadata, "" if plain.
+func sseTypeOf(meta map[string]string) string {
+	for _, t := range []string{sseS3, sseKMS, sseC} {
+		if meta[sealedKeyMeta[t]] != "" {
+			return t
+		}
+	}
+	return ""
+}
+
+func hmacSum(key []byte, parts ...[]byte) []byte {
+	m := hmac.New(sha256.New, key)
+	for _, p := range parts {
+		m.Write(p)
+	}
+	return m.Sum(nil)
+}
+
+// newObjectKey derives a fresh OEK from kek.
+func newObjectKey(kek []byte) ([]byte, error) {
+	var r [32]byte
+	if _, err := rand.Read(r[:]); err != nil {
+		return nil, err
+	}
+	return hmacSum(kek, []byte("object-encryption-key generation"), r[:]), nil
+}
+
+func sealKey(kek, iv []byte, domain, bucket, object string) []byte {
+	return hmacSum(kek, iv, []byte(domain), []byte(sealAlgo), []byte(path.Join(bucket, object)))
+}
+
+func dareConfig(key []byte) sio.Config {
+	return sio.Config{MinVersion: sio.Version20, MaxVersion: sio.Version20, Key: key}
+}
+
+// sealObjectKey binds oek to kek and bucket/object: returns IV and the
+// 64-byte sealed key.
+func sealObjectKey(oek, kek []byte, domain, bucket, object string) (iv, sealed []byte, err error) {
+	iv = make([]byte, 32)
+	if _, err := rand.Read(iv); err != nil {
+		return nil, nil, err
+	}
+	var buf bytes.Buffer
+	if _, err := sio.Encrypt(&buf, bytes.NewReader(oek), dareConfig(sealKey(kek, iv, domain, bucket, object))); err != nil {
+		return nil, nil, err
+	}
+	return iv, buf.Bytes(), nil
+}
+
+// errUnseal means a sealed key did not open: wrong key or wrong binding.
+var errUnseal = errors.New("s3lite: sealed object key does not open")
+
+func unsealObjectKey(kek, iv, sealed []byte, domain, bucket, object string) ([]byte, error) {
+	if len(iv) != 32 || len(sealed) != 64 {
+		return nil, errUnseal
+	}
+	oek, err := sio.DecryptBuffer(nil, sealed, dareConfig(sealKey(kek, iv, domain, bucket, object)))
+	if err != nil || len(oek) != 32 {
+		return nil, errUnseal
+	}
+	return oek, nil
+}
+
+// partKey is the data key of multipart part n (0 = single-part object: the OEK).
+func partKey(oek []byte, n int) []byte {
+	if n == 0 {
+		return oek
+	}
+	var b [4]byte
+	binary.LittleEndian.PutUint32(b[:], uint32(n))
+	return hmacSum(oek, b[:])
+}
+
+// partNonce is the DARE stream nonce of multipart part n.
+func partNonce(uploadID string, n int) *[12]byte {
+	sum := sha256.Sum256([]byte(uploadID + strconv.Itoa(n)))
+	var nonce [12]byte
+	copy(nonce[:], sum[:12])
+	return &nonce
+}
+
+// sealETag encrypts a raw ETag under the OEK's ETag key (48 bytes for an MD5).
+func sealETag(oek, etag []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	_, err := sio.Encrypt(&buf, bytes.NewReader(etag), dareConfig(hmacSum(oek, []byte("SSE-etag"))))
+	return buf.Bytes(), err
+}
+
+// encryptWriter encrypts into dst as one DARE 2.0 stream; nonce nil = random.
+func encryptWriter(dst io.Writer, key []byte, nonce *[12]byte) (io.WriteCloser, error) {
+	cfg := dareConfig(key)
+	cfg.Nonce = nonce
+	return sio.EncryptWriter(dst, cfg)
+}
+
+// encryptedSize is the DARE 2.0 size of n plaintext bytes.
+func encryptedSize(n int64) int64 {
+	return n/darePayload*darePackage + func() int64 {
+		if r := n % darePayload; r > 0 {
+			return r + 32
+		}
+		return 0
+	}()
+}
+
+// kmsContext returns the context bytes for the KMS: ctx (may be nil) plus
+// {"<bucket>":"<bucket>/<object>"} unless ctx has the bucket key, as a
+// JSON object with sorted keys (Go's encoding/json, HTML-safe escaping).
+func kmsContext(ctx map[string]string, bucket, object string) []byte {
+	m := make(map[string]string, len(ctx)+1)
+	for k, v := range ctx {
+		m[k] = v
+	}
+	if _, ok := m[bucket]; !ok {
+		m[bucket] = path.Join(bucket, object)
+	}
+	b, _ := json.Marshal(m)
+	return b
+}
+
+// tamperedReader turns DARE authentication failures into errObjectTampered.
+type tamperedReader struct{ r io.Reader }
+
+func (t tamperedReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	var se sio.Error
+	if errors.As(err, &se) {
+		err = errors.Join(errObjectTampered, err)
+	}
+	return n, err
+}
+
+// segment is the part of one body file a read needs.
+type segment struct {
+	part   partMeta
+	key    []byte // nil: plaintext
+	start  int64  // plaintext offset within the part
+	length int64  // plaintext bytes wanted
+}
+
+// rangeReader streams plaintext [off, off+length) of an object, opening one
+// part file at a time and decrypting only the DARE packages it needs.
+type rangeReader struct {
+	st   *store
+	segs []segment
+	cur  io.Reader
+	f    io.Closer
+	left int64
+}
+
+func (s *Server) newRangeReader(m *objectMeta, oek []byte, off, length int64) *rangeReader {
+	rr := &rangeReader{st: s.st}
+	var cum int64
+	end := off + length
+	for _, p := range m.Parts {
+		pStart, pEnd := cum, cum+p.Size
+		cum = pEnd
+		if pEnd <= off || pStart >= end || p.Size == 0 {
+			continue
+		}
+		seg := segment{part: p, start: max(off, pStart) - pStart}
+		seg.length = min(end, pEnd) - pStart - seg.start
+		if oek != nil {
+			seg.key = partKey(oek, p.Number)
+		}
+		rr.segs = append(rr.segs, seg)
+	}
+	return rr
+}
+
+func (rr *rangeReader) open() error {
+	seg := rr.segs[0]
+	rr.segs = rr.segs[1:]
+	f, err := rr.st.openFile(seg.part.File)
+	if err != nil {
+		return err
+	}
+	rr.f = f
+	rr.left = seg.length
+	if seg.key == nil {
+		rr.cur = io.NewSectionReader(f, seg.start, seg.length)
+		return nil
+	}
+	pkg := seg.start / darePayload
+	skip := seg.start % darePayload
+	encOff := pkg * darePackage
+	encEnd := min(((seg.start+seg.length-1)/darePayload+1)*darePackage, seg.part.EncSize)
+	cfg := dareConfig(seg.key)
+	cfg.SequenceNumber = uint32(pkg)
+	dr, err := sio.DecryptReader(io.NewSectionReader(f, encOff, encEnd-encOff), cfg)
+	if err != nil {
+		return err
+	}
+	r := io.Reader(tamperedReader{dr})
+	if skip > 0 {
+		if _, err := io.CopyN(io.Discard, r, skip); err != nil {
+			return truncated(err)
+		}
+	}
+	rr.cur = r
+	return nil
+}
+
+func truncated(err error) error {
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return errors.Join(errObjectTampered, io.ErrUnexpectedEOF)
+	}
+	return err
+}
+
+func (rr *rangeReader) Read(p []byte) (int, error) {
+	for rr.cur == nil || rr.left == 0 {
+		if rr.f != nil {
+			rr.f.Close()
+			rr.f, rr.cur = nil, nil
+		}
+		if len(rr.segs) == 0 {
+			return 0, io.EOF
+		}
+		if err := rr.open(); err != nil {
+			return 0, truncated(err)
+		}
+	}
+	if int64(len(p)) > rr.left {
+		p = p[:rr.left]
+	}
+	n, err := rr.cur.Read(p)
+	rr.left -= int64(n)
+	if err == io.EOF {
+		if rr.left > 0 {
+			return n, truncated(err)
+		}
+		err = nil
+	}
+	return n, err
+}
+
+func (rr *rangeReader) Close() error {
+	if rr.f != nil {
+		return rr.f.Close()
+	}
+	return nil
+}

@@ -1,0 +1,200 @@
+package s3lite
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awscreds "github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+	bolt "go.etcd.io/bbolt"
+)
+
+const (
+	testAccess = "testaccesskey"
+	testSecret = "testsecretkey123"
+	testKeyID  = "minio-key-1"
+)
+
+// switchKMS is a real StaticKMS that a test can take down.
+type switchKMS struct {
+	*StaticKMS
+	down  atomic.Bool
+	calls atomic.Int64
+}
+
+func (k *switchKMS) GenerateKey(ctx context.Context, id string, c []byte) (DEK, error) {
+	k.calls.Add(1)
+	if k.down.Load() {
+		return DEK{}, ErrKMSUnavailable
+	}
+	return k.StaticKMS.GenerateKey(ctx, id, c)
+}
+
+func (k *switchKMS) Decrypt(ctx context.Context, id string, ct, c []byte) ([]byte, error) {
+	k.calls.Add(1)
+	if k.down.Load() {
+		return nil, ErrKMSUnavailable
+	}
+	return k.StaticKMS.Decrypt(ctx, id, ct, c)
+}
+
+func (k *switchKMS) Status(ctx context.Context) error {
+	if k.down.Load() {
+		return ErrKMSUnavailable
+	}
+	return nil
+}
+
+// env is one s3lite server behind a real TLS listener on 127.0.0.1:0.
+type env struct {
+	t   *testing.T
+	cfg Config
+	kms *switchKMS
+	srv *Server
+	ts  *httptest.Server
+	h   atomic.Pointer[http.Handler]
+	mc  *minio.Client
+	s3  *s3.Client
+	now atomic.Pointer[time.Time]
+}
+
+type envOption func(*Config)
+
+func newEnv(t *testing.T, opts ...envOption) *env {
+	t.Helper()
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	sk, err := NewStaticKMS(testKeyID + ":" + base64.StdEncoding.EncodeToString(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, kms: &switchKMS{StaticKMS: sk}}
+	e.cfg = Config{
+		Dir:         t.TempDir(),
+		Credentials: map[string]string{testAccess: testSecret},
+		KMS:         e.kms,
+		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Now: func() time.Time {
+			if p := e.now.Load(); p != nil {
+				return *p
+			}
+			return time.Now()
+		},
+	}
+	for _, o := range opts {
+		o(&e.cfg)
+	}
+	e.open()
+	e.ts = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		(*e.h.Load()).ServeHTTP(w, r)
+	}))
+	e.ts.StartTLS()
+	t.Cleanup(func() {
+		e.ts.Close()
+		e.close()
+	})
+	host := strings.TrimPrefix(e.ts.URL, "https://")
+	e.mc, err = minio.New(host, &minio.Options{
+		Creds:     credentials.NewStaticV4(testAccess, testSecret, ""),
+		Secure:    true,
+		Transport: e.ts.Client().Transport,
+		Region:    "us-east-1",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.s3 = e.awsClient(testAccess, testSecret)
+	return e
+}
+
+func (e *env) awsClient(ak, sk string) *s3.Client {
+	return s3.New(s3.Options{
+		Region:           "us-east-1",
+		Credentials:      awscreds.NewStaticCredentialsProvider(ak, sk, ""),
+		BaseEndpoint:     aws.String(e.ts.URL),
+		UsePathStyle:     true,
+		HTTPClient:       e.ts.Client(),
+		RetryMaxAttempts: 1,
+	})
+}
+
+func (e *env) open() {
+	e.t.Helper()
+	srv, err := Open(context.Background(), e.cfg)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.srv = srv
+	h := srv.Handler()
+	e.h.Store(&h)
+}
+
+func (e *env) close() {
+	if e.srv == nil {
+		return
+	}
+	// Consistency check of the bolt file, as bbolt's own tests do.
+	if err := e.srv.st.db.View(func(tx *bolt.Tx) error {
+		for err := range tx.Check() {
+			return err
+		}
+		return nil
+	}); err != nil {
+		e.t.Errorf("bolt check: %v", err)
+	}
+	if err := e.srv.Close(); err != nil {
+		e.t.Errorf("close: %v", err)
+	}
+	e.srv = nil
+}
+
+// restart closes the server and opens a new one on the same directory,
+// behind the same URL.
+func (e *env) restart() {
+	e.close()
+	e.open()
+}
+
+func (e *env) bucket(name string) string {
+	e.t.Helper()
+	if err := e.mc.MakeBucket(context.Background(), name, minio.MakeBucketOptions{}); err != nil {
+		e.t.Fatal(err)
+	}
+	return name
+}
+
+func randBytes(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return b
+}
+
+// s3Code extracts the S3 error code of a minio-go or aws-sdk error.
+func s3Code(err error) string {
+	if err == nil {
+		return ""
+	}
+	var me minio.ErrorResponse
+	if errors.As(err, &me) {
+		return me.Code
+	}
+	type apiErr interface{ ErrorCode() string }
+	var ae apiErr
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return err.Error()
+}

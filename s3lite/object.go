@@ -1,0 +1,283 @@
+package s3lite
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kmsbox/kmsbox/s3lite/internal/checksum"
+)
+
+// putObject answers PutObject: body to a temp file (encrypted as asked),
+// verified, fsynced, renamed, then the metadata commit makes it visible.
+func (s *Server) putObject(w http.ResponseWriter, q *request) error {
+	if q.auth.ContentLength > maxObjectSize {
+		return errEntityTooLarge
+	}
+	bi, err := s.st.getBucket(q.bucket)
+	if err != nil {
+		return err
+	}
+	hdrs, err := objectHeaders(q.r.Header)
+	if err != nil {
+		return err
+	}
+	rc, err := parseRequestChecksum(q.r.Header)
+	if err != nil {
+		return err
+	}
+	sreq, err := parseSSE(q.r)
+	if err != nil {
+		return err
+	}
+	if sreq, err = s.resolveSSE(sreq, bi); err != nil {
+		return err
+	}
+	oc, err := s.newEncryption(q.r.Context(), sreq, q.bucket, q.key)
+	if err != nil {
+		return err
+	}
+	var key []byte
+	if oc != nil {
+		key = oc.oek
+	}
+	f, res, err := s.writeBody(q.r.Context(), q.body, key, nil, rc.algo, maxObjectSize)
+	if err != nil {
+		return err
+	}
+	if err := s.checkUpload(q, rc, res); err != nil {
+		discard(f)
+		return err
+	}
+	etag, err := visibleETag(oc, res.md5)
+	if err != nil {
+		discard(f)
+		return err
+	}
+	name, err := s.st.commitFile(f)
+	if err != nil {
+		return err
+	}
+	now := s.now().UTC()
+	m := &objectMeta{Key: q.key, Size: res.size, ETag: etag, ModTime: now, Header: hdrs,
+		Parts: []partMeta{{File: name, Size: res.size, EncSize: res.encSize, ETag: etag, ModTime: now}}}
+	if oc != nil {
+		m.SSE = oc.meta
+	}
+	if rc.algo != checksum.None {
+		m.ChecksumAlgo, m.Checksum, m.ChecksumType = rc.algo.String(), checksum.Encode(res.sum), "FULL_OBJECT"
+	}
+	old, err := s.st.putObject(q.bucket, m)
+	if err != nil {
+		s.st.removeFiles([]string{name})
+		return err
+	}
+	s.st.removeFiles(old)
+	h := w.Header()
+	h.Set("ETag", `"`+etag+`"`)
+	setSSEHeaders(h, m.SSE, &sreq)
+	setChecksumHeaders(h, m)
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// checkUpload verifies length, Content-MD5 and checksum of a stored body.
+func (s *Server) checkUpload(q *request, rc requestChecksum, res bodyResult) error {
+	if q.auth.ContentLength >= 0 && res.size != q.auth.ContentLength {
+		return errIncompleteBody
+	}
+	return rc.verify(q, res.md5, res.sum)
+}
+
+func setChecksumHeaders(h http.Header, m *objectMeta) {
+	if m.Checksum == "" {
+		return
+	}
+	if a, err := checksum.Parse(m.ChecksumAlgo); err == nil {
+		h.Set(a.Header(), m.Checksum)
+		h.Set("X-Amz-Checksum-Type", m.ChecksumType)
+	}
+}
+
+// getObject answers GetObject, decrypting only the DARE packages the range needs.
+func (s *Server) getObject(w http.ResponseWriter, q *request) error {
+	return s.readObject(w, q, true)
+}
+
+// headObject answers HeadObject.
+func (s *Server) headObject(w http.ResponseWriter, q *request) error {
+	return s.readObject(w, q, false)
+}
+
+func (s *Server) readObject(w http.ResponseWriter, q *request, withBody bool) error {
+	if q.r.Header.Get(hdrSSE) != "" {
+		return errSSENotApplicable
+	}
+	ssec, err := parseSSEC(q.r.Header, hdrSSECPrefix, q.r.TLS != nil)
+	if err != nil {
+		return err
+	}
+	m, err := s.st.getObject(q.bucket, q.key)
+	if err != nil {
+		return err
+	}
+	if err := checkPreconditions(q.r.Header, m.ETag, m.ModTime); err != nil {
+		if errors.Is(err, errNotModified) {
+			w.Header().Set("ETag", `"`+m.ETag+`"`)
+			w.Header().Set("Last-Modified", m.ModTime.UTC().Format(http.TimeFormat))
+		}
+		return err
+	}
+	off, length, partial, err := parseRange(q.r.Header.Get("Range"), m.Size)
+	if err != nil {
+		return err
+	}
+	var oek []byte
+	needKey := sseTypeOf(m.SSE) == sseC || (withBody && length > 0)
+	if needKey {
+		if oek, err = s.objectKey(q.r.Context(), m.SSE, q.bucket, q.key, ssec); err != nil {
+			return err
+		}
+	} else if sseTypeOf(m.SSE) == "" && ssec != nil {
+		return errSSENotApplicable
+	}
+	var body *bufio.Reader
+	if withBody && length > 0 {
+		rr := s.newRangeReader(m, oek, off, length)
+		defer rr.Close()
+		body = bufio.NewReaderSize(rr, 32<<10)
+		// Decrypt the first package before answering, so tampering there
+		// is an S3 error, not a broken stream.
+		if _, err := body.Peek(1); err != nil {
+			return truncated(err)
+		}
+	}
+	h := w.Header()
+	for k, v := range m.Header {
+		h.Set(k, v)
+	}
+	if h.Get("Content-Type") == "" {
+		h.Set("Content-Type", "binary/octet-stream")
+	}
+	for _, p := range []string{"Content-Type", "Content-Language", "Expires", "Cache-Control", "Content-Disposition", "Content-Encoding"} {
+		if v := q.r.URL.Query().Get("response-" + strings.ToLower(p)); v != "" {
+			h.Set(p, v)
+		}
+	}
+	h.Set("ETag", `"`+m.ETag+`"`)
+	h.Set("Last-Modified", m.ModTime.UTC().Format(http.TimeFormat))
+	h.Set("Content-Length", strconv.FormatInt(length, 10))
+	setSSEHeaders(h, m.SSE, ssec)
+	if !partial && strings.EqualFold(q.r.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") {
+		setChecksumHeaders(h, m)
+	}
+	if m.Multipart {
+		h.Set("X-Amz-Mp-Parts-Count", strconv.Itoa(len(m.Parts)))
+	}
+	status := http.StatusOK
+	if partial {
+		status = http.StatusPartialContent
+		h.Set("Content-Range", "bytes "+strconv.FormatInt(off, 10)+"-"+strconv.FormatInt(off+length-1, 10)+"/"+strconv.FormatInt(m.Size, 10))
+	}
+	w.WriteHeader(status)
+	if body == nil {
+		return nil
+	}
+	buf := make([]byte, copyBufSize)
+	n, err := io.CopyBuffer(w, onlyReader{body}, buf)
+	if err == nil && n != length {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// parseRange parses a single "bytes=" range against size. A missing,
+// malformed or multi-range header means the whole object, as S3 does; an
+// unsatisfiable one is InvalidRange.
+func parseRange(hdr string, size int64) (off, length int64, partial bool, err error) {
+	spec, ok := strings.CutPrefix(strings.TrimSpace(hdr), "bytes=")
+	if !ok || strings.Contains(spec, ",") {
+		return 0, size, false, nil
+	}
+	first, last, ok := strings.Cut(strings.TrimSpace(spec), "-")
+	if !ok {
+		return 0, size, false, nil
+	}
+	if first == "" {
+		n, err := strconv.ParseInt(last, 10, 64)
+		if err != nil || n < 0 {
+			return 0, size, false, nil
+		}
+		if n == 0 || size == 0 {
+			return 0, 0, false, errInvalidRange
+		}
+		n = min(n, size)
+		return size - n, n, true, nil
+	}
+	start, err := strconv.ParseInt(first, 10, 64)
+	if err != nil || start < 0 {
+		return 0, size, false, nil
+	}
+	end := size - 1
+	if last != "" {
+		e, err := strconv.ParseInt(last, 10, 64)
+		if err != nil || e < start {
+			return 0, size, false, nil
+		}
+		end = min(e, size-1)
+	}
+	if start >= size {
+		return 0, 0, false, errInvalidRange
+	}
+	return start, end - start + 1, true, nil
+}
+
+// checkPreconditions evaluates If-Match, If-None-Match, If-Unmodified-Since
+// and If-Modified-Since as S3 does (RFC 7232 order).
+func checkPreconditions(h http.Header, etag string, mod time.Time) error {
+	mod = mod.Truncate(time.Second)
+	if v := h.Get("If-Match"); v != "" {
+		if !etagMatch(v, etag) {
+			return errPreconditionFailed
+		}
+	} else if v := h.Get("If-Unmodified-Since"); v != "" {
+		if t, err := http.ParseTime(v); err == nil && mod.After(t) {
+			return errPreconditionFailed
+		}
+	}
+	if v := h.Get("If-None-Match"); v != "" {
+		if etagMatch(v, etag) {
+			return errNotModified
+		}
+	} else if v := h.Get("If-Modified-Since"); v != "" {
+		if t, err := http.ParseTime(v); err == nil && !mod.After(t) {
+			return errNotModified
+		}
+	}
+	return nil
+}
+
+func etagMatch(list, etag string) bool {
+	for _, e := range strings.Split(list, ",") {
+		e = strings.TrimSpace(e)
+		if e == "*" || strings.Trim(strings.TrimPrefix(e, "W/"), `"`) == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// deleteObject answers DeleteObject: 204 whether or not the key existed.
+func (s *Server) deleteObject(w http.ResponseWriter, q *request) error {
+	old, err := s.st.deleteObject(q.bucket, q.key)
+	if err != nil {
+		return err
+	}
+	s.st.removeFiles(old)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

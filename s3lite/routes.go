@@ -1,0 +1,294 @@
+package s3lite
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/kmsbox/kmsbox/s3lite/internal/sigv4"
+)
+
+// Unauthenticated paths (MinIO's health API).
+const (
+	pathHealthLive  = "/minio/health/live"
+	pathHealthReady = "/minio/health/ready"
+)
+
+// level is what a request addresses.
+type level int
+
+const (
+	levelService level = iota // "/"
+	levelBucket               // "/bucket"
+	levelObject               // "/bucket/key"
+)
+
+// request is one authenticated S3 request as handlers see it.
+type request struct {
+	r      *http.Request
+	bucket string
+	key    string
+	auth   *sigv4.Auth
+	body   io.Reader // decoded, limited payload
+}
+
+type handlerFunc func(s *Server, w http.ResponseWriter, q *request) error
+
+// route is one S3 operation. sub is the query subresource that selects it
+// ("" = none of them); header, when set, must be present (CopyObject,
+// UploadPartCopy). limit bounds the decoded body (-1: object data, limited
+// by maxObjectSize); timeout bounds non-streaming operations (0: none).
+type route struct {
+	method  string
+	level   level
+	sub     string
+	header  string
+	name    string
+	h       handlerFunc
+	limit   int64
+	timeout time.Duration
+}
+
+// maxObjectSize is S3's single PUT limit (5 GiB) and part size limit.
+const maxObjectSize = 5 << 30
+
+// routes is the whole S3 API surface of s3lite. First match wins.
+var routes = []route{
+	{http.MethodGet, levelService, "", "", "ListBuckets", (*Server).listBuckets, 0, time.Minute},
+
+	{http.MethodGet, levelBucket, "location", "", "GetBucketLocation", (*Server).getBucketLocation, 0, time.Minute},
+	{http.MethodPut, levelBucket, "encryption", "", "PutBucketEncryption", (*Server).putBucketEncryption, maxXMLBody, time.Minute},
+	{http.MethodGet, levelBucket, "encryption", "", "GetBucketEncryption", (*Server).getBucketEncryption, 0, time.Minute},
+	{http.MethodDelete, levelBucket, "encryption", "", "DeleteBucketEncryption", (*Server).deleteBucketEncryption, 0, time.Minute},
+	{http.MethodGet, levelBucket, "uploads", "", "ListMultipartUploads", (*Server).listMultipartUploads, 0, time.Minute},
+	{http.MethodPost, levelBucket, "delete", "", "DeleteObjects", (*Server).deleteObjects, maxXMLBody, 5 * time.Minute},
+	{http.MethodGet, levelBucket, "", "", "ListObjects", (*Server).listObjects, 0, time.Minute},
+	{http.MethodPut, levelBucket, "", "", "CreateBucket", (*Server).createBucket, maxXMLBody, time.Minute},
+	{http.MethodHead, levelBucket, "", "", "HeadBucket", (*Server).headBucket, 0, time.Minute},
+	{http.MethodDelete, levelBucket, "", "", "DeleteBucket", (*Server).deleteBucket, 0, time.Minute},
+
+	{http.MethodPost, levelObject, "uploads", "", "CreateMultipartUpload", (*Server).createMultipartUpload, 0, time.Minute},
+	{http.MethodPost, levelObject, "uploadId", "", "CompleteMultipartUpload", (*Server).completeMultipartUpload, maxXMLBody, 0},
+	{http.MethodPut, levelObject, "uploadId", "x-amz-copy-source", "UploadPartCopy", (*Server).uploadPartCopy, 0, 0},
+	{http.MethodPut, levelObject, "uploadId", "", "UploadPart", (*Server).uploadPart, -1, 0},
+	{http.MethodGet, levelObject, "uploadId", "", "ListParts", (*Server).listParts, 0, time.Minute},
+	{http.MethodDelete, levelObject, "uploadId", "", "AbortMultipartUpload", (*Server).abortMultipartUpload, 0, time.Minute},
+	{http.MethodPut, levelObject, "", "x-amz-copy-source", "CopyObject", (*Server).copyObject, 0, 0},
+	{http.MethodPut, levelObject, "", "", "PutObject", (*Server).putObject, -1, 0},
+	{http.MethodGet, levelObject, "", "", "GetObject", (*Server).getObject, 0, 0},
+	{http.MethodHead, levelObject, "", "", "HeadObject", (*Server).headObject, 0, time.Minute},
+	{http.MethodDelete, levelObject, "", "", "DeleteObject", (*Server).deleteObject, 0, time.Minute},
+}
+
+// subresources are the query keys that select a route.
+var subresources = map[string]bool{"location": true, "encryption": true, "uploads": true, "delete": true, "uploadId": true}
+
+// plainParams are query keys that are parameters, not subresources. Any
+// other key names an S3 feature s3lite does not have: 501.
+var plainParams = map[string]bool{
+	"prefix": true, "delimiter": true, "marker": true, "max-keys": true, "list-type": true,
+	"continuation-token": true, "start-after": true, "encoding-type": true, "fetch-owner": true,
+	"key-marker": true, "upload-id-marker": true, "max-uploads": true, "max-parts": true,
+	"part-number-marker": true, "partNumber": true, "x-id": true,
+	"response-content-type": true, "response-content-language": true, "response-expires": true,
+	"response-cache-control": true, "response-content-disposition": true, "response-content-encoding": true,
+	"AWSAccessKeyId": true, "Signature": true, "Expires": true,
+}
+
+func isAuthParam(k string) bool { return strings.HasPrefix(strings.ToLower(k), "x-amz-") }
+
+// serveHTTP authenticates, routes and runs one request.
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	var id [8]byte
+	_, _ = rand.Read(id[:])
+	w.Header().Set("x-amz-request-id", strings.ToUpper(hex.EncodeToString(id[:])))
+	w.Header().Set("Server", "kmsbox")
+	w.Header().Set("Accept-Ranges", "bytes")
+
+	switch r.URL.Path {
+	case pathHealthLive:
+		w.WriteHeader(http.StatusOK)
+		return
+	case pathHealthReady:
+		s.ready(w, r)
+		return
+	}
+
+	bucket, key := s.splitPath(r)
+	lvl := levelService
+	if key != "" {
+		lvl = levelObject
+	} else if bucket != "" {
+		lvl = levelBucket
+	}
+	q := r.URL.Query()
+	sub := ""
+	var unsupported error
+	for k := range q {
+		switch {
+		case subresources[k]:
+			if sub == "" || k == "uploadId" {
+				sub = k
+			}
+		case plainParams[k], isAuthParam(k):
+		case k == "versionId" && q.Get(k) == "null":
+		default:
+			unsupported = withMsg(errNotImplemented, "The "+k+" API is not implemented by this server")
+		}
+	}
+	if q.Has("partNumber") && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		unsupported = withMsg(errNotImplemented, "GetObject by partNumber is not implemented")
+	}
+	var rt *route
+	for i := range routes {
+		c := &routes[i]
+		if c.method == r.Method && c.level == lvl && c.sub == sub && (c.header == "" || r.Header.Get(c.header) != "") {
+			rt = c
+			break
+		}
+	}
+
+	auth, err := s.verifier.Verify(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	defer auth.Body.Close()
+	if unsupported != nil {
+		s.writeError(w, r, unsupported)
+		return
+	}
+	if rt == nil {
+		s.writeError(w, r, errNotImplemented)
+		return
+	}
+	if bucket != "" && !validBucketName(bucket) {
+		s.writeError(w, r, errInvalidBucketName)
+		return
+	}
+	if key != "" {
+		if err := checkObjectKey(key); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	body := io.Reader(auth.Body)
+	switch {
+	case rt.limit == 0:
+		body = io.LimitReader(auth.Body, 0)
+	case rt.limit > 0:
+		body = io.LimitReader(auth.Body, rt.limit)
+	}
+	ctx := r.Context()
+	if rt.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, rt.timeout)
+		defer cancel()
+	}
+	rw := &trackingWriter{ResponseWriter: w}
+	err = rt.h(s, rw, &request{r: r.WithContext(ctx), bucket: bucket, key: key, auth: auth, body: body})
+	if err == nil {
+		return
+	}
+	if rw.wrote {
+		// Headers are out: abort the connection so the client sees a
+		// failure instead of a short or altered body.
+		s.log.Error("s3 response aborted", "op", rt.name, "bucket", bucket, "err", err)
+		panic(http.ErrAbortHandler)
+	}
+	s.writeError(w, r, err)
+}
+
+// trackingWriter records whether the response has started.
+type trackingWriter struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (t *trackingWriter) WriteHeader(code int) { t.wrote = true; t.ResponseWriter.WriteHeader(code) }
+func (t *trackingWriter) Write(p []byte) (int, error) {
+	t.wrote = true
+	return t.ResponseWriter.Write(p)
+}
+
+// Flush lets streamed bodies reach the client early.
+func (t *trackingWriter) Flush() {
+	if f, ok := t.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// splitPath returns bucket and key of r, virtual-hosted style when the
+// Host is a subdomain of Config.Domain, else path style.
+func (s *Server) splitPath(r *http.Request) (bucket, key string) {
+	p := r.URL.Path
+	if s.cfg.Domain != "" {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		host = strings.ToLower(host)
+		if b, ok := strings.CutSuffix(host, "."+strings.ToLower(s.cfg.Domain)); ok && b != "" {
+			return b, strings.TrimPrefix(p, "/")
+		}
+	}
+	p = strings.TrimPrefix(p, "/")
+	bucket, key, _ = strings.Cut(p, "/")
+	return bucket, key
+}
+
+// validBucketName applies S3's bucket naming rules.
+func validBucketName(b string) bool {
+	if len(b) < 3 || len(b) > 63 {
+		return false
+	}
+	if strings.Contains(b, "..") || strings.HasPrefix(b, "xn--") || strings.HasSuffix(b, "-s3alias") {
+		return false
+	}
+	if net.ParseIP(b) != nil {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		alnum := c >= 'a' && c <= 'z' || c >= '0' && c <= '9'
+		if (i == 0 || i == len(b)-1) && !alnum {
+			return false
+		}
+		if !alnum && c != '-' && c != '.' {
+			return false
+		}
+	}
+	return true
+}
+
+// checkObjectKey refuses keys S3 cannot round-trip. Keys never become file
+// paths, so "../" and absolute-looking keys are harmless and allowed.
+func checkObjectKey(k string) error {
+	if len(k) > 1024 {
+		return errKeyTooLong
+	}
+	if !utf8.ValidString(k) || strings.ContainsRune(k, 0) {
+		return withMsg(errInvalidArgument, "Object name contains unsupported characters.")
+	}
+	return nil
+}
+
+// ready answers 503 while the KMS cannot serve.
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.KMS != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		if err := s.cfg.KMS.Status(ctx); err != nil {
+			s.log.Warn("s3 not ready: KMS unavailable", "err", err)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+	}
+	w.WriteHeader(http.StatusOK)
+}

@@ -1,0 +1,134 @@
+package s3lite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kmsbox/kmsbox/s3lite/internal/sigv4"
+)
+
+// Config is the live configuration of an S3 server. Parsing flags and the
+// environment (MINIO_ROOT_USER, MINIO_KMS_*, ...) is the appliance's job.
+type Config struct {
+	// Dir holds object bodies and metadata (the appliance passes <data-dir>/s3). Required.
+	Dir string
+	// Credentials maps access keys to secret keys. At least one pair is required.
+	Credentials map[string]string
+	// Region is the region signatures must be scoped to; "" means "us-east-1".
+	Region string
+	// Domain enables virtual-hosted-style requests: a Host of
+	// "<bucket>.<Domain>" addresses <bucket>. "" means path-style only.
+	Domain string
+	// KMS seals object keys for SSE-S3 and SSE-KMS. nil means no KMS: such
+	// requests answer 501 NotImplemented (SSE-C still works).
+	KMS KMS
+	// DefaultKeyID is the KMS key for SSE-S3 and for SSE-KMS without a key
+	// id; "" means "minio-key-1".
+	DefaultKeyID string
+	// AutoEncrypt encrypts every upload without SSE headers and without a
+	// bucket default as SSE-S3 (MINIO_KMS_AUTO_ENCRYPTION=on). Needs KMS.
+	AutoEncrypt bool
+	// Logger receives request errors; nil means slog.Default().
+	Logger *slog.Logger
+	// Now is the clock for signatures and timestamps; nil means time.Now.
+	Now func() time.Time
+}
+
+// Validate reports every problem of c at once.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Dir == "" {
+		errs = append(errs, errors.New("s3lite: Config.Dir is required"))
+	}
+	if len(c.Credentials) == 0 {
+		errs = append(errs, errors.New("s3lite: Config.Credentials needs at least one access key"))
+	}
+	for ak, sk := range c.Credentials {
+		if len(ak) < 3 {
+			errs = append(errs, fmt.Errorf("s3lite: access key %q is shorter than 3 characters", ak))
+		}
+		if len(sk) < 8 {
+			errs = append(errs, fmt.Errorf("s3lite: secret key of %q is shorter than 8 characters", ak))
+		}
+	}
+	if c.AutoEncrypt && c.KMS == nil {
+		errs = append(errs, errors.New("s3lite: Config.AutoEncrypt needs a KMS"))
+	}
+	if strings.ContainsAny(c.Domain, "/: ") {
+		errs = append(errs, fmt.Errorf("s3lite: Config.Domain %q must be a bare host name", c.Domain))
+	}
+	return errors.Join(errs...)
+}
+
+// Server is an S3 server over one data directory.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	now      func() time.Time
+	st       *store
+	verifier *sigv4.Verifier
+	handler  http.Handler
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open validates cfg, opens (or creates) the store under cfg.Dir, removes
+// leftovers of interrupted uploads, and returns a server ready to serve.
+func Open(ctx context.Context, cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	if cfg.DefaultKeyID == "" {
+		cfg.DefaultKeyID = "minio-key-1"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	creds := make(map[string]string, len(cfg.Credentials))
+	for k, v := range cfg.Credentials {
+		creds[k] = v
+	}
+	cfg.Credentials = creds
+	st, err := openStore(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, st: st}
+	s.verifier = &sigv4.Verifier{
+		Region: cfg.Region,
+		Secret: func(ak string) (string, bool) {
+			sk, ok := creds[ak]
+			return sk, ok
+		},
+		Now:     cfg.Now,
+		MaxSkew: 15 * time.Minute,
+	}
+	s.handler = http.HandlerFunc(s.serveHTTP)
+	return s, nil
+}
+
+// Handler returns the S3 API handler, health endpoints included.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Close closes the metadata store. In-flight requests must be finished
+// (the caller shuts its http.Server down first).
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.st.close() })
+	return s.closeErr
+}
