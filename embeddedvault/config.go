@@ -1,0 +1,99 @@
+package embeddedvault
+
+import (
+	"errors"
+	"log/slog"
+	"time"
+)
+
+// Defaults Vault uses when a mount or the system sets nothing.
+const (
+	defaultLeaseTTL    = 768 * time.Hour // 32 days, Vault's system default
+	defaultMaxBodySize = 32 << 20        // 32 MiB, Vault's max_request_size
+	defaultVersion     = "1.15.0"
+)
+
+// Config is the live configuration of a Server.
+type Config struct {
+	// Path is the bbolt file holding the sealed store (vault.db). Required;
+	// the file is created on first use.
+	Path string
+	// Logger receives operational messages; nil discards them. Secrets,
+	// shares and tokens are never logged.
+	Logger *slog.Logger
+	// DefaultLeaseTTL is the system default token TTL and KV v1 lease
+	// duration; zero means 768h (Vault's default).
+	DefaultLeaseTTL time.Duration
+	// MaxLeaseTTL caps token TTLs and renewals; zero means 768h.
+	MaxLeaseTTL time.Duration
+	// Dev initializes an empty store with one share, unseals it at Open and
+	// keeps the unseal key and root token in DevKeyFile so that a restart
+	// unseals itself. INSECURE: for development only.
+	Dev bool
+	// DevRootToken, with Dev, is used as the root token ID at first
+	// initialization; empty means a random hvs. token.
+	DevRootToken string
+	// DevKeyFile is the path of the dev-mode key file (0600 JSON with the
+	// unseal key and root token). Required with Dev, ignored without.
+	DevKeyFile string
+	// Version is reported by sys/seal-status and sys/health; empty means
+	// "1.15.0".
+	Version string
+	// MaxRequestSize limits request bodies; zero means 32 MiB. Larger
+	// bodies get 413.
+	MaxRequestSize int64
+	// ClusterName is reported once unsealed; empty means "kmsbox-vault".
+	ClusterName string
+}
+
+// Validate reports every problem of c at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Path == "" {
+		errs = append(errs, errors.New("embeddedvault: Path is required"))
+	}
+	if c.DefaultLeaseTTL < 0 {
+		errs = append(errs, errors.New("embeddedvault: DefaultLeaseTTL must not be negative"))
+	}
+	if c.MaxLeaseTTL < 0 {
+		errs = append(errs, errors.New("embeddedvault: MaxLeaseTTL must not be negative"))
+	}
+	if c.withDefaults().DefaultLeaseTTL > c.withDefaults().MaxLeaseTTL {
+		errs = append(errs, errors.New("embeddedvault: DefaultLeaseTTL must not exceed MaxLeaseTTL"))
+	}
+	if c.Dev && c.DevKeyFile == "" {
+		errs = append(errs, errors.New("embeddedvault: DevKeyFile is required with Dev"))
+	}
+	if !c.Dev && c.DevRootToken != "" {
+		errs = append(errs, errors.New("embeddedvault: DevRootToken needs Dev"))
+	}
+	if c.MaxRequestSize < 0 {
+		errs = append(errs, errors.New("embeddedvault: MaxRequestSize must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+func (c Config) withDefaults() Config {
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.DefaultLeaseTTL == 0 {
+		c.DefaultLeaseTTL = defaultLeaseTTL
+	}
+	if c.MaxLeaseTTL == 0 {
+		c.MaxLeaseTTL = defaultLeaseTTL
+		if c.DefaultLeaseTTL > c.MaxLeaseTTL {
+			c.MaxLeaseTTL = c.DefaultLeaseTTL
+		}
+	}
+	if c.Version == "" {
+		c.Version = defaultVersion
+	}
+	if c.MaxRequestSize == 0 {
+		c.MaxRequestSize = defaultMaxBodySize
+	}
+	if c.ClusterName == "" {
+		c.ClusterName = "kmsbox-vault"
+	}
+	return c
+}

@@ -1,0 +1,164 @@
+package embeddedvault
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+
+	"github.com/google/uuid"
+)
+
+// Server is the embedded Vault-compatible store. All methods are safe for
+// concurrent use.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	phys    *boltBackend
+	barrier *barrier
+	handler http.Handler
+	table   []route
+
+	// mu serializes seal state changes and guards the unseal attempt.
+	mu          sync.Mutex
+	shares      [][]byte // shares supplied in the current unseal attempt
+	unsealNonce string
+
+	// state is non-nil while unsealed.
+	state atomic.Pointer[coreState]
+
+	clusterID  string
+	devRoot    string
+	devUnseal  string
+	closeOnce  sync.Once
+	closeError error
+}
+
+// coreState is everything that exists only while unsealed.
+type coreState struct {
+	mounts   *mountTable
+	tokens   *tokenStore
+	policies *policyStore
+}
+
+// Open opens (or creates) the store at cfg.Path. The returned Server is
+// sealed unless cfg.Dev is set, in which case it is initialized and
+// unsealed as described on Config.Dev.
+func Open(ctx context.Context, cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	phys, err := openBolt(cfg.Path)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, phys: phys, barrier: newBarrier(phys)}
+	s.handler = s.routes()
+	if cfg.Dev {
+		if err := s.devStart(ctx); err != nil {
+			_ = phys.close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Handler returns the HTTP API; every route is under /v1/.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Close seals the store and closes the bbolt file.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.sealLocked()
+		s.mu.Unlock()
+		s.closeError = s.phys.close()
+	})
+	return s.closeError
+}
+
+// Sealed reports whether the store is sealed.
+func (s *Server) Sealed() bool { return s.state.Load() == nil }
+
+// DevCredentials returns the root token and base64 unseal key of a dev-mode
+// server; both are empty without Config.Dev.
+func (s *Server) DevCredentials() (rootToken, unsealKey string) {
+	return s.devRoot, s.devUnseal
+}
+
+// active returns the unsealed state or ErrSealed.
+func (s *Server) active() (*coreState, error) {
+	st := s.state.Load()
+	if st == nil {
+		return nil, ErrSealed
+	}
+	return st, nil
+}
+
+// initialized reports whether sys/init has run.
+func (s *Server) initialized(ctx context.Context) (bool, *sealConfig, error) {
+	c, err := s.barrier.sealConfig(ctx)
+	return c != nil, c, err
+}
+
+// postUnseal loads mounts, policies and tokens after the barrier opened.
+func (s *Server) postUnseal(ctx context.Context) error {
+	st := &coreState{}
+	var err error
+	if st.policies, err = loadPolicyStore(ctx, s.barrier); err != nil {
+		return err
+	}
+	if st.tokens, err = loadTokenStore(ctx, s.barrier, s.cfg); err != nil {
+		return err
+	}
+	if st.mounts, err = loadMountTable(ctx, s.barrier, s.cfg); err != nil {
+		return err
+	}
+	if s.clusterID == "" {
+		var id string
+		if ok, err := s.barrier.getJSON(ctx, "core/cluster-id", &id); err != nil {
+			return err
+		} else if !ok {
+			id = uuid.NewString()
+			if err := s.barrier.putJSON(ctx, "core/cluster-id", id); err != nil {
+				return err
+			}
+		}
+		s.clusterID = id
+	}
+	s.state.Store(st)
+	return nil
+}
+
+// sealLocked drops the unsealed state; s.mu must be held.
+func (s *Server) sealLocked() {
+	s.state.Store(nil)
+	s.barrier.seal()
+	s.resetUnsealLocked()
+}
+
+func (s *Server) resetUnsealLocked() {
+	for _, sh := range s.shares {
+		clear(sh)
+	}
+	s.shares, s.unsealNonce = nil, ""
+}
+
+// unsealWithKey unseals with the complete root key (dev mode, tests).
+func (s *Server) unsealWithKey(ctx context.Context, key []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.Sealed() {
+		return nil
+	}
+	if err := s.barrier.unseal(ctx, key); err != nil {
+		return err
+	}
+	if err := s.postUnseal(ctx); err != nil {
+		s.sealLocked()
+		return err
+	}
+	return nil
+}
