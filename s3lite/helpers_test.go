@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -19,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/minio/minio-go/v7/pkg/encrypt"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -197,4 +200,24 @@ func s3Code(err error) string {
 		return ae.ErrorCode()
 	}
 	return err.Error()
+}
+
+func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+func sseS3Opt() encrypt.ServerSide { return encrypt.NewSSE() }
+
+// countDataFiles counts committed body files under the data directory.
+func countDataFiles(t *testing.T, e *env) int {
+	t.Helper()
+	n := 0
+	err := filepath.WalkDir(filepath.Join(e.cfg.Dir, "data"), func(_ string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			n++
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

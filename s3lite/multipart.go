@@ -237,11 +237,13 @@ func assembleParts(u *uploadMeta, stored []partMeta, want []completePart) (*obje
 	var crcParts []checksum.PartSum
 	algo, _ := checksum.Parse(u.ChecksumAlgo)
 	prev := 0
-	for i, cp := range want {
+	for _, cp := range want {
 		if cp.PartNumber <= prev {
 			return nil, errInvalidPartOrder
 		}
 		prev = cp.PartNumber
+	}
+	for i, cp := range want {
 		p, ok := byNum[cp.PartNumber]
 		if !ok || strings.Trim(cp.ETag, `"`) != p.ETag {
 			return nil, errInvalidPart
