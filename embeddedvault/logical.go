@@ -141,7 +141,7 @@ func (s *Server) translate(ctx context.Context, r *request, e *mountEntry, lreq 
 		if err != nil {
 			return nil, err
 		}
-		out.auth = authBody(tok, te)
+		out.auth = authBody(tok, te, s.now())
 		out.data = nil
 		return out, nil
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -27,6 +28,9 @@ type Server struct {
 
 	// state is non-nil while unsealed.
 	state atomic.Pointer[coreState]
+
+	// now is the clock for token expiry; tests replace it before serving.
+	now func() time.Time
 
 	clusterID  string
 	devRoot    string
@@ -54,7 +58,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, phys: phys, barrier: newBarrier(phys)}
+	s := &Server{cfg: cfg, log: cfg.Logger, phys: phys, barrier: newBarrier(phys), now: time.Now}
 	s.handler = s.routes()
 	if cfg.Dev {
 		if err := s.devStart(ctx); err != nil {
@@ -110,7 +114,7 @@ func (s *Server) postUnseal(ctx context.Context) error {
 	if st.policies, err = loadPolicyStore(ctx, s.barrier); err != nil {
 		return err
 	}
-	if st.tokens, err = loadTokenStore(ctx, s.barrier, s.cfg); err != nil {
+	if st.tokens, err = loadTokenStore(ctx, s.barrier, s.cfg, func() time.Time { return s.now() }); err != nil {
 		return err
 	}
 	if st.mounts, err = loadMountTable(ctx, s.barrier, s.cfg); err != nil {

@@ -7,8 +7,7 @@ import (
 )
 
 // lookupData is the data of auth/token/lookup-self and lookup.
-func lookupData(id string, te *tokenEntry) map[string]any {
-	now := time.Now()
+func lookupData(id string, te *tokenEntry, now time.Time) map[string]any {
 	var expire any
 	if !te.ExpireTime.IsZero() {
 		expire = te.ExpireTime.UTC().Format(time.RFC3339Nano)
@@ -33,7 +32,7 @@ func lookupData(id string, te *tokenEntry) map[string]any {
 }
 
 func (s *Server) lookupSelf(_ context.Context, r *request) (*response, error) {
-	return &response{data: lookupData(r.token, r.te)}, nil
+	return &response{data: lookupData(r.token, r.te, s.now())}, nil
 }
 
 func (s *Server) renewSelf(ctx context.Context, r *request) (*response, error) {
@@ -45,7 +44,7 @@ func (s *Server) renewSelf(ctx context.Context, r *request) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &response{auth: authBody(r.token, te), warnings: warnings}, nil
+	return &response{auth: authBody(r.token, te, s.now()), warnings: warnings}, nil
 }
 
 func (s *Server) revokeSelf(ctx context.Context, r *request) (*response, error) {
@@ -73,7 +72,7 @@ func (s *Server) lookupToken(ctx context.Context, r *request) (*response, error)
 	if err != nil {
 		return nil, err
 	}
-	return &response{data: lookupData(tok, te)}, nil
+	return &response{data: lookupData(tok, te, s.now())}, nil
 }
 
 func (s *Server) revokeToken(ctx context.Context, r *request) (*response, error) {
@@ -149,5 +148,5 @@ func (s *Server) createToken(ctx context.Context, r *request) (*response, error)
 	if err != nil {
 		return nil, err
 	}
-	return &response{auth: authBody(tok, te)}, nil
+	return &response{auth: authBody(tok, te, s.now())}, nil
 }

@@ -70,8 +70,8 @@ type tokenStore struct {
 	mu sync.Mutex // serializes read-modify-write of entries (num_uses, renew)
 }
 
-func loadTokenStore(ctx context.Context, b *barrier, cfg Config) (*tokenStore, error) {
-	ts := &tokenStore{barrier: b, cfg: cfg, now: time.Now}
+func loadTokenStore(ctx context.Context, b *barrier, cfg Config, now func() time.Time) (*tokenStore, error) {
+	ts := &tokenStore{barrier: b, cfg: cfg, now: now}
 	e, err := b.Get(ctx, tokenSaltKey)
 	if err != nil {
 		return nil, err
@@ -349,7 +349,7 @@ func (ts *tokenStore) revokeByPath(ctx context.Context, prefix string) error {
 }
 
 // authBody is the "auth" object of login and renew responses.
-func authBody(token string, te *tokenEntry) map[string]any {
+func authBody(token string, te *tokenEntry, now time.Time) map[string]any {
 	meta := te.Meta
 	if meta == nil {
 		meta = map[string]string{}
@@ -363,7 +363,7 @@ func authBody(token string, te *tokenEntry) map[string]any {
 		"token_policies":    tokenPolicies,
 		"identity_policies": nil,
 		"metadata":          meta,
-		"lease_duration":    int64(te.remaining(time.Now()) / time.Second),
+		"lease_duration":    int64(te.remaining(now) / time.Second),
 		"renewable":         te.Renewable && !te.ExpireTime.IsZero(),
 		"entity_id":         "",
 		"token_type":        "service",
