@@ -16,7 +16,7 @@ const guidePolicy = `path "kv/minio/*" { capabilities = ["create","read","delete
 // fakeClock lets tests move token time forward without sleeping.
 type fakeClock struct{ offset atomic.Int64 }
 
-func (c *fakeClock) now() time.Time           { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *fakeClock) now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
 func (c *fakeClock) advance(d time.Duration) { c.offset.Add(int64(d)) }
 
 // startVaultClock starts a vault whose token clock is controlled by the test.
