@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -72,6 +73,8 @@ type env struct {
 	mc  *minio.Client
 	s3  *s3.Client
 	now atomic.Pointer[time.Time]
+	// closed receives one value per client connection the server closed.
+	closed chan struct{}
 }
 
 type envOption func(*Config)
@@ -104,6 +107,15 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	e.ts = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		(*e.h.Load()).ServeHTTP(w, r)
 	}))
+	e.closed = make(chan struct{}, 100)
+	e.ts.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateClosed {
+			select {
+			case e.closed <- struct{}{}:
+			default:
+			}
+		}
+	}
 	e.ts.StartTLS()
 	t.Cleanup(func() {
 		e.ts.Close()

@@ -32,7 +32,7 @@ func awsMultipart(t *testing.T, e *env, b, key string, parts [][]byte, sse types
 	if cr.ChecksumAlgorithm != types.ChecksumAlgorithmCrc32 {
 		t.Errorf("create: checksum algorithm %q", cr.ChecksumAlgorithm)
 	}
-	if cr.ServerSideEncryption != sse {
+	if sse != "" && cr.ServerSideEncryption != sse {
 		t.Errorf("create: SSE %q, want %q", cr.ServerSideEncryption, sse)
 	}
 	var done []types.CompletedPart
@@ -149,7 +149,9 @@ func TestMultipartErrors(t *testing.T) {
 			MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}})
 		return err
 	}
-	cp := func(n int32, etag *string) types.CompletedPart { return types.CompletedPart{PartNumber: aws.Int32(n), ETag: etag} }
+	cp := func(n int32, etag *string) types.CompletedPart {
+		return types.CompletedPart{PartNumber: aws.Int32(n), ETag: etag}
+	}
 	if err := complete(cp(1, e1), cp(2, e2)); s3Code(err) != "EntityTooSmall" {
 		t.Errorf("small part: %v", err)
 	}
