@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/tinylib/msgp/msgp"
 	"golang.org/x/crypto/chacha20"
 	"golang.org/x/crypto/chacha20poly1305"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -190,95 +191,35 @@ func parseJSONCiphertext(b []byte) (iv, nonce, sealed []byte, ok bool) {
 	return v.IV, v.Nonce, v.Bytes, true
 }
 
-// parseMsgpackCiphertext reads the fixed msgpack array
-// [algorithm str, id str, iv bin16, nonce bin12, bytes bin].
+// parseMsgpackCiphertext reads the msgpack array KES v0.x wrote:
+// [algorithm str, id str, iv bin(16), nonce bin(12), bytes bin].
 func parseMsgpackCiphertext(b []byte) (iv, nonce, sealed []byte, ok bool) {
-	r := msgpReader{b: b[1:]} // b[0] is fixarray(5)
-	alg, ok1 := r.str()
-	_, ok2 := r.str()
-	iv, ok3 := r.bin()
-	nonce, ok4 := r.bin()
-	sealed, ok5 := r.bin()
-	if !(ok1 && ok2 && ok3 && ok4 && ok5) || len(r.b) != 0 {
+	n, b, err := msgp.ReadArrayHeaderBytes(b)
+	if err != nil || n != 5 {
+		return nil, nil, nil, false
+	}
+	alg, b, err := msgp.ReadStringBytes(b)
+	if err != nil {
 		return nil, nil, nil, false
 	}
 	if _, valid := parseKeyType(alg); !valid {
 		return nil, nil, nil, false
 	}
-	if len(iv) != ivSize || len(nonce) != nonceSize {
+	if _, b, err = msgp.ReadStringBytes(b); err != nil { // key id, unused
+		return nil, nil, nil, false
+	}
+	iv, nonce = make([]byte, ivSize), make([]byte, nonceSize)
+	if b, err = msgp.ReadExactBytes(b, iv); err != nil {
+		return nil, nil, nil, false
+	}
+	if b, err = msgp.ReadExactBytes(b, nonce); err != nil {
+		return nil, nil, nil, false
+	}
+	sealed, b, err = msgp.ReadBytesZC(b)
+	if err != nil || len(b) != 0 {
 		return nil, nil, nil, false
 	}
 	return iv, nonce, sealed, true
-}
-
-type msgpReader struct{ b []byte }
-
-func (r *msgpReader) take(n int) ([]byte, bool) {
-	if n < 0 || len(r.b) < n {
-		return nil, false
-	}
-	v := r.b[:n]
-	r.b = r.b[n:]
-	return v, true
-}
-
-func (r *msgpReader) length(width int) (int, bool) {
-	v, ok := r.take(width)
-	if !ok {
-		return 0, false
-	}
-	n := 0
-	for _, c := range v {
-		n = n<<8 | int(c)
-	}
-	return n, n >= 0
-}
-
-func (r *msgpReader) str() (string, bool) {
-	h, ok := r.take(1)
-	if !ok {
-		return "", false
-	}
-	var n int
-	switch c := h[0]; {
-	case c >= 0xa0 && c <= 0xbf:
-		n = int(c & 0x1f)
-	case c == 0xd9:
-		n, ok = r.length(1)
-	case c == 0xda:
-		n, ok = r.length(2)
-	case c == 0xdb:
-		n, ok = r.length(4)
-	default:
-		return "", false
-	}
-	if !ok {
-		return "", false
-	}
-	v, ok := r.take(n)
-	return string(v), ok
-}
-
-func (r *msgpReader) bin() ([]byte, bool) {
-	h, ok := r.take(1)
-	if !ok {
-		return nil, false
-	}
-	var n int
-	switch h[0] {
-	case 0xc4:
-		n, ok = r.length(1)
-	case 0xc5:
-		n, ok = r.length(2)
-	case 0xc6:
-		n, ok = r.length(4)
-	default:
-		return nil, false
-	}
-	if !ok {
-		return nil, false
-	}
-	return r.take(n)
 }
 
 // Protobuf field numbers of KES's record messages (miniohq.kms):

@@ -13,7 +13,6 @@
 //
 // Hand-written parts and why: the key record encoding uses protowire
 // directly because real KES's generated protobuf types are AGPL and the
-// record is two small messages; the legacy msgpack ciphertext is decoded by
-// a tiny reader for its fixed five-field shape rather than pulling in a
-// msgpack code generator.
+// record is two small messages. The legacy ciphertext formats are read with
+// encoding/json and the tinylib/msgp runtime, the same readers KES used.
 package kescore
