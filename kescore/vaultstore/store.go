@@ -181,7 +181,7 @@ func (s *Store) Create(ctx context.Context, name string, value []byte) error {
 		return err
 	}
 	loc := s.location("data", name)
-	_, err := s.read(ctx, loc, name)
+	_, err := s.read(ctx, loc, name, false)
 	switch {
 	case err == nil:
 		return fmt.Errorf("vaultstore: %s: %w", loc, kescore.ErrKeyExists)
@@ -213,7 +213,7 @@ func (s *Store) Create(ctx context.Context, name string, value []byte) error {
 	})
 	if err != nil && s.cfg.Version == KVv2 && isStatus(err, http.StatusBadRequest) {
 		// cas=0 refused: someone created the entry since the read.
-		if _, rerr := s.read(ctx, loc, name); rerr == nil {
+		if _, rerr := s.read(ctx, loc, name, false); rerr == nil {
 			return fmt.Errorf("vaultstore: %s: %w", loc, kescore.ErrKeyExists)
 		}
 	}
@@ -225,19 +225,21 @@ func (s *Store) Get(ctx context.Context, name string) ([]byte, error) {
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
-	v, err := s.read(ctx, s.location("data", name), name)
+	v, err := s.read(ctx, s.location("data", name), name, true)
 	if err != nil {
 		return nil, err
 	}
 	return []byte(v), nil
 }
 
-// read returns the field name of the entry at loc.
-func (s *Store) read(ctx context.Context, loc, name string) (string, error) {
+// read returns the field name of the entry at loc. On K/V v2, version1
+// reads version 1 (?version=1) as real KES's Get does; its create check
+// reads the current version.
+func (s *Store) read(ctx context.Context, loc, name string, version1 bool) (string, error) {
 	var secret *vaultapi.Secret
 	err := s.withToken(ctx, "read", loc, func() error {
 		var err error
-		if s.cfg.Version == KVv2 {
+		if s.cfg.Version == KVv2 && version1 {
 			secret, err = s.client.Logical().ReadWithDataWithContext(ctx, loc, map[string][]string{"version": {"1"}})
 		} else {
 			secret, err = s.client.Logical().ReadWithContext(ctx, loc)
@@ -282,7 +284,7 @@ func (s *Store) Delete(ctx context.Context, name string) error {
 	if err := checkName(name); err != nil {
 		return err
 	}
-	if _, err := s.read(ctx, s.location("data", name), name); err != nil {
+	if _, err := s.read(ctx, s.location("data", name), name, true); err != nil {
 		return err
 	}
 	loc := s.location("metadata", name)
