@@ -1,6 +1,8 @@
 package kescore
 
 import (
+	"errors"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -134,8 +136,10 @@ func (s *Server) generateKey(w http.ResponseWriter, req *apiRequest) {
 	var body struct {
 		Context []byte `json:"context"`
 	}
+	// The body is optional: absent, empty or chunked-and-empty all mean
+	// "no context".
 	if req.ContentLength != 0 {
-		if err := readJSON(req.Request, &body); err != nil {
+		if err := readJSON(req.Request, &body); err != nil && !errors.Is(err, io.EOF) {
 			s.writeError(w, req.Request, err, nil)
 			return
 		}

@@ -172,7 +172,7 @@ func readJSON(r *http.Request, v any) error {
 		if errors.As(err, &tooLarge) {
 			return errBodyTooLarge
 		}
-		return fmt.Errorf("%w: %v", errInvalidBody, err)
+		return fmt.Errorf("%w: %w", errInvalidBody, err)
 	}
 	return nil
 }

@@ -360,3 +360,38 @@ func FuzzRequestBodies(f *testing.F) {
 		delete(e.store.keys, "fuzz")
 	})
 }
+
+// TestGenerateBodyOptional: generate takes no body, an empty one, a
+// chunked empty one, or {"context":...}.
+func TestGenerateBodyOptional(t *testing.T) {
+	e := newEnv(t, nil)
+	if err := e.srv.CreateKey(ctx(t), "k"); err != nil {
+		t.Fatal(err)
+	}
+	hc := e.httpClient(e.admin)
+	for name, body := range map[string]io.Reader{
+		"none":    nil,
+		"empty":   strings.NewReader(""),
+		"chunked": io.MultiReader(strings.NewReader("")), // unknown length: sent chunked
+		"context": strings.NewReader(`{"context":"YWJj"}`),
+	} {
+		req, _ := http.NewRequest("POST", e.url+"/v1/key/generate/k", body)
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out struct{ Plaintext, Ciphertext []byte }
+		err = json.NewDecoder(resp.Body).Decode(&out)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || err != nil || len(out.Plaintext) != 32 {
+			t.Fatalf("%s: %d %v", name, resp.StatusCode, err)
+		}
+		assoc := []byte(nil)
+		if name == "context" {
+			assoc = []byte("abc")
+		}
+		if p, err := e.srv.Decrypt(ctx(t), "k", out.Ciphertext, assoc); err != nil || string(p) != string(out.Plaintext) {
+			t.Fatalf("%s: decrypt: %v", name, err)
+		}
+	}
+}
