@@ -3,6 +3,7 @@ package kesclient
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -125,4 +126,18 @@ func parseError(status int, contentType string, body []byte) *Error {
 		text = strings.ToValidUTF8(text, "\uFFFD")
 	}
 	return &Error{Status: status, Message: text}
+}
+
+// IsUnavailable reports whether err means that the KES server, or the key
+// store behind it, cannot serve the request right now: no endpoint was
+// reachable ([*ConnError]) or the server answered with a 5xx status other
+// than 501 (e.g. 502 "key store is unavailable", 503, 504 "key store is not
+// reachable"). Such requests may succeed later; other errors will not.
+func IsUnavailable(err error) bool {
+	var ce *ConnError
+	if errors.As(err, &ce) {
+		return true
+	}
+	var e *Error
+	return errors.As(err, &e) && e.Status >= 500 && e.Status != http.StatusNotImplemented
 }

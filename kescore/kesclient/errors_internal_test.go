@@ -83,3 +83,27 @@ func FuzzParseError(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseKeyList: a listing answer never panics the parser, and every
+// name of a well-formed JSON page comes back.
+func FuzzParseKeyList(f *testing.F) {
+	f.Add("application/json", []byte(`{"names":["a","b"],"continue_at":"c"}`))
+	f.Add("application/x-ndjson", []byte("{\"name\":\"a\"}\n{\"name\":\"b\"}\n"))
+	f.Add("application/x-ndjson", []byte("{\"error\":\"boom\"}\n"))
+	f.Add("application/json", []byte(`{"names":null}`))
+	f.Fuzz(func(t *testing.T, ctype string, body []byte) {
+		names, next, err := parseKeyList(ctype, body)
+		if err != nil {
+			return
+		}
+		var page struct {
+			Names      []string `json:"names"`
+			ContinueAt string   `json:"continue_at"`
+		}
+		if !strings.HasPrefix(strings.TrimSpace(ctype), "application/x-ndjson") && json.Unmarshal(body, &page) == nil {
+			if len(names) != len(page.Names) || next != page.ContinueAt {
+				t.Fatalf("page %+v parsed as %v %q", page, names, next)
+			}
+		}
+	})
+}
