@@ -183,6 +183,7 @@ func newEnv(t testing.TB, mutate func(*Config)) *testEnv {
 	e.srv = srv
 	e.ts = httptest.NewUnstartedServer(srv.Handler())
 	e.ts.TLS = &tls.Config{ClientAuth: tls.RequireAnyClientCert}
+	e.ts.EnableHTTP2 = true // KES offers h2 and http/1.1
 	e.ts.StartTLS()
 	e.url = e.ts.URL
 	t.Cleanup(func() {
