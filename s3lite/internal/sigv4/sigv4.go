@@ -61,8 +61,8 @@ var (
 	// ErrSignatureDoesNotMatch: the signature (or a chunk or trailer signature) is wrong
 	// (SignatureDoesNotMatch).
 	ErrSignatureDoesNotMatch = errors.New("sigv4: signature does not match")
-	// ErrRequestTimeTooSkewed: the request date is too far from the server's clock
-	// (RequestTimeTooSkewed).
+	// ErrRequestTimeTooSkewed: the request date is too far from the server's clock, or a
+	// presigned URL is dated in the future beyond MaxSkew (403 RequestTimeTooSkewed).
 	ErrRequestTimeTooSkewed = errors.New("sigv4: request time too skewed")
 	// ErrExpiredRequest: a presigned URL has expired (AccessDenied "Request has expired").
 	ErrExpiredRequest = errors.New("sigv4: request has expired")
@@ -77,11 +77,13 @@ var (
 	ErrContentSHA256Mismatch = errors.New("sigv4: x-amz-content-sha256 does not match the payload")
 	// ErrIncompleteBody: the body ended before the declared length (IncompleteBody).
 	ErrIncompleteBody = errors.New("sigv4: incomplete body")
-	// ErrMalformedChunk: the aws-chunked framing is invalid (InvalidArgument / IncompleteBody
-	// in S3; s3lite maps it to a 400).
+	// ErrMalformedChunk: the aws-chunked framing or its headers are invalid: bad size
+	// line, chunk over MaxChunkSize, missing CRLF, undeclared or malformed trailer, data
+	// past X-Amz-Decoded-Content-Length (400; S3 answers InvalidArgument or IncompleteBody).
 	ErrMalformedChunk = errors.New("sigv4: malformed aws-chunked body")
-	// ErrUnsupportedSignature: an algorithm or signature version s3lite does not accept,
-	// e.g. SigV2 in the Authorization header or SigV4A (NotImplemented / InvalidRequest).
+	// ErrUnsupportedSignature: an algorithm or signature version s3lite does not accept:
+	// SigV2 in the Authorization header, SigV4A (ECDSA), another scheme (400
+	// InvalidRequest "The authorization mechanism you have provided is not supported").
 	ErrUnsupportedSignature = errors.New("sigv4: unsupported signature type")
 )
 
