@@ -84,7 +84,9 @@ func TestVerifyRejects(t *testing.T) {
 			return r
 		}, ErrAuthorizationHeaderMalformed},
 		{"missing Signature", func() *http.Request { return withAuth("AWS4-HMAC-SHA256 " + goodCred + ", SignedHeaders=host") }, ErrAuthorizationHeaderMalformed},
-		{"short Signature", func() *http.Request { return withAuth("AWS4-HMAC-SHA256 " + goodCred + ", SignedHeaders=host, Signature=abcd") }, ErrAuthorizationHeaderMalformed},
+		{"short Signature", func() *http.Request {
+			return withAuth("AWS4-HMAC-SHA256 " + goodCred + ", SignedHeaders=host, Signature=abcd")
+		}, ErrAuthorizationHeaderMalformed},
 		{"non-hex Signature", func() *http.Request {
 			return withAuth("AWS4-HMAC-SHA256 " + goodCred + ", SignedHeaders=host, Signature=" + strings.Repeat("z", 64))
 		}, ErrAuthorizationHeaderMalformed},
@@ -122,7 +124,9 @@ func TestVerifyRejects(t *testing.T) {
 		{"wrong signature", func() *http.Request {
 			return withAuth("AWS4-HMAC-SHA256 " + goodCred + ", SignedHeaders=host;x-amz-date, Signature=" + zeroSig)
 		}, ErrSignatureDoesNotMatch},
-		{"wrong secret", func() *http.Request { return sdkSign(t, get(), emptySHA256, "not-the-secret", testRegion, "s3", fixedNow) }, ErrSignatureDoesNotMatch},
+		{"wrong secret", func() *http.Request {
+			return sdkSign(t, get(), emptySHA256, "not-the-secret", testRegion, "s3", fixedNow)
+		}, ErrSignatureDoesNotMatch},
 		{"wrong region", func() *http.Request { return sdkSign(t, get(), emptySHA256, testSecret, "eu-west-1", "s3", fixedNow) }, ErrAuthorizationHeaderMalformed},
 		{"wrong service", func() *http.Request { return sdkSign(t, get(), emptySHA256, testSecret, testRegion, "sts", fixedNow) }, ErrAuthorizationHeaderMalformed},
 		{"clock 16 minutes behind", func() *http.Request {
