@@ -64,7 +64,7 @@ func (k *switchKMS) Status(ctx context.Context) error {
 
 // env is one s3lite server behind a real TLS listener on 127.0.0.1:0.
 type env struct {
-	t   *testing.T
+	t   testing.TB
 	cfg Config
 	kms *switchKMS
 	srv *Server
@@ -79,7 +79,7 @@ type env struct {
 
 type envOption func(*Config)
 
-func newEnv(t *testing.T, opts ...envOption) *env {
+func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
