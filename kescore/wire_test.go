@@ -74,6 +74,8 @@ func TestWireGolden(t *testing.T) {
 		{"delete", admin, "DELETE", "/v1/key/delete/my-key-2", ""},
 		{"delete-missing", admin, "DELETE", "/v1/key/delete/my-key-2", ""},
 		{"not-found-path", admin, "GET", "/v1/nothing", ""},
+		{"traversal-redirected", minio, "DELETE", "/v1/key/delete/minio-x/../../create/minio-y", ""},
+		{"escaped-slash", minio, "PUT", "/v1/key/create/minio-%2F..%2F..%2Fdelete%2Fmy-key", ""},
 	}
 	var out strings.Builder
 	for _, tc := range tests {
