@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 )
@@ -54,6 +55,24 @@ type Config struct {
 	// ProbeInterval is how often the key store is probed. Zero means
 	// 10 seconds, as KES does.
 	ProbeInterval time.Duration
+
+	// AuditLog, if set, receives every audit event as one JSON line (the
+	// shape of /v1/log/audit), as KES's "log.audit: on" writes to stdout.
+	// Nil means audit events only go to /v1/log/audit subscribers.
+	AuditLog io.Writer
+
+	// Routes overrides single API routes by path, as KES's "api:" config
+	// section does ("/v1/metrics", "/v1/status", ...). Nil means none.
+	Routes map[string]RouteConfig
+}
+
+// RouteConfig overrides one API route.
+type RouteConfig struct {
+	// SkipAuth serves the route to any client, with or without a
+	// certificate and without a policy check (KES "skip_auth").
+	SkipAuth bool
+	// Timeout replaces the route's timeout; zero keeps the default.
+	Timeout time.Duration
 }
 
 // CacheConfig is the key cache configuration (KES cache.expiry.*).
@@ -128,6 +147,14 @@ func (c *Config) Validate() error {
 	for _, k := range c.Keys {
 		if !validName(k) {
 			errs = append(errs, fmt.Errorf("kescore: key name '%s' is empty, too long or contains invalid characters", k))
+		}
+	}
+	for path, rc := range c.Routes {
+		if !knownPath(path) {
+			errs = append(errs, fmt.Errorf("kescore: Routes: unknown API path '%s'", path))
+		}
+		if rc.Timeout < 0 {
+			errs = append(errs, fmt.Errorf("kescore: Routes: negative timeout for '%s'", path))
 		}
 	}
 	if c.ProbeInterval < 0 {

@@ -117,7 +117,7 @@ type auditEvent struct {
 
 func (s *Server) audit(r *http.Request, identity string, status int, elapsed time.Duration) {
 	s.metrics.auditEvents.Inc()
-	if !s.auditLog.active() {
+	if !s.auditLog.active() && s.cfg.AuditLog == nil {
 		return
 	}
 	var ev auditEvent
@@ -130,7 +130,13 @@ func (s *Server) audit(r *http.Request, identity string, status int, elapsed tim
 	ev.Response.Code = status
 	ev.Response.Time = elapsed.Milliseconds()
 	line, _ := json.Marshal(ev)
-	s.auditLog.send(append(line, '\n'))
+	line = append(line, '\n')
+	s.auditLog.send(line)
+	if s.cfg.AuditLog != nil {
+		s.auditMu.Lock()
+		_, _ = s.cfg.AuditLog.Write(line)
+		s.auditMu.Unlock()
+	}
 }
 
 // stream serves an ndjson log stream until the client goes away or the

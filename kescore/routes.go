@@ -98,6 +98,37 @@ func (s *Server) routes() []route {
 	}
 }
 
+// knownPath reports whether path is the path of an API route, with or
+// without the trailing '/' of resource routes.
+func knownPath(path string) bool {
+	var s Server
+	for _, rt := range s.routes() {
+		if path == rt.Path || path+"/" == rt.Path {
+			return true
+		}
+	}
+	return false
+}
+
+// applyOverrides applies Config.Routes to the route table.
+func applyOverrides(table []route, overrides map[string]RouteConfig) {
+	for i := range table {
+		rc, ok := overrides[table[i].Path]
+		if !ok {
+			rc, ok = overrides[strings.TrimSuffix(table[i].Path, "/")]
+		}
+		if !ok {
+			continue
+		}
+		if rc.SkipAuth {
+			table[i].Auth = authNone
+		}
+		if rc.Timeout > 0 {
+			table[i].Timeout = rc.Timeout
+		}
+	}
+}
+
 // newMux registers every route. Paths ending in '/' are ServeMux subtrees,
 // and the bare path (e.g. "GET /v1/key/list", which kms-go sends for an
 // empty prefix) is redirected with 301 to the subtree, as KES does.
@@ -133,7 +164,9 @@ func (s *Server) serveRoute(rt route) http.Handler {
 			s.writeError(sw, r, failf(http.StatusMethodNotAllowed, "received method '%s' expected '%s'", r.Method, rt.Method), nil)
 			return
 		}
-		if rt.Auth != authNone {
+		if rt.Auth == authNone {
+			identity, _ = s.identify(r) // for the audit log only
+		} else {
 			id, err := s.identify(r)
 			if err != nil {
 				s.writeError(sw, r, err, nil)

@@ -34,7 +34,8 @@ type Server struct {
 	errorLog *multicast
 
 	mu      sync.Mutex
-	pending []string // Config.Keys not yet created
+	pending []string   // Config.Keys not yet created
+	auditMu sync.Mutex // serializes writes to Config.AuditLog
 
 	done      chan struct{}
 	stopCache context.CancelFunc
@@ -83,6 +84,7 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	s.table = s.routes()
+	applyOverrides(s.table, cfg.Routes)
 	s.mux = s.newMux()
 
 	s.pending = slices.Clone(cfg.Keys)

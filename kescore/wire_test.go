@@ -397,3 +397,57 @@ func TestGenerateBodyOptional(t *testing.T) {
 		}
 	}
 }
+
+func TestRouteOverridesAndAuditLog(t *testing.T) {
+	var audit strings.Builder
+	e := newEnv(t, func(c *Config) {
+		c.Routes = map[string]RouteConfig{"/v1/metrics": {SkipAuth: true}, "/v1/key/list": {Timeout: time.Second}}
+		c.AuditLog = &audit
+	})
+	// Unknown identity and even no certificate may read the metrics now.
+	for name, state := range map[string]*tls.ConnectionState{
+		"no-cert": {},
+		"unknown": {PeerCertificates: []*x509.Certificate{e.other.cert.Leaf}},
+	} {
+		r := httptest.NewRequest("GET", "/v1/metrics", nil)
+		r.TLS = state
+		rec := httptest.NewRecorder()
+		e.srv.Handler().ServeHTTP(rec, r)
+		if rec.Code != 200 || !strings.Contains(rec.Body.String(), "kes_http_request_success") {
+			t.Fatalf("%s: %d", name, rec.Code)
+		}
+	}
+	// Other routes still require authorization.
+	r := httptest.NewRequest("GET", "/v1/status", nil)
+	r.TLS = &tls.ConnectionState{PeerCertificates: []*x509.Certificate{e.other.cert.Leaf}}
+	rec := httptest.NewRecorder()
+	e.srv.Handler().ServeHTTP(rec, r)
+	if rec.Code != 403 {
+		t.Fatalf("status: %d", rec.Code)
+	}
+	var found bool
+	for _, rt := range e.srv.table {
+		if rt.Path == pathKeyList && rt.Timeout == time.Second {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("timeout override not applied")
+	}
+	lines := strings.Split(strings.TrimSpace(audit.String()), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("audit lines: %q", lines)
+	}
+	var ev struct {
+		Request struct {
+			Path, Identity string
+		}
+		Response struct{ Code int }
+	}
+	if err := json.Unmarshal([]byte(lines[2]), &ev); err != nil || ev.Request.Path != "/v1/status" || ev.Response.Code != 403 || ev.Request.Identity != e.other.id {
+		t.Fatalf("audit line %q: %v", lines[2], err)
+	}
+	if err := (&Config{Store: e.store, Routes: map[string]RouteConfig{"/v1/nope": {}}}).Validate(); err == nil || !strings.Contains(err.Error(), "unknown API path '/v1/nope'") {
+		t.Fatalf("validate: %v", err)
+	}
+}
