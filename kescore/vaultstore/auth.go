@@ -3,7 +3,6 @@ package vaultstore
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"path"
 	"time"
@@ -61,7 +60,7 @@ func (s *Store) login(ctx context.Context) (tokenAuth, error) {
 		err = errors.New("the login answer carries no token")
 	}
 	if err != nil {
-		err = fmt.Errorf("vaultstore: AppRole login at %s failed: %w", loc, s.mapError(ctx, "login", loc, err))
+		err = s.mapError(ctx, opLogin, loc, err)
 		s.log.Warn("AppRole login failed", "error", err)
 		s.emit(event{kind: "login-failed", err: err})
 		return tokenAuth{}, err

@@ -19,13 +19,16 @@ import (
 // capability on the key path.
 var ErrPermissionDenied = errors.New("permission denied by Vault policy")
 
+// opLogin is the operation name of the AppRole login in errors.
+const opLogin = "AppRole login at"
+
 // capability names the Vault policy capability an operation needs.
 var capability = map[string]string{
 	"create": "create",
 	"read":   "read",
 	"delete": "delete",
 	"list":   "list",
-	"login":  "update",
+	opLogin:  "update",
 }
 
 // mapError turns an error of the Vault client into the store's errors. It
@@ -53,7 +56,7 @@ func (s *Store) mapError(ctx context.Context, op, loc string, err error) error {
 	switch {
 	case re.StatusCode == http.StatusForbidden:
 		ae.kind = ErrPermissionDenied
-		if op != "login" {
+		if op != opLogin {
 			ae.msg = fmt.Sprintf("vaultstore: Vault refused to %s %q (403): the policy of the AppRole must grant %q on %q",
 				op, loc, capability[op], s.policyPath())
 		}

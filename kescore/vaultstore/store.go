@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path"
@@ -130,6 +131,12 @@ func apiConfig(endpoint string) *vaultapi.Config {
 	// a sealed Vault stays sealed for longer than the retry backoff.
 	vc.CheckRetry = func(ctx context.Context, resp *http.Response, err error) (bool, error) {
 		if resp != nil && resp.StatusCode == http.StatusServiceUnavailable {
+			return false, nil
+		}
+		// A TLS alert from Vault (e.g. "certificate required") is a
+		// configuration problem, not a transient one.
+		var oe *net.OpError
+		if errors.As(err, &oe) && oe.Op == "remote error" {
 			return false, nil
 		}
 		return vaultapi.DefaultRetryPolicy(ctx, resp, err)
