@@ -29,9 +29,10 @@ var update = flag.Bool("update", false, "rewrite golden files under testdata/")
 // memStore is an in-memory KeyStore. Setting down makes every call fail
 // with that error, like a sealed or unreachable vault.
 type memStore struct {
-	mu   sync.Mutex
-	keys map[string][]byte
-	down error
+	mu      sync.Mutex
+	keys    map[string][]byte
+	down    error
+	created chan string // if set, receives each created name
 }
 
 func newMemStore() *memStore { return &memStore{keys: map[string][]byte{}} }
@@ -58,6 +59,9 @@ func (m *memStore) Create(_ context.Context, name string, value []byte) error {
 		return ErrKeyExists
 	}
 	m.keys[name] = slices.Clone(value)
+	if m.created != nil {
+		m.created <- name
+	}
 	return nil
 }
 

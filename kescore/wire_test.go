@@ -241,22 +241,27 @@ func TestOfflineCache(t *testing.T) {
 
 func TestConfiguredKeys(t *testing.T) {
 	store := newMemStore()
+	store.created = make(chan string, 1)
 	store.setDown(ErrStoreUnavailable)
 	srv, err := New(Config{Store: store, Keys: []string{"minio-key-1"}, ProbeInterval: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	store.setDown(nil)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, err := store.Get(ctx(t), "minio-key-1"); err == nil {
-			break
+	store.mu.Lock()
+	n := len(store.keys)
+	store.mu.Unlock()
+	if n != 0 {
+		t.Fatal("key created while the store was down")
+	}
+	store.setDown(nil) // the next probe creates the pending key
+	select {
+	case name := <-store.created:
+		if name != "minio-key-1" {
+			t.Fatalf("created %q", name)
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("configured key not created after the store came back")
-		}
-		time.Sleep(time.Millisecond) // polling the background probe, not synchronizing
+	case <-time.After(10 * time.Second):
+		t.Fatal("configured key not created after the store came back")
 	}
 }
 
