@@ -51,6 +51,24 @@ type tokenAuth struct {
 func (s *Store) login(ctx context.Context) (tokenAuth, error) {
 	s.loginMu.Lock()
 	defer s.loginMu.Unlock()
+	return s.loginLocked(ctx)
+}
+
+// loginIfCurrent logs in again unless a login happened since the token
+// generation gen was observed; concurrent requests that all found the same
+// token revoked thus cause a single login.
+func (s *Store) loginIfCurrent(ctx context.Context, gen uint64) error {
+	s.loginMu.Lock()
+	defer s.loginMu.Unlock()
+	if s.tokenGen.Load() != gen {
+		return nil
+	}
+	_, err := s.loginLocked(ctx)
+	return err
+}
+
+// loginLocked is login with loginMu held.
+func (s *Store) loginLocked(ctx context.Context) (tokenAuth, error) {
 	loc := path.Join("auth", s.cfg.AppRole.Engine, "login")
 	secret, err := s.client.Logical().WriteWithContext(ctx, loc, map[string]any{
 		"role_id":   s.cfg.AppRole.ID,
@@ -201,14 +219,12 @@ func (s *Store) withToken(ctx context.Context, op, loc string, fn func() error) 
 	if _, lerr := s.client.Auth().Token().LookupSelfWithContext(ctx); lerr == nil || !isStatus(lerr, http.StatusForbidden) {
 		return s.mapError(ctx, op, loc, err) // token fine: the policy denies
 	}
-	if s.tokenGen.Load() == gen { // nobody logged in meanwhile
-		if _, lerr := s.login(ctx); lerr != nil {
-			return lerr
-		}
-		select {
-		case s.relogin <- struct{}{}:
-		default:
-		}
+	if lerr := s.loginIfCurrent(ctx, gen); lerr != nil {
+		return lerr
+	}
+	select { // let renewLoop pick up the new token's schedule
+	case s.relogin <- struct{}{}:
+	default:
 	}
 	return s.mapError(ctx, op, loc, fn())
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -352,6 +353,33 @@ func TestReloginOnRevokedToken(t *testing.T) {
 	// The renewal schedule restarted for the new token.
 	if w := clk.next(t); w.d != 4*time.Minute {
 		t.Fatalf("renewal after %v", w.d)
+	}
+
+	// Many requests find the token revoked at once: one login serves all.
+	_, err = v.root.Logical().WriteWithContext(ctx, "auth/token/revoke", map[string]any{"token": s.client.Token()})
+	must(t, err)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Go(func() {
+			if _, err := s.Get(ctx, "minio-key-1"); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	logins := 0
+	for len(ev) > 0 {
+		if e := <-ev; e.kind == "login" {
+			logins++
+		}
+	}
+	if logins != 1 {
+		t.Fatalf("%d logins for one revoked token", logins)
 	}
 }
 
