@@ -46,6 +46,9 @@ func (s *Server) importKey(w http.ResponseWriter, req *apiRequest) {
 		Cipher string `json:"cipher"`
 	}
 	if err := readJSON(req.Request, &body); err != nil {
+		if errors.Is(err, errInvalidBody) {
+			err = &apiError{http.StatusBadRequest, "invalid import key request body"}
+		}
 		s.writeError(w, req.Request, err, nil)
 		return
 	}

@@ -2,6 +2,7 @@ package kescore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -200,7 +201,7 @@ func (s *Server) serveRoute(rt route) http.Handler {
 
 // readJSON decodes the request body into v. Unknown fields are ignored.
 func readJSON(r *http.Request, v any) error {
-	if err := jsonDecode(r.Body, v); err != nil {
+	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			return errBodyTooLarge

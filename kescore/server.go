@@ -3,10 +3,8 @@ package kescore
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -198,8 +196,4 @@ func (s *Server) Ready(ctx context.Context) error {
 		return err
 	}
 	return fmt.Errorf("%w: %v", ErrStoreUnavailable, err)
-}
-
-func jsonDecode(r io.Reader, v any) error {
-	return json.NewDecoder(r).Decode(v)
 }
