@@ -3,6 +3,7 @@ package embeddedvault
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
@@ -31,11 +32,16 @@ func startVault(t *testing.T, cfg Config) *testVault {
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	hs := httptest.NewUnstartedServer(srv.Handler())
-	hs.StartTLS()
-	tv := &testVault{t: t, cfg: cfg, srv: srv, http: hs}
+	tv := &testVault{t: t, cfg: cfg, srv: srv, http: newTLSServer(srv.Handler())}
 	t.Cleanup(tv.stop)
 	return tv
+}
+
+// newTLSServer serves h over TLS on 127.0.0.1:0.
+func newTLSServer(h http.Handler) *httptest.Server {
+	hs := httptest.NewUnstartedServer(h)
+	hs.StartTLS()
+	return hs
 }
 
 // stop closes the listener and the store and checks bbolt consistency.

@@ -36,6 +36,9 @@ func openBolt(path string) (*boltBackend, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("embeddedvault: init %s: %w", path, err)
 	}
+	// Concurrent writes are coalesced by Batch; a short window keeps the
+	// latency of a lone writer low.
+	db.MaxBatchDelay = time.Millisecond
 	return &boltBackend{db: db}, nil
 }
 
@@ -49,7 +52,9 @@ func (b *boltBackend) Put(ctx context.Context, entry *physical.Entry) error {
 	if entry == nil || entry.Key == "" {
 		return errors.New("embeddedvault: empty key")
 	}
-	return b.db.Update(func(tx *bolt.Tx) error {
+	// Batch coalesces concurrent writers into one transaction (one fsync);
+	// the function is idempotent as Batch requires.
+	return b.db.Batch(func(tx *bolt.Tx) error {
 		return tx.Bucket(boltBucket).Put([]byte(entry.Key), entry.Value)
 	})
 }
@@ -61,8 +66,9 @@ func (b *boltBackend) putIfAbsent(ctx context.Context, entry *physical.Entry) (b
 		return false, err
 	}
 	created := false
-	err := b.db.Update(func(tx *bolt.Tx) error {
+	err := b.db.Batch(func(tx *bolt.Tx) error {
 		bk := tx.Bucket(boltBucket)
+		created = false
 		if bk.Get([]byte(entry.Key)) != nil {
 			return nil
 		}
@@ -93,7 +99,7 @@ func (b *boltBackend) Delete(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return b.db.Update(func(tx *bolt.Tx) error {
+	return b.db.Batch(func(tx *bolt.Tx) error {
 		return tx.Bucket(boltBucket).Delete([]byte(key))
 	})
 }
