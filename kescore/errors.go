@@ -17,7 +17,6 @@ var (
 	errManyClientCerts  = errors.New("tls: received more than one client certificate")
 	errCertNotVerified  = errors.New("tls: failed to verify client certificate")
 	errInvalidBody      = errors.New("invalid request body")
-	errBodyTooLarge     = errors.New("request body too large")
 )
 
 // errorTable maps every sentinel to KES's status and exact message. Clients
@@ -39,7 +38,6 @@ var errorTable = []struct {
 	{errManyClientCerts, http.StatusBadRequest, "tls: received more than one client certificate"},
 	{errCertNotVerified, http.StatusBadRequest, "tls: failed to verify client certificate"},
 	{errInvalidBody, http.StatusBadRequest, "invalid request body"},
-	{errBodyTooLarge, http.StatusRequestEntityTooLarge, "request body too large"},
 }
 
 // apiError is a formatted wire error (status and exact message), used for

@@ -3,7 +3,6 @@ package kescore
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -190,6 +189,9 @@ func (s *Server) serveRoute(rt route) http.Handler {
 			ctx, cancel := context.WithTimeout(r.Context(), rt.Timeout)
 			defer cancel()
 			r = r.WithContext(ctx)
+			// Also bound writing the response, as KES does; recorders and
+			// other writers without deadlines just skip this.
+			_ = http.NewResponseController(sw).SetWriteDeadline(time.Now().Add(rt.Timeout))
 		}
 		req := &apiRequest{Request: r, Identity: identity}
 		if strings.HasSuffix(rt.Path, "/") {
@@ -202,10 +204,7 @@ func (s *Server) serveRoute(rt route) http.Handler {
 // readJSON decodes the request body into v. Unknown fields are ignored.
 func readJSON(r *http.Request, v any) error {
 	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return errBodyTooLarge
-		}
+		// Too large bodies are invalid bodies too, as in KES.
 		return fmt.Errorf("%w: %w", errInvalidBody, err)
 	}
 	return nil
