@@ -1,8 +1,9 @@
 // Package kesconf reads KES server configuration files into one
 // format-neutral File: the TOML of KES v0.5-v0.7 that MinIO's 2020 KMS guide
-// prints, and the current KES YAML (server-config.yaml). It only reads and
-// checks the file; turning a File into a live kescore.Config (certificates,
-// key stores, defaults such as the admin identity) is the appliance's job.
+// prints, and the current KES YAML (server-config.yaml). File.Apply copies
+// what a file decides (admin, policies, cache, keys, route overrides,
+// client verification) into a kescore.Config; the key store, the listener
+// and its certificates stay the appliance's job.
 //
 // Unknown keys and bad values are errors that name the key, e.g.
 // "kesconf: unknown key 'keystore.vault.adress'" or
