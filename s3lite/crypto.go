@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"os"
 	"path"
 	"strconv"
 
@@ -180,9 +181,10 @@ func (t tamperedReader) Read(p []byte) (int, error) {
 // segment is the part of one body file a read needs.
 type segment struct {
 	part   partMeta
-	key    []byte // nil: plaintext
-	start  int64  // plaintext offset within the part
-	length int64  // plaintext bytes wanted
+	key    []byte   // nil: plaintext
+	start  int64    // plaintext offset within the part
+	length int64    // plaintext bytes wanted
+	f      *os.File // opened by preopen, nil otherwise
 }
 
 // rangeReader streams plaintext [off, off+length) of an object, opening one
@@ -215,12 +217,32 @@ func (s *Server) newRangeReader(m *objectMeta, oek []byte, off, length int64) *r
 	return rr
 }
 
+// maxPreopen bounds the part files a read opens before answering.
+const maxPreopen = 256
+
+// preopen opens the first files of the read, so that a concurrent
+// overwrite (which removes replaced bodies) cannot pull them away later:
+// an open file stays readable after its name is gone.
+func (rr *rangeReader) preopen() error {
+	for i := range rr.segs[:min(len(rr.segs), maxPreopen)] {
+		f, err := rr.st.openFile(rr.segs[i].part.File)
+		if err != nil {
+			return err
+		}
+		rr.segs[i].f = f
+	}
+	return nil
+}
+
 func (rr *rangeReader) open() error {
 	seg := rr.segs[0]
 	rr.segs = rr.segs[1:]
-	f, err := rr.st.openFile(seg.part.File)
-	if err != nil {
-		return err
+	f := seg.f
+	if f == nil {
+		var err error
+		if f, err = rr.st.openFile(seg.part.File); err != nil {
+			return err
+		}
 	}
 	rr.f = f
 	rr.left = seg.length
@@ -283,6 +305,12 @@ func (rr *rangeReader) Read(p []byte) (int, error) {
 }
 
 func (rr *rangeReader) Close() error {
+	for _, seg := range rr.segs {
+		if seg.f != nil {
+			seg.f.Close()
+		}
+	}
+	rr.segs = nil
 	if rr.f != nil {
 		return rr.f.Close()
 	}

@@ -135,14 +135,20 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	return e
 }
 
+// awsClient builds an aws-sdk-go-v2 client with the SDK's default
+// checksum behaviour (what config.LoadDefaultConfig resolves to when
+// nothing is configured): aws-chunked uploads with a CRC32 trailer and
+// response checksum validation.
 func (e *env) awsClient(ak, sk string) *s3.Client {
 	return s3.New(s3.Options{
-		Region:           "us-east-1",
-		Credentials:      awscreds.NewStaticCredentialsProvider(ak, sk, ""),
-		BaseEndpoint:     aws.String(e.ts.URL),
-		UsePathStyle:     true,
-		HTTPClient:       e.ts.Client(),
-		RetryMaxAttempts: 1,
+		Region:                     "us-east-1",
+		Credentials:                awscreds.NewStaticCredentialsProvider(ak, sk, ""),
+		BaseEndpoint:               aws.String(e.ts.URL),
+		UsePathStyle:               true,
+		HTTPClient:                 e.ts.Client(),
+		RetryMaxAttempts:           1,
+		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenSupported,
+		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenSupported,
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -121,6 +122,17 @@ func (s *Server) readObject(w http.ResponseWriter, q *request, withBody bool) er
 	if err != nil {
 		return err
 	}
+	// A concurrent overwrite may remove the body between reading the
+	// metadata and opening the files: read the new version then.
+	for attempt := 0; ; attempt++ {
+		err := s.readObjectOnce(w, q, withBody, ssec)
+		if !errors.Is(err, os.ErrNotExist) || attempt == 3 {
+			return err
+		}
+	}
+}
+
+func (s *Server) readObjectOnce(w http.ResponseWriter, q *request, withBody bool, ssec *sseRequest) error {
 	m, err := s.st.getObject(q.bucket, q.key)
 	if err != nil {
 		return err
@@ -149,6 +161,9 @@ func (s *Server) readObject(w http.ResponseWriter, q *request, withBody bool) er
 	if withBody && length > 0 {
 		rr := s.newRangeReader(m, oek, off, length)
 		defer rr.Close()
+		if err := rr.preopen(); err != nil {
+			return err
+		}
 		body = bufio.NewReaderSize(rr, 32<<10)
 		// Decrypt the first package before answering, so tampering there
 		// is an S3 error, not a broken stream.
