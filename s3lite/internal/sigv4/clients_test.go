@@ -289,6 +289,18 @@ func TestAWSSDKS3Client(t *testing.T) {
 		})
 	}
 
+	t.Run("PutObject unseekable stream of unknown length", func(t *testing.T) {
+		body := randomBytes(t, 300_000)
+		_, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bucket"), Key: aws.String("stream"), Body: io.MultiReader(bytes.NewReader(body))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, h := expectOKHeader(t, ch, body, false)
+		if h.Get("Content-Length") != "" || a.Trailer.Get("x-amz-checksum-crc32") != crc32Of(body) {
+			t.Fatalf("headers %v trailer %v", h, a.Trailer)
+		}
+	})
+
 	t.Run("PutObject wrong secret", func(t *testing.T) {
 		bad := s3.New(s3.Options{
 			Region: testRegion, BaseEndpoint: aws.String(srv.URL), UsePathStyle: true,

@@ -344,3 +344,18 @@ func (v *Verifier) auth(r *http.Request, accessKey string, presigned bool, mode 
 	}
 	return a, nil
 }
+
+// ContentEncoding returns the request's Content-Encoding without the aws-chunked coding,
+// which only frames the upload: what S3 stores and returns for the object ("" when
+// aws-chunked was the only coding).
+func ContentEncoding(h http.Header) string {
+	var keep []string
+	for _, v := range h.Values("Content-Encoding") {
+		for _, c := range strings.Split(v, ",") {
+			if c = strings.TrimSpace(c); c != "" && !strings.EqualFold(c, "aws-chunked") {
+				keep = append(keep, c)
+			}
+		}
+	}
+	return strings.Join(keep, ",")
+}
