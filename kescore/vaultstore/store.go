@@ -256,11 +256,17 @@ func (s *Store) read(ctx context.Context, loc, name string, version1 bool) (stri
 	if err != nil {
 		return "", err
 	}
+	return entryValue(secret, s.cfg.Version == KVv2, loc, name)
+}
+
+// entryValue extracts the string field name from a K/V read answer (nil:
+// no entry).
+func entryValue(secret *vaultapi.Secret, v2 bool, loc, name string) (string, error) {
 	if secret == nil {
 		return "", fmt.Errorf("vaultstore: %s: %w", loc, kescore.ErrKeyNotFound)
 	}
 	data := secret.Data
-	if s.cfg.Version == KVv2 {
+	if v2 {
 		d, ok := data["data"].(map[string]any)
 		if !ok {
 			// A 404 of a deleted version carries data.data = null.
@@ -314,7 +320,7 @@ func (s *Store) Delete(ctx context.Context, name string) error {
 // start with prefix. Sub-folders are not keys and are skipped.
 func (s *Store) List(ctx context.Context, prefix string) ([]string, error) {
 	loc := s.location("metadata", "")
-	var keys []any
+	var names []string
 	err := s.withToken(ctx, "list", loc, func() error {
 		resp, err := s.client.Logical().ReadRawWithDataWithContext(ctx, loc, map[string][]string{"list": {"true"}})
 		if resp != nil {
@@ -327,15 +333,8 @@ func (s *Store) List(ctx context.Context, prefix string) ([]string, error) {
 		if err != nil {
 			return fmt.Errorf("vaultstore: list %s: %w", loc, err)
 		}
-		if secret == nil || secret.Data == nil {
-			return nil
-		}
-		k, ok := secret.Data["keys"].([]any)
-		if !ok && secret.Data["keys"] != nil {
-			return fmt.Errorf("vaultstore: list %s: malformed key listing", loc)
-		}
-		keys = k
-		return nil
+		names, err = listedNames(secret, loc, prefix)
+		return err
 	})
 	if isStatus(err, http.StatusNotFound) {
 		return []string{}, nil // Vault answers 404 for an empty folder.
@@ -343,7 +342,20 @@ func (s *Store) List(ctx context.Context, prefix string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	names := make([]string, 0, len(keys))
+	return names, nil
+}
+
+// listedNames returns the sorted key names of a K/V list answer that start
+// with prefix, without sub-folders ("name/").
+func listedNames(secret *vaultapi.Secret, loc, prefix string) ([]string, error) {
+	names := []string{}
+	if secret == nil || secret.Data == nil || secret.Data["keys"] == nil {
+		return names, nil
+	}
+	keys, ok := secret.Data["keys"].([]any)
+	if !ok {
+		return nil, fmt.Errorf("vaultstore: list %s: malformed key listing", loc)
+	}
 	for _, k := range keys {
 		n, ok := k.(string)
 		if !ok {

@@ -43,7 +43,7 @@ type testVault struct {
 	unseal string
 }
 
-func startVault(t *testing.T) *testVault {
+func startVault(t testing.TB) *testVault {
 	t.Helper()
 	ctx := t.Context()
 	dir := t.TempDir()
@@ -97,7 +97,7 @@ func startVault(t *testing.T) *testVault {
 	return v
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +107,7 @@ func must(t *testing.T, err error) {
 // appRole creates a role as the guide does (vault write
 // auth/approle/role/NAME token_num_uses=0 secret_id_num_uses=0 period=...
 // policies=...) and returns its role-id and a fresh secret-id.
-func (v *testVault) appRole(t *testing.T, name, period, policies string) AppRoleConfig {
+func (v *testVault) appRole(t testing.TB, name, period, policies string) AppRoleConfig {
 	t.Helper()
 	ctx := t.Context()
 	_, err := v.root.Logical().WriteWithContext(ctx, "auth/approle/role/"+name, map[string]any{
@@ -175,7 +175,7 @@ func (c *clock) next(t *testing.T) wait {
 	}
 }
 
-func (v *testVault) connect(t *testing.T, cfg Config) *Store {
+func (v *testVault) connect(t testing.TB, cfg Config) *Store {
 	t.Helper()
 	cfg.Endpoint = v.srv.URL
 	cfg.CAFile = v.caFile
