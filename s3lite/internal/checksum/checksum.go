@@ -130,14 +130,17 @@ var nonValueHeaders = map[string]bool{
 
 // FromHeaders returns the single checksum a request carries: the algorithm of its one
 // x-amz-checksum-<alg> header and that header's base64 value, or, with want == "", the
-// algorithm an x-amz-trailer or x-amz-sdk-checksum-algorithm header names when the value
-// comes later (in the aws-chunked trailer; the caller reads it from sigv4's Auth.Trailer
-// after the body and checks it with Verify). No checksum at all is (None, "", nil).
+// algorithm the x-amz-trailer header names when the value comes later (in the
+// aws-chunked trailer; the caller reads it from sigv4's Auth.Trailer after the body and
+// checks it with Verify). x-amz-sdk-checksum-algorithm, which the SDKs send alongside,
+// must agree. No checksum at all is (None, "", nil).
 //
-// Errors match ErrInvalidAlgorithm: more than one checksum header, an unknown
-// x-amz-checksum-* algorithm (never silently unverified), a malformed value (not base64
-// of the algorithm's size), or x-amz-sdk-checksum-algorithm / x-amz-trailer naming an
-// algorithm other than the header's.
+// Errors match ErrInvalidAlgorithm: more than one checksum (headers or trailer), an
+// unknown x-amz-checksum-* algorithm (never silently unverified), a malformed value (not
+// base64 of the algorithm's size), x-amz-sdk-checksum-algorithm naming another
+// algorithm, or naming one with neither a checksum header nor a trailer (as S3 answers:
+// "x-amz-sdk-checksum-algorithm specified, but no corresponding x-amz-checksum-* or
+// x-amz-trailer headers were found").
 func FromHeaders(h http.Header) (a Algorithm, want string, err error) {
 	for k, vs := range h {
 		lk := strings.ToLower(k)
@@ -179,10 +182,12 @@ func FromHeaders(h http.Header) (a Algorithm, want string, err error) {
 		if err != nil {
 			return None, "", err
 		}
-		if a != None && a != alg {
+		if a == None {
+			return None, "", fmt.Errorf("%w: x-amz-sdk-checksum-algorithm specified, but no corresponding x-amz-checksum-* or x-amz-trailer headers were found", ErrInvalidAlgorithm)
+		}
+		if a != alg {
 			return None, "", fmt.Errorf("%w: x-amz-sdk-checksum-algorithm %s does not match the %s checksum sent", ErrInvalidAlgorithm, alg, a)
 		}
-		a = alg
 	}
 	return a, want, nil
 }
