@@ -42,7 +42,7 @@ type Config struct {
 	// TLS is the client's TLS configuration, normally with the client
 	// certificate that is its KES identity (see [LoadClientCert],
 	// [TLSConfig]). Nil means the system roots and no client certificate,
-	// which a KES server refuses for everything but nothing. Ignored when
+	// which a KES server refuses at the TLS handshake. Ignored when
 	// HTTPClient is set.
 	TLS *tls.Config
 
@@ -257,6 +257,9 @@ func (c *Client) do(ctx context.Context, r request) ([]byte, string, error) {
 		retry := false
 		for _, e := range c.order() {
 			body, ctype, status, err := c.send(ctx, e, r)
+			if err != nil && status != 0 {
+				return nil, "", err // an answer, but an unusable one
+			}
 			if err != nil {
 				if ctx.Err() != nil {
 					return nil, "", ctx.Err()
@@ -302,7 +305,8 @@ func (c *Client) wait(ctx context.Context) error {
 	}
 }
 
-// send makes one attempt against e. A non-nil error means no HTTP answer.
+// send makes one attempt against e. An error with status 0 means no HTTP
+// answer (network or TLS failure); with a status, an unusable answer.
 func (c *Client) send(ctx context.Context, e *endpoint, r request) (body []byte, ctype string, status int, err error) {
 	var rd io.Reader
 	if r.body != nil {

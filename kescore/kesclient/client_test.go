@@ -353,7 +353,7 @@ func TestFailover(t *testing.T) {
 		}
 	})
 
-	t.Run("502 is not retried", func(t *testing.T) {
+	t.Run("504 is not retried", func(t *testing.T) {
 		f := newFakeKES(t, admin)
 		var n atomic.Int32
 		f.inject = func(w http.ResponseWriter, r *http.Request) bool {
@@ -364,6 +364,21 @@ func TestFailover(t *testing.T) {
 		c := newClient(t, admin, f)
 		if err := c.Ready(ctx); err == nil || err.Error() != "key store is not reachable" || n.Load() != 1 {
 			t.Fatalf("err = %v after %d attempts", err, n.Load())
+		}
+	})
+
+	t.Run("oversized answer is an error, not a failover", func(t *testing.T) {
+		f := newFakeKES(t, admin)
+		var n atomic.Int32
+		f.inject = func(w http.ResponseWriter, r *http.Request) bool {
+			n.Add(1)
+			_, _ = w.Write(bytes.Repeat([]byte("a"), 32<<20+1))
+			return true
+		}
+		c := newClient(t, admin, f, f.srv.URL, f.srv.URL)
+		var cerr *kesclient.ConnError
+		if _, err := c.ListKeys(ctx, ""); err == nil || errors.As(err, &cerr) || !strings.Contains(err.Error(), "exceeds") || n.Load() != 1 {
+			t.Fatalf("err = %v after %d requests", err, n.Load())
 		}
 	})
 
