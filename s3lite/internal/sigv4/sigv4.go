@@ -17,7 +17,8 @@ import (
 //
 // A Verifier is safe for concurrent use once its fields are set; it holds no other state.
 type Verifier struct {
-	// Region is the region signatures must be scoped to, e.g. "us-east-1".
+	// Region is the region signatures must be scoped to, e.g. "us-east-1"; empty
+	// accepts any region.
 	Region string
 	// Secret returns the secret key of accessKey; ok=false means the key is unknown
 	// (ErrInvalidAccessKeyID).

@@ -136,13 +136,18 @@ func subresourceString(pairs []queryPair) string {
 	return b.String()
 }
 
-// resourcesV2 returns the CanonicalizedResource candidates: the path as sent and the
-// path encoded the AWS way, each prefixed with "/<bucket>" for a virtual-hosted request.
+// resourcesV2 returns the CanonicalizedResource candidates, each prefixed with
+// "/<bucket>" for a virtual-hosted request: the path as sent (what S3 specifies), the
+// path encoded the AWS way, and the decoded path (older signers). All name the same
+// object.
 func (v *Verifier) resourcesV2(r *http.Request) []string {
 	paths := []string{rawPath(r)}
 	if dec, err := url.PathUnescape(paths[0]); err == nil {
 		if enc := uriEncode(dec, true); enc != paths[0] {
 			paths = append(paths, enc)
+		}
+		if dec != paths[0] {
+			paths = append(paths, dec)
 		}
 	}
 	if paths[0] == "" {
