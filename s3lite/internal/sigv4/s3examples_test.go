@@ -270,3 +270,34 @@ func TestChunkedTampering(t *testing.T) {
 		}
 	})
 }
+
+// The SigV2 query-string example of the S3 developer guide ("Query string request
+// authentication alternative"): a virtual-hosted GET of johnsmith/photos/puppy.jpg.
+func TestS3DocumentationSigV2Example(t *testing.T) {
+	v := exampleVerifier()
+	v.Domains = []string{"s3.amazonaws.com"}
+	v.Now = func() time.Time { return time.Unix(1175139620, 0).Add(-time.Minute) }
+	const target = "https://johnsmith.s3.amazonaws.com/photos/puppy.jpg?AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Signature=NpgCjnDzrM%2BWFzoENXmpNDUsSn8%3D&Expires=1175139620"
+	a, err := v.Verify(httptest.NewRequest(http.MethodGet, target, nil))
+	if err != nil || !a.Presigned || a.AccessKey != exampleAccessKey {
+		t.Fatalf("%+v %v", a, err)
+	}
+	// A '+' pasted unescaped arrives as a space and is still recognised.
+	if _, err := v.Verify(httptest.NewRequest(http.MethodGet, strings.Replace(target, "%2B", "+", 1), nil)); err != nil {
+		t.Fatalf("unescaped plus: %v", err)
+	}
+	for name, r := range map[string]*http.Request{
+		"path style without the bucket": httptest.NewRequest(http.MethodGet, strings.Replace(target, "johnsmith.", "", 1), nil),
+		"other object":                  httptest.NewRequest(http.MethodGet, strings.Replace(target, "puppy", "kitten", 1), nil),
+		"other method":                  httptest.NewRequest(http.MethodDelete, target, nil),
+		"later expiry":                  httptest.NewRequest(http.MethodGet, strings.Replace(target, "1175139620", "1175139621", 1), nil),
+	} {
+		if _, err := v.Verify(r); !errors.Is(err, ErrSignatureDoesNotMatch) {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	v.Now = func() time.Time { return time.Unix(1175139621, 0) }
+	if _, err := v.Verify(httptest.NewRequest(http.MethodGet, target, nil)); !errors.Is(err, ErrExpiredRequest) {
+		t.Fatalf("expired: %v", err)
+	}
+}
