@@ -122,7 +122,7 @@ func (s *Store) renew(ctx context.Context) (tokenAuth, error) {
 			break
 		}
 	}
-	return tokenAuth{}, err
+	return tokenAuth{}, s.mapError(ctx, "renew", "auth/token/renew-self", err)
 }
 
 // renewLoop keeps the token alive: renew at 80% of its TTL, log in again

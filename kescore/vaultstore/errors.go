@@ -56,9 +56,9 @@ func (s *Store) mapError(ctx context.Context, op, loc string, err error) error {
 	switch {
 	case re.StatusCode == http.StatusForbidden:
 		ae.kind = ErrPermissionDenied
-		if op != opLogin {
+		if c, ok := capability[op]; ok && op != opLogin {
 			ae.msg = fmt.Sprintf("vaultstore: Vault refused to %s %q (403): the policy of the AppRole must grant %q on %q",
-				op, loc, capability[op], s.policyPath())
+				op, loc, c, s.policyPath())
 		}
 	case re.StatusCode == http.StatusServiceUnavailable:
 		ae.msg = fmt.Sprintf("vaultstore: %s %s: Vault is sealed or unavailable (503)", op, loc)

@@ -519,3 +519,45 @@ func TestCloseStopsGoroutines(t *testing.T) {
 		}
 	})
 }
+
+// TestRenewalWhileSealed: renewal against a sealed vault is tried three
+// times, then the store logs in again, retrying every AppRole.Retry until
+// the vault is unsealed.
+func TestRenewalWhileSealed(t *testing.T) {
+	v := startVault(t)
+	clk, ev := newClock(), make(events, 64)
+	role := v.appRole(t, "kes-role", "5m", "minio-key-policy")
+	role.Retry = 7 * time.Second
+	s := v.connect(t, Config{Engine: "kv", AppRole: role, hooks: &hooks{after: clk.after, event: ev.hook}})
+	ctx := t.Context()
+	ev.next(t, "login")
+
+	must(t, v.root.Sys().SealWithContext(ctx))
+	clk.next(t).fire <- time.Now() // renewal due
+	for range renewAttempts - 1 {
+		w := clk.next(t)
+		if w.d != time.Second {
+			t.Fatalf("renew retry after %v", w.d)
+		}
+		w.fire <- time.Now()
+	}
+	if e := ev.next(t, "renew-failed"); !errors.Is(e.err, kescore.ErrStoreUnavailable) {
+		t.Fatalf("renew-failed: %v", e.err)
+	}
+	if e := ev.next(t, "login-failed"); !errors.Is(e.err, kescore.ErrStoreUnavailable) {
+		t.Fatalf("login-failed: %v", e.err)
+	}
+	w := clk.next(t)
+	if w.d != 7*time.Second {
+		t.Fatalf("login retry after %v, want the AppRole retry 7s", w.d)
+	}
+	if st, err := v.root.Sys().UnsealWithContext(ctx, v.unseal); err != nil || st.Sealed {
+		t.Fatalf("unseal: %v", err)
+	}
+	w.fire <- time.Now()
+	ev.next(t, "login")
+	if w := clk.next(t); w.d != 4*time.Minute {
+		t.Fatalf("renewal after %v", w.d)
+	}
+	must(t, s.Create(ctx, "minio-key-1", []byte(value)))
+}
