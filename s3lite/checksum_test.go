@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/base64"
+	"encoding/hex"
 	"hash/crc32"
 	"io"
 	"net/http"
@@ -149,3 +150,38 @@ func TestSSECMultipartNeedsKeyPerPart(t *testing.T) {
 		t.Errorf("part with another SSE-C key: %v", err)
 	}
 }
+
+func TestConditionalWrites(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	b := e.bucket("condput")
+	put := func(inm, im string) error {
+		_, err := e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("k"), Body: strings.NewReader("v"),
+			IfNoneMatch: optional(inm), IfMatch: optional(im)})
+		return err
+	}
+	if err := put("", `"abc"`); s3Code(err) != "NoSuchKey" {
+		t.Errorf("If-Match on absent key: %v", err)
+	}
+	if err := put("*", ""); err != nil {
+		t.Fatalf("If-None-Match * on absent key: %v", err)
+	}
+	if err := put("*", ""); s3Code(err) != "PreconditionFailed" {
+		t.Errorf("If-None-Match * on existing key: %v", err)
+	}
+	if err := put("", `"0123"`); s3Code(err) != "PreconditionFailed" {
+		t.Errorf("If-Match wrong etag: %v", err)
+	}
+	sum := md5.Sum([]byte("v"))
+	if err := put("", `"`+hexOf(sum[:])+`"`); err != nil {
+		t.Errorf("If-Match right etag: %v", err)
+	}
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+func hexOf(b []byte) string { return hex.EncodeToString(b) }

@@ -136,7 +136,7 @@ func (s *Server) copyObject(w http.ResponseWriter, q *request) error {
 	if algo != checksum.None {
 		m.ChecksumAlgo, m.Checksum, m.ChecksumType = algo.String(), checksum.Encode(res.sum), "FULL_OBJECT"
 	}
-	old, err := s.st.putObject(q.bucket, m)
+	old, err := s.st.putObject(q.bucket, m, writeCondition(q.r.Header))
 	if err != nil {
 		s.st.removeFiles([]string{name})
 		return err

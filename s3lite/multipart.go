@@ -198,7 +198,7 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, q *request) erro
 		return err
 	}
 	m.Key, m.ModTime, m.Header, m.SSE, m.UploadID = q.key, s.now().UTC(), u.Header, u.SSE, id
-	old, err := s.st.completeUpload(q.bucket, id, m)
+	old, err := s.st.completeUpload(q.bucket, id, m, writeCondition(q.r.Header))
 	if err != nil {
 		return err
 	}

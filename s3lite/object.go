@@ -72,7 +72,7 @@ func (s *Server) putObject(w http.ResponseWriter, q *request) error {
 	if rc.algo != checksum.None {
 		m.ChecksumAlgo, m.Checksum, m.ChecksumType = rc.algo.String(), checksum.Encode(res.sum), "FULL_OBJECT"
 	}
-	old, err := s.st.putObject(q.bucket, m)
+	old, err := s.st.putObject(q.bucket, m, writeCondition(q.r.Header))
 	if err != nil {
 		s.st.removeFiles([]string{name})
 		return err
@@ -284,6 +284,27 @@ func etagMatch(list, etag string) bool {
 		}
 	}
 	return false
+}
+
+// writeCondition turns If-None-Match: * and If-Match on an upload into a
+// check made atomically with the metadata commit (S3 conditional writes).
+func writeCondition(h http.Header) writeCond {
+	inm, im := h.Get("If-None-Match"), h.Get("If-Match")
+	if inm == "" && im == "" {
+		return nil
+	}
+	return func(cur *objectMeta) error {
+		if inm != "" && cur != nil && etagMatch(inm, cur.ETag) {
+			return errPreconditionFailed
+		}
+		if im != "" && (cur == nil || !etagMatch(im, cur.ETag)) {
+			if cur == nil {
+				return errNoSuchKey
+			}
+			return errPreconditionFailed
+		}
+		return nil
+	}
 }
 
 // deleteObject answers DeleteObject: 204 whether or not the key existed.

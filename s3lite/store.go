@@ -373,8 +373,13 @@ func (st *store) getObject(bucket, key string) (*objectMeta, error) {
 	return &m, nil
 }
 
-// putObject commits m, returning the body files of the object it replaced.
-func (st *store) putObject(bucket string, m *objectMeta) ([]string, error) {
+// writeCond checks a conditional write against the current object (nil if
+// absent) inside the transaction; it must not block.
+type writeCond func(cur *objectMeta) error
+
+// putObject commits m if cond (may be nil) allows, returning the body files
+// of the object it replaced.
+func (st *store) putObject(bucket string, m *objectMeta, cond writeCond) ([]string, error) {
 	var old []string
 	v, err := json.Marshal(m)
 	if err != nil {
@@ -386,10 +391,17 @@ func (st *store) putObject(bucket string, m *objectMeta) ([]string, error) {
 			return err
 		}
 		ob := b.Bucket(objectsBucket)
+		var cur *objectMeta
 		if prev := ob.Get([]byte(m.Key)); prev != nil {
 			var pm objectMeta
 			if json.Unmarshal(prev, &pm) == nil {
 				old = files(pm.Parts)
+				cur = &pm
+			}
+		}
+		if cond != nil {
+			if err := cond(cur); err != nil {
+				return err
 			}
 		}
 		return ob.Put([]byte(m.Key), v)
@@ -544,7 +556,7 @@ func (st *store) putPart(bucket, key, id string, p partMeta) ([]string, error) {
 // completeUpload atomically turns an upload into object m (whose Parts must
 // be a subset of the stored parts, checked by the caller on a snapshot and
 // re-checked here) and returns every file no longer referenced.
-func (st *store) completeUpload(bucket, id string, m *objectMeta) ([]string, error) {
+func (st *store) completeUpload(bucket, id string, m *objectMeta, cond writeCond) ([]string, error) {
 	var old []string
 	v, err := json.Marshal(m)
 	if err != nil {
@@ -572,11 +584,20 @@ func (st *store) completeUpload(bucket, id string, m *objectMeta) ([]string, err
 		})
 		b, _ := bucketOf(tx, bucket)
 		ob := b.Bucket(objectsBucket)
+		var cur *objectMeta
 		if prev := ob.Get([]byte(m.Key)); prev != nil {
 			var pm objectMeta
 			if json.Unmarshal(prev, &pm) == nil {
-				old = append(old, files(pm.Parts)...)
+				cur = &pm
 			}
+		}
+		if cond != nil {
+			if err := cond(cur); err != nil {
+				return err
+			}
+		}
+		if cur != nil {
+			old = append(old, files(cur.Parts)...)
 		}
 		if err := b.Bucket(uploadsBucket).DeleteBucket([]byte(id)); err != nil {
 			return err
