@@ -3,14 +3,20 @@ package s3lite
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/encrypt"
+	"github.com/minio/minio-go/v7/pkg/signer"
 	"github.com/minio/sio"
 )
 
@@ -126,5 +132,80 @@ func BenchmarkSioEncrypt16MiB(b *testing.B) {
 	runConcurrent(b, 4, func(int) error {
 		_, err := sio.Encrypt(io.Discard, bytes.NewReader(data), dareConfig(key))
 		return err
+	})
+}
+
+// discardWriter is a ResponseWriter that throws the body away.
+type discardWriter struct{ h http.Header }
+
+func (d *discardWriter) Header() http.Header         { return d.h }
+func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (d *discardWriter) WriteHeader(code int) {
+	if code >= 300 {
+		panic(fmt.Sprintf("status %d", code))
+	}
+}
+
+// BenchmarkHandler16MiB measures the server alone (no TLS, no client):
+// signed UNSIGNED-PAYLOAD PUTs and GETs of 16 MiB straight into the
+// handler at concurrency 4, to compare with BenchmarkSioEncrypt16MiB.
+func BenchmarkHandler16MiB(b *testing.B) {
+	for _, op := range []string{"put", "get"} {
+		for _, on := range []bool{false, true} {
+			b.Run(fmt.Sprintf("%s/sse-s3=%v", op, on), func(b *testing.B) {
+				e := newEnv(b)
+				bk := e.bucket("bench")
+				data := randBytes(16 << 20)
+				h := e.srv.Handler()
+				do := func(method, key string) error {
+					var body io.Reader
+					if method == http.MethodPut {
+						body = bytes.NewReader(data)
+					}
+					req := httptest.NewRequest(method, "http://127.0.0.1/"+bk+"/"+key, body)
+					req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+					if on && method == http.MethodPut {
+						req.Header.Set("X-Amz-Server-Side-Encryption", "AES256")
+					}
+					req = signer.SignV4(*req, testAccess, testSecret, "", "us-east-1")
+					h.ServeHTTP(&discardWriter{h: http.Header{}}, req)
+					return nil
+				}
+				for i := 0; i < 4; i++ {
+					_ = do(http.MethodPut, fmt.Sprint("o", i))
+				}
+				b.SetBytes(int64(len(data)))
+				method := http.MethodGet
+				if op == "put" {
+					method = http.MethodPut
+				}
+				runConcurrent(b, 4, func(i int) error { return do(method, fmt.Sprint("o", i%4)) })
+			})
+		}
+	}
+}
+
+// BenchmarkLimits16MiB gives the other ceilings of an upload on this
+// machine: MD5 (every PUT computes the ETag) and writing+fsyncing a file.
+func BenchmarkLimits16MiB(b *testing.B) {
+	data := randBytes(16 << 20)
+	b.Run("md5", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		runConcurrent(b, 4, func(int) error { md5.Sum(data); return nil })
+	})
+	b.Run("write+fsync", func(b *testing.B) {
+		dir := b.TempDir()
+		b.SetBytes(int64(len(data)))
+		runConcurrent(b, 4, func(i int) error {
+			f, err := os.Create(filepath.Join(dir, fmt.Sprint(i%4)))
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			if _, err := f.Write(data); err != nil {
+				return err
+			}
+			return f.Sync()
+		})
 	})
 }
