@@ -51,11 +51,14 @@ func (s *Server) initialize(ctx context.Context, shares, threshold int, rootToke
 	if err := s.barrier.unseal(ctx, root); err != nil {
 		return nil, nil, err
 	}
+	// The barrier is open only to write the initial records; the state is
+	// never published, so no request is served in between.
 	defer s.sealLocked()
-	if err := s.postUnseal(ctx); err != nil {
+	st, err := s.loadState(ctx)
+	if err != nil {
 		return nil, nil, err
 	}
-	tok, err := s.state.Load().tokens.createRoot(ctx, rootTokenID)
+	tok, err := st.tokens.createRoot(ctx, rootTokenID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -133,9 +136,10 @@ func (s *Server) status(ctx context.Context) (*sealStatus, error) {
 	}
 	s.mu.Lock()
 	st.Progress, st.Nonce = len(s.shares), s.unsealNonce
+	clusterID := s.clusterID
 	s.mu.Unlock()
 	if !st.Sealed {
-		st.ClusterName, st.ClusterID = s.cfg.ClusterName, s.clusterID
+		st.ClusterName, st.ClusterID = s.cfg.ClusterName, clusterID
 	}
 	return st, nil
 }
@@ -302,7 +306,9 @@ func (s *Server) health(ctx context.Context, r *request) (*response, error) {
 	case body.Sealed:
 		status = codes["sealedcode"]
 	default:
+		s.mu.Lock()
 		body.ClusterName, body.ClusterID = s.cfg.ClusterName, s.clusterID
+		s.mu.Unlock()
 	}
 	return &response{bare: body, status: status, noBody: r.method == http.MethodHead}, nil
 }

@@ -32,7 +32,7 @@ type Server struct {
 	// now is the clock for token expiry; tests replace it before serving.
 	now func() time.Time
 
-	clusterID  string
+	clusterID  string // guarded by mu
 	devRoot    string
 	devUnseal  string
 	closeOnce  sync.Once
@@ -107,33 +107,44 @@ func (s *Server) initialized(ctx context.Context) (bool, *sealConfig, error) {
 	return c != nil, c, err
 }
 
-// postUnseal loads mounts, policies and tokens after the barrier opened.
+// postUnseal loads mounts, policies and tokens after the barrier opened
+// and publishes them: from then on requests are served.
 func (s *Server) postUnseal(ctx context.Context) error {
+	st, err := s.loadState(ctx)
+	if err != nil {
+		return err
+	}
+	s.state.Store(st)
+	return nil
+}
+
+// loadState builds the unsealed state (creating defaults on first use)
+// without publishing it.
+func (s *Server) loadState(ctx context.Context) (*coreState, error) {
 	st := &coreState{}
 	var err error
 	if st.policies, err = loadPolicyStore(ctx, s.barrier); err != nil {
-		return err
+		return nil, err
 	}
 	if st.tokens, err = loadTokenStore(ctx, s.barrier, s.cfg, func() time.Time { return s.now() }); err != nil {
-		return err
+		return nil, err
 	}
 	if st.mounts, err = loadMountTable(ctx, s.barrier, s.cfg); err != nil {
-		return err
+		return nil, err
 	}
 	if s.clusterID == "" {
 		var id string
 		if ok, err := s.barrier.getJSON(ctx, "core/cluster-id", &id); err != nil {
-			return err
+			return nil, err
 		} else if !ok {
 			id = uuid.NewString()
 			if err := s.barrier.putJSON(ctx, "core/cluster-id", id); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		s.clusterID = id
 	}
-	s.state.Store(st)
-	return nil
+	return st, nil
 }
 
 // sealLocked drops the unsealed state; s.mu must be held.
