@@ -54,13 +54,13 @@ func (s *Store) login(ctx context.Context) (tokenAuth, error) {
 	return s.loginLocked(ctx)
 }
 
-// loginIfCurrent logs in again unless a login happened since the token
-// generation gen was observed; concurrent requests that all found the same
+// loginIfToken logs in again unless the token has changed from tok since a
+// request found tok invalid; concurrent requests that all found the same
 // token revoked thus cause a single login.
-func (s *Store) loginIfCurrent(ctx context.Context, gen uint64) error {
+func (s *Store) loginIfToken(ctx context.Context, tok string) error {
 	s.loginMu.Lock()
 	defer s.loginMu.Unlock()
-	if s.tokenGen.Load() != gen {
+	if s.client.Token() != tok {
 		return nil
 	}
 	_, err := s.loginLocked(ctx)
@@ -85,7 +85,6 @@ func (s *Store) loginLocked(ctx context.Context) (tokenAuth, error) {
 	}
 	s.client.SetToken(secret.Auth.ClientToken)
 	s.health.SetToken(secret.Auth.ClientToken)
-	s.tokenGen.Add(1)
 	a := tokenAuth{ttl: time.Duration(secret.Auth.LeaseDuration) * time.Second, renewable: secret.Auth.Renewable}
 	s.auth = a
 	s.log.Info("logged in to Vault with AppRole", "ttl", a.ttl, "renewable", a.renewable)
@@ -179,8 +178,8 @@ func (s *Store) currentAuth() tokenAuth {
 	return s.auth
 }
 
-// pingLoop polls sys/health every StatusPing, recording whether Vault is
-// sealed and logging when the state changes, until ctx ends.
+// pingLoop polls sys/health every StatusPing and logs when Vault's state
+// changes (sealed, unreachable, healthy again), until ctx ends.
 func (s *Store) pingLoop(ctx context.Context) {
 	defer s.wg.Done()
 	t := time.NewTicker(s.cfg.StatusPing)
@@ -210,21 +209,28 @@ func (s *Store) pingLoop(ctx context.Context) {
 // withToken runs the request fn. If Vault refuses it with 403 and the token
 // itself turns out to be invalid (lookup-self refused too), the store logs
 // in again and retries fn once; otherwise the 403 becomes a policy error.
+//
+// Tokens are unique, so a token equal before fn and after lookup-self was
+// the one both requests used; if it changed in between, another request
+// logged in already and fn is simply retried.
 func (s *Store) withToken(ctx context.Context, op, loc string, fn func() error) error {
-	gen := s.tokenGen.Load()
+	tok := s.client.Token()
 	err := fn()
 	if err == nil || !isStatus(err, http.StatusForbidden) {
 		return s.mapError(ctx, op, loc, err)
 	}
-	if _, lerr := s.client.Auth().Token().LookupSelfWithContext(ctx); lerr == nil || !isStatus(lerr, http.StatusForbidden) {
-		return s.mapError(ctx, op, loc, err) // token fine: the policy denies
-	}
-	if lerr := s.loginIfCurrent(ctx, gen); lerr != nil {
-		return lerr
-	}
-	select { // let renewLoop pick up the new token's schedule
-	case s.relogin <- struct{}{}:
-	default:
+	_, lerr := s.client.Auth().Token().LookupSelfWithContext(ctx)
+	if s.client.Token() == tok {
+		if !isStatus(lerr, http.StatusForbidden) {
+			return s.mapError(ctx, op, loc, err) // token fine: the policy denies
+		}
+		if lerr := s.loginIfToken(ctx, tok); lerr != nil {
+			return lerr
+		}
+		select { // let renewLoop pick up the new token's schedule
+		case s.relogin <- struct{}{}:
+		default:
+		}
 	}
 	return s.mapError(ctx, op, loc, fn())
 }

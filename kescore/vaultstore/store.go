@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	vaultapi "github.com/hashicorp/vault/api"
@@ -34,10 +33,8 @@ type Store struct {
 	health *vaultapi.Client // same server, namespace cleared (sys/health is root-only)
 	log    *slog.Logger
 
-	loginMu  sync.Mutex    // serializes logins, guards auth
-	auth     tokenAuth     // what the last login said about the token
-	tokenGen atomic.Uint64 // increments with every successful login
-	sealed   atomic.Bool   // last health answer said sealed or uninitialized
+	loginMu sync.Mutex // serializes logins, guards auth
+	auth    tokenAuth  // what the last login said about the token
 
 	relogin chan struct{} // a request found the token invalid; renewal restarts
 	cancel  context.CancelFunc
@@ -162,7 +159,6 @@ func (s *Store) Status(ctx context.Context) (time.Duration, error) {
 	if err != nil {
 		return 0, s.mapError(ctx, "health check", "sys/health", err)
 	}
-	s.sealed.Store(h.Sealed || !h.Initialized)
 	switch {
 	case !h.Initialized:
 		return 0, fmt.Errorf("vaultstore: Vault at %s is not initialized: %w", s.cfg.Endpoint, kescore.ErrStoreUnavailable)
