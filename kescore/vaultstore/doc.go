@@ -36,6 +36,10 @@
 //
 // Delete reads the entry first, because kescore.KeyStore promises
 // ErrKeyNotFound for a missing key and Vault's K/V delete is idempotent.
+// A 403 answer is followed by a lookup-self (and, for an invalid token, a
+// login and one retry) where real KES waits for its next renewal. The
+// sys/health probe is not retried by the Vault client (the next probe is
+// the retry), and 503 answers and TLS alerts are never retried.
 // List filters the listed children by the requested name prefix and treats
 // an empty listing (404) as no keys. Requests are not refused locally while
 // the last health ping said "sealed": Vault answers them with 503 itself,
