@@ -29,6 +29,9 @@ func (s *Server) dispatch(hr *http.Request, w http.ResponseWriter) (*response, e
 	if op == logical.ListOperation && !strings.HasSuffix(path, "/") {
 		path += "/"
 	}
+	if hr.Header.Get("X-Vault-Wrap-TTL") != "" {
+		return nil, badRequest("response wrapping is not supported")
+	}
 	r := &request{method: hr.Method, op: op, path: path, query: hr.URL.Query(), token: requestToken(hr), http: hr}
 	rt := s.match(path)
 	if op == logical.HeaderOperation && (rt == nil || rt.ops[op] == nil) {

@@ -271,3 +271,57 @@ func TestRequestEdgeCases(t *testing.T) {
 		resp.Body.Close()
 	}
 }
+
+// TestCLIInitBody sends the body `vault operator init` sends, then a
+// wrapped request, which is refused.
+func TestCLIInitBody(t *testing.T) {
+	tv := startVault(t, testConfig(t))
+	code, body := tv.rawCall("PUT", "/v1/sys/init", "", `{"secret_shares":5,"secret_threshold":3,"stored_shares":0,"pgp_keys":null,"recovery_shares":0,"recovery_threshold":0,"recovery_pgp_keys":null,"root_token_pgp_key":""}`)
+	if code != 200 || len(body["keys_base64"].([]any)) != 5 || body["root_token"] == "" {
+		t.Fatalf("CLI init = %d %v", code, body)
+	}
+	req, _ := http.NewRequest("GET", tv.http.URL+"/v1/sys/seal-status", nil)
+	req.Header.Set("X-Vault-Wrap-TTL", "5m")
+	resp, err := tv.http.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 {
+		t.Fatalf("wrap TTL = %d, want 400", resp.StatusCode)
+	}
+}
+
+func TestHealthOverridesUnsealed(t *testing.T) {
+	tv := startVault(t, testConfig(t))
+	tv.initUnseal(1, 1)
+	for q, want := range map[string]int{
+		"":                           200,
+		"?activecode=299":            299,
+		"?standbycode=299&standbyok": 200,
+		"?standbyok=maybe":           400,
+		"?standbyok=true":            200,
+		"?perfstandbyok=false":       200,
+		"?drsecondarycode=abc":       400,
+		"?performancestandbycode=0":  400,
+		"?uninitcode=299&sealedcode=299&standbycode=299&drsecondarycode=299&performancestandbycode=299": 200,
+	} {
+		code, body := tv.rawCall("GET", "/v1/sys/health"+q, "", "")
+		if code != want {
+			t.Errorf("health%s = %d %v, want %d", q, code, body, want)
+		}
+		if want == 200 && (body["sealed"] != false || body["cluster_id"] == nil) {
+			t.Errorf("health%s body = %v", q, body)
+		}
+	}
+	req, _ := http.NewRequest("HEAD", tv.http.URL+"/v1/sys/health?activecode=204", nil)
+	resp, err := tv.http.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 204 || len(raw) != 0 {
+		t.Fatalf("HEAD = %d %q", resp.StatusCode, raw)
+	}
+}

@@ -188,3 +188,32 @@ func TestInternalKVAPI(t *testing.T) {
 		t.Fatalf("read outside mounts = %v", err)
 	}
 }
+
+func TestKVCreateIsAtomic(t *testing.T) {
+	tv := startVault(t, testConfig(t))
+	tv.initUnseal(1, 1)
+	ctx := context.Background()
+	if err := tv.srv.EnsureKVMount(ctx, "kes"); err != nil {
+		t.Fatal(err)
+	}
+	const n = 16
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			errs <- tv.srv.KVCreate(ctx, "kes/race", map[string]any{"race": string(rune('a' + i))})
+		}()
+	}
+	created := 0
+	for range n {
+		switch err := <-errs; err {
+		case nil:
+			created++
+		case ErrExists:
+		default:
+			t.Fatalf("KVCreate: %v", err)
+		}
+	}
+	if created != 1 {
+		t.Fatalf("%d concurrent creates succeeded, want 1", created)
+	}
+}
