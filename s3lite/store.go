@@ -34,6 +34,8 @@ var (
 	uploadsBucket = []byte("u")
 )
 
+// Object and part commits use bolt's Batch, which coalesces concurrent
+// commits into one fsync; their functions are idempotent as Batch requires.
 type store struct {
 	db      *bolt.DB
 	dataDir string
@@ -114,6 +116,9 @@ func openStore(dir string) (*store, error) {
 		return nil, fmt.Errorf("s3lite: open metadata: %w", err)
 	}
 	st.db = db
+	// Short batch window: concurrent commits still share an fsync (they
+	// queue behind the running commit), a lone PUT waits at most 1 ms.
+	db.MaxBatchDelay = time.Millisecond
 	if err := db.Update(func(tx *bolt.Tx) error {
 		_, err := tx.CreateBucketIfNotExists(rootBucket)
 		return err
@@ -385,7 +390,8 @@ func (st *store) putObject(bucket string, m *objectMeta, cond writeCond) ([]stri
 	if err != nil {
 		return nil, err
 	}
-	err = st.db.Update(func(tx *bolt.Tx) error {
+	err = st.db.Batch(func(tx *bolt.Tx) error {
+		old = nil // Batch may run fn more than once
 		b, err := bucketOf(tx, bucket)
 		if err != nil {
 			return err
@@ -412,7 +418,8 @@ func (st *store) putObject(bucket string, m *objectMeta, cond writeCond) ([]stri
 // deleteObject removes key (absent keys are no error) and returns its files.
 func (st *store) deleteObject(bucket, key string) ([]string, error) {
 	var old []string
-	err := st.db.Update(func(tx *bolt.Tx) error {
+	err := st.db.Batch(func(tx *bolt.Tx) error {
+		old = nil // Batch may run fn more than once
 		b, err := bucketOf(tx, bucket)
 		if err != nil {
 			return err
@@ -537,7 +544,8 @@ func (st *store) putPart(bucket, key, id string, p partMeta) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = st.db.Update(func(tx *bolt.Tx) error {
+	err = st.db.Batch(func(tx *bolt.Tx) error {
+		old = nil // Batch may run fn more than once
 		ub, _, err := uploadOf(tx, bucket, key, id)
 		if err != nil {
 			return err
