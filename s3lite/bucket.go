@@ -5,18 +5,43 @@ import (
 	"io"
 	"net/http"
 	"sort"
+	"strconv"
+	"strings"
 )
 
-// listBuckets answers ListBuckets.
+// listBuckets answers ListBuckets, with the optional prefix, max-buckets
+// and continuation-token (the last bucket name of the previous page).
 func (s *Server) listBuckets(w http.ResponseWriter, q *request) error {
+	v := q.r.URL.Query()
+	limit := 10000
+	if m := v.Get("max-buckets"); m != "" {
+		n, err := strconv.Atoi(m)
+		if err != nil || n < 1 || n > 10000 {
+			return withMsg(errInvalidArgument, "max-buckets must be an integer between 1 and 10000")
+		}
+		limit = n
+	}
+	if r := v.Get("bucket-region"); r != "" && r != s.cfg.Region {
+		limit = 0
+	}
 	bs, err := s.st.listBuckets()
 	if err != nil {
 		return err
 	}
 	sort.Slice(bs, func(i, j int) bool { return bs[i].Name < bs[j].Name })
-	res := listAllMyBucketsResult{Xmlns: s3NS, Owner: s.owner(q), Buckets: []bucketItem{}}
+	res := listAllMyBucketsResult{Xmlns: s3NS, Owner: s.owner(q), Buckets: []bucketItem{}, Prefix: v.Get("prefix")}
+	after := v.Get("continuation-token")
 	for _, b := range bs {
-		res.Buckets = append(res.Buckets, bucketItem{Name: b.Name, CreationDate: s3Time(b.Created)})
+		if !strings.HasPrefix(b.Name, res.Prefix) || b.Name <= after {
+			continue
+		}
+		if len(res.Buckets) == limit {
+			if limit > 0 {
+				res.ContinuationToken = res.Buckets[len(res.Buckets)-1].Name
+			}
+			break
+		}
+		res.Buckets = append(res.Buckets, bucketItem{Name: b.Name, CreationDate: s3Time(b.Created), BucketRegion: s.cfg.Region})
 	}
 	writeXML(w, http.StatusOK, res)
 	return nil

@@ -207,3 +207,27 @@ func TestDeleteObjects(t *testing.T) {
 		t.Errorf("%d body files left", c)
 	}
 }
+
+func TestListBucketsPaged(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	for _, b := range []string{"p-one", "p-two", "p-three", "other"} {
+		e.bucket(b)
+	}
+	var names []string
+	pg := s3.NewListBucketsPaginator(e.s3, &s3.ListBucketsInput{Prefix: aws.String("p-"), MaxBuckets: aws.Int32(2)})
+	pages := 0
+	for pg.HasMorePages() {
+		out, err := pg.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, b := range out.Buckets {
+			names = append(names, aws.ToString(b.Name))
+		}
+	}
+	if strings.Join(names, ",") != "p-one,p-three,p-two" || pages != 2 {
+		t.Errorf("paged buckets %v in %d pages", names, pages)
+	}
+}

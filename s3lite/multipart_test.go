@@ -217,3 +217,29 @@ func TestMultipartMinioLarge(t *testing.T) {
 		t.Fatalf("get: %v", err)
 	}
 }
+
+func TestGetByPartNumber(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	b := e.bucket("bypart")
+	p1, p2 := randBytes(5<<20), randBytes(777)
+	awsMultipart(t, e, b, "k", [][]byte{p1, p2}, types.ServerSideEncryptionAes256, false)
+	for n, want := range map[int32][]byte{1: p1, 2: p2} {
+		out, err := e.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("k"), PartNumber: aws.Int32(n)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(out.Body)
+		out.Body.Close()
+		if !bytes.Equal(got, want) || aws.ToInt32(out.PartsCount) != 2 {
+			t.Errorf("part %d: %d bytes, parts count %d", n, len(got), aws.ToInt32(out.PartsCount))
+		}
+	}
+	if _, err := e.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("k"), PartNumber: aws.Int32(3)}); s3Code(err) != "InvalidPart" {
+		t.Errorf("part 3: %v", err)
+	}
+	head, err := e.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String("k"), PartNumber: aws.Int32(2)})
+	if err != nil || aws.ToInt64(head.ContentLength) != 777 {
+		t.Errorf("head part 2: %v %d", err, aws.ToInt64(head.ContentLength))
+	}
+}

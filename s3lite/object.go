@@ -148,6 +148,15 @@ func (s *Server) readObjectOnce(w http.ResponseWriter, q *request, withBody bool
 	if err != nil {
 		return err
 	}
+	if pn := q.r.URL.Query().Get("partNumber"); pn != "" {
+		if q.r.Header.Get("Range") != "" {
+			return withMsg(errInvalidRequest, "Cannot specify both Range header and partNumber query parameter")
+		}
+		if off, length, err = partRange(m, pn); err != nil {
+			return err
+		}
+		partial = true
+	}
 	var oek []byte
 	needKey := sseTypeOf(m.SSE) == sseC || (withBody && length > 0)
 	if needKey {
@@ -190,7 +199,7 @@ func (s *Server) readObjectOnce(w http.ResponseWriter, q *request, withBody bool
 	if !partial && strings.EqualFold(q.r.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") {
 		setChecksumHeaders(h, m)
 	}
-	if m.Multipart {
+	if m.Multipart || q.r.URL.Query().Has("partNumber") {
 		h.Set("X-Amz-Mp-Parts-Count", strconv.Itoa(len(m.Parts)))
 	}
 	status := http.StatusOK
@@ -208,6 +217,22 @@ func (s *Server) readObjectOnce(w http.ResponseWriter, q *request, withBody bool
 		err = io.ErrUnexpectedEOF
 	}
 	return err
+}
+
+// partRange is the plaintext range of part ?partNumber=pn (1-based
+// position in the part list; a single-part object has part 1).
+func partRange(m *objectMeta, pn string) (off, length int64, err error) {
+	n, err := parsePartNumber(pn)
+	if err != nil {
+		return 0, 0, err
+	}
+	if n > len(m.Parts) {
+		return 0, 0, withMsg(errInvalidPart, "The requested partnumber is not satisfiable")
+	}
+	for _, p := range m.Parts[:n-1] {
+		off += p.Size
+	}
+	return off, m.Parts[n-1].Size, nil
 }
 
 // parseRange parses a single "bytes=" range against size. A missing,

@@ -96,6 +96,10 @@ var plainParams = map[string]bool{
 	"continuation-token": true, "start-after": true, "encoding-type": true, "fetch-owner": true,
 	"key-marker": true, "upload-id-marker": true, "max-uploads": true, "max-parts": true,
 	"part-number-marker": true, "partNumber": true, "x-id": true,
+	"max-buckets": true, "bucket-region": true,
+	// MinIO's listing extension (user metadata in listings); listings
+	// without it are still correct.
+	"metadata":              true,
 	"response-content-type": true, "response-content-language": true, "response-expires": true,
 	"response-cache-control": true, "response-content-disposition": true, "response-content-encoding": true,
 	"AWSAccessKeyId": true, "Signature": true, "Expires": true,
@@ -141,9 +145,6 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		default:
 			unsupported = withMsg(errNotImplemented, "The "+k+" API is not implemented by this server")
 		}
-	}
-	if q.Has("partNumber") && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-		unsupported = withMsg(errNotImplemented, "GetObject by partNumber is not implemented")
 	}
 	var rt *route
 	for i := range routes {
