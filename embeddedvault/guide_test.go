@@ -114,7 +114,7 @@ func guideSetup(t *testing.T, tv *testVault) (res *api.InitResponse, roleID, sec
 
 func TestGuideSteps(t *testing.T) {
 	tv := startVault(t, testConfig(t))
-	_, roleID, secretID := guideSetup(t, tv)
+	res, roleID, secretID := guideSetup(t, tv)
 
 	// 3.5: KES logs in and works under kv/minio/.
 	c := tv.client("")
@@ -154,6 +154,13 @@ func TestGuideSteps(t *testing.T) {
 	if err != nil || self.Data["period"] == nil {
 		t.Fatalf("lookup-self = %v, %v", self, err)
 	}
+	caps, err := app.Sys().CapabilitiesSelf("kv/minio/key-2")
+	if err != nil || !slices.Equal(caps, []string{"create", "delete", "read"}) {
+		t.Fatalf("capabilities-self = %v, %v", caps, err)
+	}
+	if caps, _ := app.Sys().CapabilitiesSelf("kv/other/x"); !slices.Equal(caps, []string{"deny"}) {
+		t.Fatalf("capabilities-self outside = %v", caps)
+	}
 	// Wrong secret ID and unknown role ID.
 	for _, body := range []map[string]any{
 		{"role_id": roleID, "secret_id": "wrong"},
@@ -167,6 +174,37 @@ func TestGuideSteps(t *testing.T) {
 	}
 	if _, err := c.Logical().Write("auth/approle/login", map[string]any{"role_id": roleID}); err == nil {
 		t.Fatal("login without secret_id succeeded")
+	}
+
+	// The root token sees the app token; disabling AppRole revokes it.
+	root := tv.client(res.RootToken)
+	look, err := root.Auth().Token().Lookup(a.ClientToken)
+	if err != nil || look.Data["path"] != "auth/approle/login" || look.Data["display_name"] != "approle" {
+		t.Fatalf("lookup = %v, %v", look, err)
+	}
+	auths, err := root.Sys().ListAuth()
+	if err != nil || auths["approle/"] == nil || auths["token/"] == nil || auths["approle/"].Type != "approle" {
+		t.Fatalf("sys/auth = %v, %v", auths, err)
+	}
+	mounts, err := root.Sys().ListMounts()
+	if err != nil || mounts["kv/"] == nil || mounts["kv/"].Type != "kv" || mounts["kv/"].Options["version"] != "1" || mounts["sys/"] == nil {
+		t.Fatalf("ListMounts = %v, %v", mounts, err)
+	}
+	pols, err := root.Sys().ListPolicies()
+	if err != nil || !slices.Equal(pols, []string{"default", "minio-key-policy", "root"}) {
+		t.Fatalf("ListPolicies = %v, %v", pols, err)
+	}
+	if p, err := root.Sys().GetPolicy("minio-key-policy"); err != nil || p != guidePolicy {
+		t.Fatalf("GetPolicy = %q, %v", p, err)
+	}
+	if err := root.Sys().DisableAuth("approle"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Auth().Token().LookupSelf(); statusOf(err) != http.StatusForbidden {
+		t.Fatalf("token of a disabled auth method = %v, want 403", err)
+	}
+	if _, err := c.Logical().Write("auth/approle/login", map[string]any{"role_id": roleID, "secret_id": secretID}); statusOf(err) != 404 {
+		t.Fatalf("login on disabled approle = %v, want 404", err)
 	}
 }
 
