@@ -328,6 +328,22 @@ func TestTokenLifetimes(t *testing.T) {
 	if _, err := app.Logical().Read("kv/minio/n0"); statusOf(err) != http.StatusForbidden {
 		t.Fatalf("token past its period err = %v, want 403", err)
 	}
+	// Non-renewable tokens cannot renew; others extend up to the max TTL.
+	no := false
+	sec, _ = root.Auth().Token().Create(&api.TokenCreateRequest{Policies: []string{"default"}, TTL: "1h", Renewable: &no})
+	if _, err := tv.client(sec.Auth.ClientToken).Auth().Token().RenewSelf(0); statusOf(err) != http.StatusBadRequest {
+		t.Fatalf("renew of non-renewable token = %v, want 400", err)
+	}
+	sec, _ = root.Auth().Token().Create(&api.TokenCreateRequest{Policies: []string{"default"}, TTL: "1h", ExplicitMaxTTL: "90m"})
+	ren, err = tv.client(sec.Auth.ClientToken).Auth().Token().RenewSelf(3600)
+	if err != nil || ren.Auth.LeaseDuration != 3600 {
+		t.Fatalf("renew within max = %+v, %v", ren, err)
+	}
+	clk.advance(45 * time.Minute)
+	ren, err = tv.client(sec.Auth.ClientToken).Auth().Token().RenewSelf(3600)
+	if err != nil || ren.Auth.LeaseDuration != 2700 {
+		t.Fatalf("renew capped by explicit max = %+v, %v", ren, err)
+	}
 	// revoke-self.
 	sec, _ = root.Auth().Token().Create(&api.TokenCreateRequest{Policies: []string{"default"}})
 	tmp := tv.client(sec.Auth.ClientToken)
