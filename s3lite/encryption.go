@@ -160,6 +160,7 @@ func (s *Server) newEncryption(ctx context.Context, req sseRequest, bucket, obje
 			keyID = dek.KeyID
 		}
 		kek = dek.Plaintext
+		defer clear(dek.Plaintext) // the data key is needed only to derive and seal the OEK
 		meta[metaKeyID] = keyID
 		meta[metaKEKSealed] = base64.StdEncoding.EncodeToString(dek.Ciphertext)
 		if req.contextB64 != "" {
@@ -229,6 +230,7 @@ func (s *Server) objectKey(ctx context.Context, meta map[string]string, bucket, 
 		return nil, kmsErr(errKMSDecrypt, err)
 	}
 	oek, err := unsealObjectKey(kek, iv, sealed, typ, bucket, object)
+	clear(kek)
 	if err != nil {
 		return nil, errObjectTampered
 	}
