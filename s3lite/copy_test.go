@@ -142,3 +142,36 @@ func TestUploadPartCopy(t *testing.T) {
 		t.Error("part copy data differs")
 	}
 }
+
+func TestUploadPartCopyFromSSEC(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	b := e.bucket("partcopyc")
+	data := randBytes(300000)
+	ck, _ := encrypt.NewSSEC(ssecKey)
+	if _, err := e.mc.PutObject(ctx, b, "src", bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{ServerSideEncryption: ck}); err != nil {
+		t.Fatal(err)
+	}
+	cr, err := e.s3.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("dst")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &s3.UploadPartCopyInput{Bucket: aws.String(b), Key: aws.String("dst"), UploadId: cr.UploadId, PartNumber: aws.Int32(1),
+		CopySource: aws.String(b + "/src"), CopySourceRange: aws.String("bytes=65535-200000")}
+	if _, err := e.s3.UploadPartCopy(ctx, in); s3Code(err) != "InvalidRequest" {
+		t.Errorf("SSE-C source without key: %v", err)
+	}
+	in.CopySourceSSECustomerAlgorithm, in.CopySourceSSECustomerKey, in.CopySourceSSECustomerKeyMD5 = ssecHeaders()
+	p, err := e.s3.UploadPartCopy(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s3.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("dst"), UploadId: cr.UploadId,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{{PartNumber: aws.Int32(1), ETag: p.CopyPartResult.ETag}}}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := getAll(t, e, b, "dst", minio.GetObjectOptions{})
+	if err != nil || !bytes.Equal(got, data[65535:200001]) {
+		t.Fatalf("get: %v, %d bytes", err, len(got))
+	}
+}

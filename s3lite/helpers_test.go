@@ -73,8 +73,9 @@ type env struct {
 	mc  *minio.Client
 	s3  *s3.Client
 	now atomic.Pointer[time.Time]
-	// closed receives one value per client connection the server closed.
-	closed chan struct{}
+	// closed receives the remote address of each client connection the
+	// server is done with.
+	closed chan string
 }
 
 type envOption func(*Config)
@@ -107,11 +108,11 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	e.ts = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		(*e.h.Load()).ServeHTTP(w, r)
 	}))
-	e.closed = make(chan struct{}, 100)
-	e.ts.Config.ConnState = func(_ net.Conn, st http.ConnState) {
-		if st == http.StateClosed {
+	e.closed = make(chan string, 1000)
+	e.ts.Config.ConnState = func(c net.Conn, st http.ConnState) {
+		if st == http.StateClosed || st == http.StateHijacked {
 			select {
-			case e.closed <- struct{}{}:
+			case e.closed <- c.RemoteAddr().String():
 			default:
 			}
 		}
