@@ -1,0 +1,240 @@
+package appliance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/kmsbox/kmsbox/appliance/kesconf"
+	"github.com/kmsbox/kmsbox/appliance/vaultconf"
+	"github.com/kmsbox/kmsbox/certs"
+)
+
+// Config is everything the appliance needs to start. main fills it from flags, the
+// environment and config files; tests fill it directly.
+type Config struct {
+	// DataDir holds every file kmsbox keeps: certs/, vault.db, s3/, the env file. Required.
+	DataDir string
+
+	// VaultAddr, KESAddr and S3Addr are the listen addresses ("127.0.0.1:8200", ...). An
+	// empty address disables that server (its state may still run in-process for the others).
+	VaultAddr, KESAddr, S3Addr string
+
+	// SANs are extra DNS names or IPs for the server certificate (e.g. a compose service name).
+	SANs []string
+
+	// ACME, when set, gets the server certificate from an ACME CA instead of the local CA.
+	ACME *certs.ACMEConfig
+
+	// Dev initializes and unseals the vault, makes the MinIO identity, policy and key, picks
+	// S3 credentials, and writes the env file. The zero value is a production-like start:
+	// a new vault waits for `vault operator init`.
+	Dev bool
+	// DevRootToken fixes the dev root token ID; empty = random. Only with Dev.
+	DevRootToken string
+
+	// VaultConfig is the guide's vault-config.json (or HCL), parsed; nil = none. Its storage
+	// path and lease TTLs apply to the store, its TLS files and minimum version to the Vault
+	// listener. (main applies its listener address to VaultAddr unless --vault-addr is set.)
+	VaultConfig *vaultconf.Config
+	// KESConfig is a KES server config (the guide's TOML or the current YAML), parsed; nil =
+	// defaults. (main applies its address to KESAddr unless --kes-addr is set.)
+	KESConfig *kesconf.File
+
+	// S3 configures the object store.
+	S3 S3Config
+	// KMS chooses where the object store takes its keys from; zero = in-process kescore.
+	KMS KMSConfig
+
+	// Version is reported by the servers (Vault seal-status, KES /version).
+	Version string
+
+	// Logger receives structured logs; nil = discard.
+	Logger *slog.Logger
+	// Out receives the human banner (dev credentials); nil = discard.
+	Out io.Writer
+	// ShutdownTimeout bounds a graceful stop; zero = 5 seconds.
+	ShutdownTimeout time.Duration
+}
+
+// S3Config is the object store's part of [Config].
+type S3Config struct {
+	// AccessKey and SecretKey are the root credentials. Empty: with Dev a random pair kept in
+	// the data dir, otherwise MinIO's default minioadmin:minioadmin (with a warning).
+	AccessKey, SecretKey string
+	// Region is the SigV4 region; empty = "us-east-1".
+	Region string
+	// Domain enables virtual-hosted-style requests for <bucket>.<Domain>; empty = path style only.
+	Domain string
+	// AutoEncrypt encrypts (SSE-S3) every upload that asks for no encryption. On with Dev.
+	AutoEncrypt bool
+	// KeyName is the default KES key for SSE-S3 and SSE-KMS; empty = "minio-key-1".
+	KeyName string
+}
+
+// KMSConfig chooses the object store's KMS. At most one of its two groups may be set.
+type KMSConfig struct {
+	// KESEndpoints, KESCertFile, KESKeyFile and KESCAPath select a remote KES over mTLS
+	// (MINIO_KMS_KES_*). An endpoint that is this appliance's own KES uses it in-process.
+	KESEndpoints            []string
+	KESCertFile, KESKeyFile string
+	KESCAPath               string
+	// StaticKey is the guide's appendix B single key: "name:base64" (MINIO_KMS_SECRET_KEY)
+	// or "name:hex" (MINIO_KMS_MASTER_KEY).
+	StaticKey string
+}
+
+// Validate reports every problem of c at once.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data dir is required (--data-dir)"))
+	}
+	if c.VaultAddr == "" && c.KESAddr == "" && c.S3Addr == "" {
+		errs = append(errs, errors.New("every server is disabled: set at least one of --vault-addr, --kes-addr, --s3-addr"))
+	}
+	if c.DevRootToken != "" && !c.Dev {
+		errs = append(errs, errors.New("--dev-root-token needs --dev"))
+	}
+	if len(c.KMS.KESEndpoints) > 0 && c.KMS.StaticKey != "" {
+		errs = append(errs, errors.New("MINIO_KMS_KES_* and MINIO_KMS_SECRET_KEY/MINIO_KMS_MASTER_KEY are mutually exclusive"))
+	}
+	if len(c.KMS.KESEndpoints) > 0 && (c.KMS.KESCertFile == "") != (c.KMS.KESKeyFile == "") {
+		errs = append(errs, errors.New("MINIO_KMS_KES_CERT_FILE and MINIO_KMS_KES_KEY_FILE must be set together"))
+	}
+	for _, san := range c.SANs {
+		if san == "" {
+			errs = append(errs, errors.New("--san: empty name"))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Appliance is a running kmsbox: its listeners are bound and its stores open.
+type Appliance struct {
+	cfg      Config
+	log      *slog.Logger
+	certs    *certs.Manager
+	services []*service     // in start order: vault, kes, s3
+	closers  []func() error // state closed after serving stopped, in reverse order
+	addrs    map[string]string
+	envFile  string
+	adminID  string // KES identity of <data-dir>/certs/admin.crt
+	minioID  string // KES identity of <data-dir>/certs/minio.crt (dev)
+}
+
+// Open binds the listeners of every enabled server and opens every store. It fails fast and
+// leaves nothing open on error. Call [Appliance.Run] to serve.
+func Open(ctx context.Context, cfg Config) (_ *Appliance, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Out == nil {
+		cfg.Out = io.Discard
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 5 * time.Second
+	}
+	if cfg.S3.Region == "" {
+		cfg.S3.Region = "us-east-1"
+	}
+	if cfg.S3.KeyName == "" {
+		cfg.S3.KeyName = defaultKeyName
+	}
+	if cfg.Dev {
+		cfg.S3.AutoEncrypt = true
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+
+	a := &Appliance{cfg: cfg, log: cfg.Logger, addrs: map[string]string{}}
+	defer func() {
+		if err != nil {
+			a.closeState()
+		}
+	}()
+
+	a.certs, err = certs.Open(ctx, certs.Config{
+		Dir:    filepath.Join(cfg.DataDir, "certs"),
+		SANs:   cfg.SANs,
+		ACME:   cfg.ACME,
+		Logger: cfg.Logger.With("component", "certs"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("certificates: %w", err)
+	}
+	a.closers = append(a.closers, a.certs.Close)
+
+	// Bind every port before any store is opened, so a taken port fails in a blink.
+	lns := map[string]net.Listener{}
+	defer func() {
+		if err != nil {
+			for _, ln := range lns {
+				ln.Close()
+			}
+		}
+	}()
+	for _, l := range []struct{ name, addr, what, flag string }{
+		{"vault", cfg.VaultAddr, "Vault API", "--vault-addr"},
+		{"kes", cfg.KESAddr, "KES API", "--kes-addr"},
+		{"s3", cfg.S3Addr, "S3 API", "--s3-addr"},
+	} {
+		if l.addr == "" {
+			continue
+		}
+		ln, err := listen(l.addr, l.what, l.flag)
+		if err != nil {
+			return nil, err
+		}
+		lns[l.name] = ln
+		a.addrs[l.name] = displayAddr(ln.Addr())
+	}
+
+	if err := a.wire(ctx, lns); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Addr returns the address a client dials for server "vault", "kes" or "s3", or "" when it
+// is disabled.
+func (a *Appliance) Addr(server string) string { return a.addrs[server] }
+
+// URL returns https://Addr(server), or "" when the server is disabled.
+func (a *Appliance) URL(server string) string {
+	if a.addrs[server] == "" {
+		return ""
+	}
+	return "https://" + a.addrs[server]
+}
+
+// CAFile is the path of the exported CA certificate that clients should trust.
+func (a *Appliance) CAFile() string { return filepath.Join(a.cfg.DataDir, "certs", "ca.crt") }
+
+// Run serves until ctx is cancelled (SIGINT/SIGTERM in main), then stops the servers in
+// reverse dependency order within Config.ShutdownTimeout, letting in-flight requests finish,
+// and closes every store. It returns when everything has stopped.
+func (a *Appliance) Run(ctx context.Context) error {
+	err := serveAll(ctx, a.services, a.cfg.ShutdownTimeout, a.log)
+	return errors.Join(err, a.closeState())
+}
+
+// closeState closes the stores in reverse order of opening.
+func (a *Appliance) closeState() error {
+	var errs []error
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		errs = append(errs, a.closers[i]())
+	}
+	a.closers = nil
+	return errors.Join(errs...)
+}

@@ -1,0 +1,333 @@
+package appliance
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/minio/minio-go/v7/pkg/signer"
+)
+
+// startAppliance opens an appliance on loopback ports in dir and serves it until the test
+// ends. It returns the appliance and a function that stops it and waits.
+func startAppliance(t *testing.T, cfg Config) (*Appliance, func() error) {
+	t.Helper()
+	if cfg.VaultAddr == "" && cfg.KESAddr == "" && cfg.S3Addr == "" {
+		cfg.VaultAddr, cfg.KESAddr, cfg.S3Addr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	}
+	a, err := Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	stopped := false
+	stop := func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		cancel()
+		return <-done
+	}
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	return a, stop
+}
+
+// caClient is an HTTPS client that trusts only the appliance's exported CA file.
+func caClient(t *testing.T, caFile string, certs ...tls.Certificate) *http.Client {
+	t.Helper()
+	b, err := os.ReadFile(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		t.Fatal("no CA certificate in", caFile)
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, Certificates: certs}}}
+}
+
+func getStatus(t *testing.T, c *http.Client, url string) int {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func caFingerprint(t *testing.T, file string) [32]byte {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(b)
+	if block == nil {
+		t.Fatal("no PEM in", file)
+	}
+	return sha256.Sum256(block.Bytes)
+}
+
+func TestApplianceHealthOverTLS(t *testing.T) {
+	dir := t.TempDir()
+	a, _ := startAppliance(t, Config{DataDir: dir, Dev: true})
+
+	admin, err := tls.LoadX509KeyPair(filepath.Join(dir, "certs", "admin.crt"), filepath.Join(dir, "certs", "admin.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := caClient(t, a.CAFile(), admin)
+	for _, u := range []string{
+		a.URL("vault") + "/v1/sys/health",
+		a.URL("kes") + "/v1/status",
+		a.URL("s3") + "/minio/health/live",
+		a.URL("s3") + "/minio/health/ready",
+	} {
+		if code := getStatus(t, c, u); code != http.StatusOK {
+			t.Errorf("GET %s = %d, want 200", u, code)
+		}
+	}
+
+	// The same check as `kmsbox health`, over the bound addresses.
+	if err := Health(context.Background(), HealthConfig{DataDir: dir, VaultAddr: a.Addr("vault"), KESAddr: a.Addr("kes"), S3Addr: a.Addr("s3")}); err != nil {
+		t.Fatalf("Health: %v", err)
+	}
+}
+
+func TestApplianceRestartKeepsCA(t *testing.T) {
+	dir := t.TempDir()
+	a, stop := startAppliance(t, Config{DataDir: dir, Dev: true})
+	first := caFingerprint(t, a.CAFile())
+	envBefore, err := os.ReadFile(EnvFile(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	b, _ := startAppliance(t, Config{DataDir: dir, Dev: true})
+	if caFingerprint(t, b.CAFile()) != first {
+		t.Fatal("the CA changed across a restart")
+	}
+	c := caClient(t, b.CAFile())
+	if code := getStatus(t, c, b.URL("vault")+"/v1/sys/health"); code != http.StatusOK {
+		t.Fatalf("vault health after restart = %d, want 200 (dev unseals itself)", code)
+	}
+	envAfter, _ := os.ReadFile(EnvFile(dir))
+	for _, name := range []string{"VAULT_TOKEN", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} {
+		if envValue(envBefore, name) == "" || envValue(envBefore, name) != envValue(envAfter, name) {
+			t.Errorf("%s changed across a restart or is empty", name)
+		}
+	}
+}
+
+func envValue(env []byte, name string) string {
+	for _, line := range strings.Split(string(env), "\n") {
+		if v, ok := strings.CutPrefix(line, "export "+name+"="); ok {
+			return strings.Trim(v, "'")
+		}
+	}
+	return ""
+}
+
+func TestApplianceEnvFile(t *testing.T) {
+	dir := t.TempDir()
+	a, _ := startAppliance(t, Config{DataDir: dir, Dev: true})
+	fi, err := os.Stat(EnvFile(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("env file mode %v, want 0600", fi.Mode().Perm())
+	}
+	env, _ := os.ReadFile(EnvFile(dir))
+	for _, name := range []string{
+		"VAULT_ADDR", "VAULT_CACERT", "VAULT_TOKEN",
+		"KES_SERVER", "KES_CLIENT_CERT", "KES_CLIENT_KEY",
+		"AWS_ENDPOINT_URL", "AWS_CA_BUNDLE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+		"MINIO_KMS_KES_ENDPOINT", "MINIO_KMS_KES_CERT_FILE", "MINIO_KMS_KES_KEY_FILE", "MINIO_KMS_KES_KEY_NAME", "MINIO_KMS_KES_CAPATH",
+	} {
+		if envValue(env, name) == "" {
+			t.Errorf("env file lacks %s", name)
+		}
+	}
+	if got := envValue(env, "VAULT_ADDR"); got != a.URL("vault") {
+		t.Errorf("VAULT_ADDR = %q, want %q", got, a.URL("vault"))
+	}
+	if got := envValue(env, "MINIO_KMS_KES_KEY_NAME"); got != "minio-key-1" {
+		t.Errorf("MINIO_KMS_KES_KEY_NAME = %q", got)
+	}
+	for _, f := range []string{"certs/admin.key", "certs/minio.key", devVaultKeyFile, devCredentialsFile} {
+		fi, err := os.Stat(filepath.Join(dir, f))
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s mode %v, want 0600", f, fi.Mode().Perm())
+		}
+	}
+}
+
+func TestAppliancePortConflict(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	_, err = Open(context.Background(), Config{
+		DataDir:   t.TempDir(),
+		VaultAddr: "127.0.0.1:0",
+		KESAddr:   taken.Addr().String(),
+		S3Addr:    "127.0.0.1:0",
+	})
+	if err == nil || !strings.Contains(err.Error(), "--kes-addr") || !strings.Contains(err.Error(), "address already in use") {
+		t.Fatalf("Open with a taken KES port: err = %v, want one naming --kes-addr", err)
+	}
+}
+
+func TestApplianceDisabledServer(t *testing.T) {
+	dir := t.TempDir()
+	a, _ := startAppliance(t, Config{DataDir: dir, Dev: true, VaultAddr: "127.0.0.1:0", S3Addr: "127.0.0.1:0"})
+	if a.URL("kes") != "" {
+		t.Fatalf("KES disabled but URL = %q", a.URL("kes"))
+	}
+	// The S3 server still reaches keys through the in-process KES.
+	c := caClient(t, a.CAFile())
+	if code := getStatus(t, c, a.URL("s3")+"/minio/health/ready"); code != http.StatusOK {
+		t.Fatalf("s3 ready with KES listener disabled = %d", code)
+	}
+}
+
+// TestApplianceDrainsInFlight stops the appliance while an upload is half sent and checks
+// that the upload still completes and is stored, and that Run returns.
+func TestApplianceDrainsInFlight(t *testing.T) {
+	dir := t.TempDir()
+	a, err := Open(context.Background(), Config{DataDir: dir, Dev: true, ShutdownTimeout: 5 * time.Second,
+		VaultAddr: "127.0.0.1:0", KESAddr: "127.0.0.1:0", S3Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Learn from the server itself when the upload's request has arrived.
+	active := make(chan struct{}, 16)
+	for _, s := range a.services {
+		if s.name == "s3" {
+			s.srv.ConnState = func(_ net.Conn, st http.ConnState) {
+				if st == http.StateActive {
+					active <- struct{}{}
+				}
+			}
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan error, 1)
+	go func() { stopped <- a.Run(ctx) }()
+	defer func() { cancel(); <-stopped }()
+
+	env := mustRead(t, EnvFile(dir))
+	access, secret := envValue(env, "AWS_ACCESS_KEY_ID"), envValue(env, "AWS_SECRET_ACCESS_KEY")
+	client := caClient(t, a.CAFile())
+	mc := minioClient(t, a, access, secret)
+	if err := mc.MakeBucket(context.Background(), "drain", minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for len(active) > 0 { // the bucket's requests, all read before MakeBucket returned
+		<-active
+	}
+
+	// A signed PUT with UNSIGNED-PAYLOAD whose body comes through a pipe. Expect:
+	// 100-continue makes the client send the headers at once and the body only when the
+	// handler asks for it.
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequest(http.MethodPut, a.URL("s3")+"/drain/slow", pr)
+	req.ContentLength = 8
+	req.Header.Set("Expect", "100-continue")
+	req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+	req = signer.SignV4(*req, access, secret, "", "us-east-1")
+	client.Transport.(*http.Transport).DisableKeepAlives = true
+	client.Transport.(*http.Transport).ExpectContinueTimeout = time.Minute
+	uploaded := make(chan error, 1)
+	go func() {
+		resp, err := client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				err = fmt.Errorf("status %s", resp.Status)
+			}
+		}
+		uploaded <- err
+	}()
+	<-active // the server is reading the upload's request
+	cancel()
+	pw.Write([]byte("halfdone"))
+	pw.Close()
+
+	if err := <-uploaded; err != nil {
+		t.Fatalf("in-flight upload failed during shutdown: %v", err)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	stopped <- nil // for the deferred receive
+	if _, err := client.Get(a.URL("s3") + "/minio/health/live"); err == nil {
+		t.Fatal("server still answers after Run returned")
+	}
+
+	// The upload that was in flight is stored.
+	b, _ := startAppliance(t, Config{DataDir: dir, Dev: true})
+	obj, err := minioClient(t, b, access, secret).GetObject(context.Background(), "drain", "slow", minio.GetObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(obj)
+	if err != nil || string(got) != "halfdone" {
+		t.Fatalf("object after restart = %q, %v; want halfdone", got, err)
+	}
+}
+
+func minioClient(t *testing.T, a *Appliance, access, secret string) *minio.Client {
+	t.Helper()
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(mustRead(t, a.CAFile()))
+	mc, err := minio.New(a.Addr("s3"), &minio.Options{
+		Creds:     credentials.NewStaticV4(access, secret, ""),
+		Secure:    true,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mc
+}
+
+func mustRead(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

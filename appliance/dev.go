@@ -1,0 +1,124 @@
+package appliance
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Names of the files that --dev writes on purpose. Everything else kmsbox keeps on disk is
+// either public (certificates) or encrypted.
+const (
+	envFileName        = "kmsbox.env"
+	devVaultKeyFile    = "vault-dev-INSECURE-unseal.json"
+	devCredentialsFile = "s3-dev-INSECURE-credentials.json"
+	defaultKeyName     = "minio-key-1"
+	minioIdentityName  = "minio"
+	adminIdentityName  = "admin"
+	kesDefaultMount    = "kes"
+	devPolicyName      = "minio"
+)
+
+// EnvFile is the path of the env file that `kmsbox server --dev` writes in dataDir.
+func EnvFile(dataDir string) string { return filepath.Join(dataDir, envFileName) }
+
+// devCredentials are the S3 credentials --dev picks once and reuses on every restart.
+type devCredentials struct {
+	AccessKey string `json:"access_key"`
+	SecretKey string `json:"secret_key"`
+}
+
+// loadDevCredentials returns the dev S3 credentials kept in the data dir, making them on
+// first use.
+func loadDevCredentials(dataDir string) (devCredentials, error) {
+	name := filepath.Join(dataDir, devCredentialsFile)
+	var c devCredentials
+	b, err := os.ReadFile(name)
+	if err == nil {
+		if err := json.Unmarshal(b, &c); err != nil || c.AccessKey == "" || c.SecretKey == "" {
+			return c, fmt.Errorf("%s is damaged; delete it to pick new dev credentials", name)
+		}
+		return c, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return c, err
+	}
+	c = devCredentials{AccessKey: "kmsbox" + randomString(14), SecretKey: randomString(40)}
+	b, _ = json.MarshalIndent(c, "", "  ")
+	return c, writeFileAtomic(name, b, 0o600)
+}
+
+const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+// randomString returns n characters of [A-Za-z0-9], uniformly chosen.
+func randomString(n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = alphabet[randIntn(len(alphabet))]
+	}
+	return string(b)
+}
+
+func randIntn(n int) int {
+	var b [1]byte
+	limit := 256 - 256%n // reject the biased tail
+	for {
+		rand.Read(b[:])
+		if int(b[0]) < limit {
+			return int(b[0]) % n
+		}
+	}
+}
+
+// envVar is one `export NAME='value'` line of the env file.
+type envVar struct{ name, value string }
+
+// writeEnvFile writes the shell exports a client needs, mode 0600 (it holds a root token and
+// S3 secret). Values are single-quoted for POSIX shells.
+func writeEnvFile(name string, vars []envVar) error {
+	var b bytes.Buffer
+	b.WriteString("# Written by `kmsbox server --dev`: development credentials, do not use in production.\n")
+	b.WriteString("# Load with: eval \"$(kmsbox env)\"  or  . " + shellQuote(name) + "\n")
+	for _, v := range vars {
+		if v.value == "" {
+			continue
+		}
+		fmt.Fprintf(&b, "export %s=%s\n", v.name, shellQuote(v.value))
+	}
+	return writeFileAtomic(name, b.Bytes(), 0o600)
+}
+
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// writeFileAtomic writes b to name through a temporary file and a rename, so a reader never
+// sees half a file; the file is created with perm and never wider.
+func writeFileAtomic(name string, b []byte, perm os.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), name)
+}

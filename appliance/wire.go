@@ -1,0 +1,164 @@
+package appliance
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"path/filepath"
+	"text/tabwriter"
+
+	"github.com/kmsbox/kmsbox/embeddedvault"
+	"github.com/kmsbox/kmsbox/kescore"
+	"github.com/kmsbox/kmsbox/s3lite"
+)
+
+// wire opens the three servers on top of each other (vault, then KES on the vault, then S3
+// on KES) and turns the bound listeners into services.
+func (a *Appliance) wire(ctx context.Context, lns map[string]net.Listener) error {
+	cfg := a.cfg
+	serverTLS := a.certs.ServerTLSConfig()
+
+	// 1. The sealed store.
+	vcfg := embeddedvault.Config{
+		Path:         filepath.Join(cfg.DataDir, "vault.db"),
+		Logger:       cfg.Logger.With("server", "vault"),
+		Dev:          cfg.Dev,
+		DevRootToken: cfg.DevRootToken,
+		DevKeyFile:   filepath.Join(cfg.DataDir, devVaultKeyFile),
+		Version:      cfg.Version,
+	}
+	vaultTLS := serverTLS
+	if cfg.VaultConfig != nil {
+		vcfg = cfg.VaultConfig.Apply(vcfg)
+		var err error
+		if vaultTLS, err = vaultListenerTLS(cfg.VaultConfig, serverTLS); err != nil {
+			return err
+		}
+	}
+	vault, err := embeddedvault.Open(ctx, vcfg)
+	if err != nil {
+		return fmt.Errorf("vault: %w", err)
+	}
+	a.closers = append(a.closers, vault.Close)
+
+	// 2. The key server, keeping its keys in the vault.
+	kcfg, err := a.kesConfig(ctx, vault)
+	if err != nil {
+		return err
+	}
+	kes, err := kescore.New(kcfg)
+	if err != nil {
+		return fmt.Errorf("kes: %w", err)
+	}
+	a.closers = append(a.closers, kes.Close)
+
+	// 3. The object store, taking its data keys from the key server.
+	scfg, err := a.s3Config(ctx, kes)
+	if err != nil {
+		return err
+	}
+	s3, err := s3lite.Open(ctx, scfg)
+	if err != nil {
+		return fmt.Errorf("s3: %w", err)
+	}
+	a.closers = append(a.closers, s3.Close)
+
+	log := cfg.Logger
+	if ln := lns["vault"]; ln != nil {
+		a.services = append(a.services, &service{name: "vault", scheme: "https", ln: ln,
+			srv: newHTTPServer(vault.Handler(), vaultTLS, log.With("server", "vault"))})
+	}
+	if ln := lns["kes"]; ln != nil {
+		kesTLS := serverTLS.Clone()
+		if f := cfg.KESConfig; f != nil && (f.TLS.Cert != "" || f.TLS.Key != "") {
+			cert, err := tls.LoadX509KeyPair(f.TLS.Cert, f.TLS.Key)
+			if err != nil {
+				return fmt.Errorf("--kes-config: tls.cert/tls.key: %w", err)
+			}
+			kesTLS.GetCertificate, kesTLS.Certificates = nil, []tls.Certificate{cert}
+		}
+		kesTLS.ClientAuth = kesClientAuth(kcfg)
+		kesTLS.ClientCAs = kcfg.ClientCAs
+		srv := newHTTPServer(kes.Handler(), kesTLS, log.With("server", "kes"))
+		a.services = append(a.services, &service{name: "kes", scheme: "https", ln: ln, srv: srv})
+	}
+	if ln := lns["s3"]; ln != nil {
+		a.services = append(a.services, &service{name: "s3", scheme: "https", ln: ln,
+			srv: newHTTPServer(s3.Handler(), serverTLS, log.With("server", "s3"))})
+	}
+
+	if cfg.Dev {
+		return a.writeDevFiles(vault, scfg)
+	}
+	return nil
+}
+
+// writeDevFiles writes the env file and prints the dev banner.
+func (a *Appliance) writeDevFiles(vault *embeddedvault.Server, s3cfg s3lite.Config) error {
+	rootToken, unsealKey := vault.DevCredentials()
+	var accessKey, secretKey string
+	for k, v := range s3cfg.Credentials {
+		accessKey, secretKey = k, v
+	}
+	dir := filepath.Join(a.cfg.DataDir, "certs")
+	abs := func(p string) string {
+		if q, err := filepath.Abs(p); err == nil {
+			return q
+		}
+		return p
+	}
+	ca := abs(a.CAFile())
+	a.envFile = EnvFile(a.cfg.DataDir)
+	vars := []envVar{
+		{"VAULT_ADDR", a.URL("vault")},
+		{"VAULT_CACERT", ca},
+		{"VAULT_TOKEN", rootToken},
+		{"KES_SERVER", a.URL("kes")},
+		{"KES_CLIENT_CERT", abs(filepath.Join(dir, adminIdentityName+".crt"))},
+		{"KES_CLIENT_KEY", abs(filepath.Join(dir, adminIdentityName+".key"))},
+		{"AWS_ENDPOINT_URL", a.URL("s3")},
+		{"AWS_CA_BUNDLE", ca},
+		{"AWS_ACCESS_KEY_ID", accessKey},
+		{"AWS_SECRET_ACCESS_KEY", secretKey},
+		{"AWS_REGION", s3cfg.Region},
+		{"MINIO_KMS_KES_ENDPOINT", a.URL("kes")},
+		{"MINIO_KMS_KES_CERT_FILE", abs(filepath.Join(dir, minioIdentityName+".crt"))},
+		{"MINIO_KMS_KES_KEY_FILE", abs(filepath.Join(dir, minioIdentityName+".key"))},
+		{"MINIO_KMS_KES_KEY_NAME", a.cfg.S3.KeyName},
+		{"MINIO_KMS_KES_CAPATH", ca},
+	}
+	if err := writeEnvFile(a.envFile, vars); err != nil {
+		return fmt.Errorf("env file: %w", err)
+	}
+
+	w := tabwriter.NewWriter(a.cfg.Out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "kmsbox dev mode: credentials for development only, never for production data.")
+	if u := a.URL("vault"); u != "" {
+		fmt.Fprintf(w, "  Vault\t%s\troot token %s\tunseal key %s\n", u, rootToken, unsealKey)
+	}
+	if u := a.URL("kes"); u != "" {
+		fmt.Fprintf(w, "  KES\t%s\tadmin identity %s\tMinIO identity %s\n", u, a.adminID, a.minioID)
+	}
+	if u := a.URL("s3"); u != "" {
+		fmt.Fprintf(w, "  S3\t%s\taccess key %s\tsecret key %s\n", u, accessKey, secretKey)
+	}
+	fmt.Fprintf(w, "  CA\t%s\t\t\n", ca)
+	fmt.Fprintf(w, "  env\t%s\tload with: eval \"$(kmsbox env --data-dir %s)\"\t\n", a.envFile, a.cfg.DataDir)
+	return w.Flush()
+}
+
+// kesClientAuth is the handshake policy of the KES listener, as KES sets it: a client
+// certificate is required, and verified against the configured CAs with tls.auth on
+// (mtls-auth verify); a route with skip_auth relaxes the handshake to "request".
+func kesClientAuth(kcfg kescore.Config) tls.ClientAuthType {
+	for _, r := range kcfg.Routes {
+		if r.SkipAuth {
+			return tls.RequestClientCert
+		}
+	}
+	if kcfg.VerifyClientCerts {
+		return tls.RequireAndVerifyClientCert
+	}
+	return tls.RequireAnyClientCert
+}
