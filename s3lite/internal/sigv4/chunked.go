@@ -16,11 +16,12 @@ import (
 )
 
 // Bounds of the aws-chunked decoder. Chunk data is streamed through, never buffered,
-// so MaxChunkSize only rejects absurd size lines; it matches what MinIO accepts and is
-// far above what clients send (minio-go 64 KiB, botocore 1 MiB, the AWS SDKs 64 KiB).
+// so MaxChunkSize only rejects absurd size lines. It is S3's largest single PUT (5 GiB):
+// minio-go sends 64 KiB chunks and botocore 1 MiB, but aws-sdk-go-v2 sends a body of known
+// length as ONE chunk with its trailer.
 const (
-	// MaxChunkSize is the largest aws-chunked chunk accepted (16 MiB).
-	MaxChunkSize = 16 << 20
+	// MaxChunkSize is the largest aws-chunked chunk accepted (5 GiB).
+	MaxChunkSize = 5 << 30
 	// maxChunkLine bounds a chunk size line or a trailer line, CRLF included.
 	maxChunkLine = 4096
 	// maxTrailers bounds the number of trailing headers.
@@ -207,10 +208,10 @@ func (c *chunkedReader) readLine(strictCRLF bool) (line []byte, atEOF bool, err 
 func parseChunkSize(line []byte) (size int64, sig []byte, err error) {
 	sizeHex, ext, _ := bytes.Cut(line, []byte(";"))
 	sizeHex = bytes.TrimRight(sizeHex, " \t")
-	if len(sizeHex) == 0 || len(sizeHex) > 8 {
+	if len(sizeHex) == 0 || len(sizeHex) > 9 {
 		return 0, nil, fmt.Errorf("%w: bad chunk size %q", ErrMalformedChunk, truncate(sizeHex))
 	}
-	n, perr := strconv.ParseUint(string(sizeHex), 16, 32)
+	n, perr := strconv.ParseUint(string(sizeHex), 16, 64)
 	if perr != nil {
 		return 0, nil, fmt.Errorf("%w: bad chunk size %q", ErrMalformedChunk, truncate(sizeHex))
 	}

@@ -53,7 +53,7 @@
 // So a consumer must treat the body as unverified until Read returned io.EOF: s3lite
 // writes to a temporary file and commits only after a clean end. Untrusted sizes are
 // bounded: a chunk size line or trailer line at most 4096 bytes, a chunk at most
-// [MaxChunkSize] (16 MiB, as MinIO; clients send 64 KiB to 1 MiB), 16 trailers, 64
+// [MaxChunkSize] (5 GiB: aws-sdk-go-v2 sends a known-length body as one chunk), 16 trailers, 64
 // signed headers, a 4 KiB Authorization header. A body cut short is ErrIncompleteBody.
 // Verifying signed chunks costs one SHA-256 pass over the data plus one HMAC per chunk,
 // so it runs close to the speed of SHA-256 itself (BenchmarkVerifySignedChunks16MiB
