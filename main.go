@@ -38,7 +38,7 @@ var version = ""
 
 func main() {
 	app := newApp(os.Stdout, os.Stderr)
-	if err := app.Run(os.Args); err != nil {
+	if err := app.Run(flagsFirst(app.Commands, os.Args)); err != nil {
 		fmt.Fprintf(os.Stderr, "kmsbox: %v\n", err)
 		var ec cli.ExitCoder
 		if errors.As(err, &ec) {
@@ -46,6 +46,64 @@ func main() {
 		}
 		os.Exit(1)
 	}
+}
+
+// flagsFirst moves the flags of the command named by args in front of its positional
+// arguments, so that the guide's word order works: `kes key create minio-key-1 -k` and
+// `kes identity new NAME --key F --cert F`. (urfave/cli v2 stops parsing flags at the first
+// positional argument.) A "--" ends the flags as usual.
+func flagsFirst(cmds []*cli.Command, args []string) []string {
+	if len(args) < 2 {
+		return args
+	}
+	i := 1
+	var cmd *cli.Command
+	for i < len(args) {
+		next := findCommand(cmds, args[i])
+		if next == nil {
+			break
+		}
+		cmd, cmds, i = next, next.Subcommands, i+1
+	}
+	if cmd == nil || len(cmd.Subcommands) > 0 {
+		return args
+	}
+	takesValue := map[string]bool{}
+	for _, f := range cmd.Flags {
+		_, isBool := f.(*cli.BoolFlag)
+		for _, n := range f.Names() {
+			takesValue[n] = !isBool
+		}
+	}
+	out := append([]string{}, args[:i]...)
+	var positional []string
+	for ; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			positional = append(positional, args[i:]...)
+			break
+		}
+		name := strings.TrimLeft(a, "-")
+		if !strings.HasPrefix(a, "-") || a == "-" || name == "" {
+			positional = append(positional, a)
+			continue
+		}
+		out = append(out, a)
+		if n, _, hasValue := strings.Cut(name, "="); !hasValue && takesValue[n] && i+1 < len(args) {
+			i++
+			out = append(out, args[i])
+		}
+	}
+	return append(out, positional...)
+}
+
+func findCommand(cmds []*cli.Command, name string) *cli.Command {
+	for _, c := range cmds {
+		if c.HasName(name) {
+			return c
+		}
+	}
+	return nil
 }
 
 func buildVersion() string {
@@ -383,10 +441,18 @@ func identityCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
+					if !c.Bool("force") {
+						for _, f := range []string{c.String("key"), c.String("cert")} {
+							if _, err := os.Lstat(f); err == nil {
+								return fmt.Errorf("%s exists (use --force to overwrite)", f)
+							}
+						}
+					}
 					if err := writeNew(c.String("key"), keyPEM, 0o600, c.Bool("force")); err != nil {
 						return err
 					}
 					if err := writeNew(c.String("cert"), certPEM, 0o644, c.Bool("force")); err != nil {
+						os.Remove(c.String("key")) // never leave half an identity behind
 						return err
 					}
 					id, err := certs.IdentityOfPEM(certPEM)

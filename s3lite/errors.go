@@ -172,7 +172,8 @@ type errorResponse struct {
 // writeError answers err in S3's XML. HEAD requests and 304 carry no body.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	a := toAPIError(err)
-	if a.Status >= 500 {
+	// 501 refuses an API this server does not offer: the client's doing, not a failure.
+	if a.Status >= 500 && a.Status != http.StatusNotImplemented {
 		s.log.Error("s3 request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	} else {
 		s.log.Debug("s3 request refused", "method", r.Method, "path", r.URL.Path, "code", a.Code, "err", err)

@@ -160,7 +160,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	defer auth.Body.Close()
+	// auth.Body is not closed here: closing the request body drains it before an early error
+	// answer is flushed, which holds that answer until an "Expect: 100-continue" client gives
+	// up waiting and sends its body anyway. net/http closes the body after the handler.
 	if unsupported != nil {
 		s.writeError(w, r, unsupported)
 		return
