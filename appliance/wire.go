@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
-	"text/tabwriter"
 
 	"github.com/kmsbox/kmsbox/embeddedvault"
 	"github.com/kmsbox/kmsbox/kescore"
@@ -132,20 +131,20 @@ func (a *Appliance) writeDevFiles(vault *embeddedvault.Server, s3cfg s3lite.Conf
 		return fmt.Errorf("env file: %w", err)
 	}
 
-	w := tabwriter.NewWriter(a.cfg.Out, 0, 0, 2, ' ', 0)
+	w := a.cfg.Out
 	fmt.Fprintln(w, "kmsbox dev mode: credentials for development only, never for production data.")
 	if u := a.URL("vault"); u != "" {
-		fmt.Fprintf(w, "  Vault\t%s\troot token %s\tunseal key %s\n", u, rootToken, unsealKey)
+		fmt.Fprintf(w, "  Vault  %s\n         root token  %s\n         unseal key  %s\n", u, rootToken, unsealKey)
 	}
 	if u := a.URL("kes"); u != "" {
-		fmt.Fprintf(w, "  KES\t%s\tadmin identity %s\tMinIO identity %s\n", u, a.adminID, a.minioID)
+		fmt.Fprintf(w, "  KES    %s\n         admin identity  %s\n         MinIO identity  %s\n", u, a.adminID, a.minioID)
 	}
 	if u := a.URL("s3"); u != "" {
-		fmt.Fprintf(w, "  S3\t%s\taccess key %s\tsecret key %s\n", u, accessKey, secretKey)
+		fmt.Fprintf(w, "  S3     %s\n         access key  %s\n         secret key  %s\n", u, accessKey, secretKey)
 	}
-	fmt.Fprintf(w, "  CA\t%s\t\t\n", ca)
-	fmt.Fprintf(w, "  env\t%s\tload with: eval \"$(kmsbox env --data-dir %s)\"\t\n", a.envFile, a.cfg.DataDir)
-	return w.Flush()
+	fmt.Fprintf(w, "  CA     %s\n", ca)
+	_, err := fmt.Fprintf(w, "  env    %s\n         load it with: eval \"$(kmsbox env --data-dir %s)\"\n", a.envFile, a.cfg.DataDir)
+	return err
 }
 
 // kesClientAuth is the handshake policy of the KES listener, as KES sets it: a client
