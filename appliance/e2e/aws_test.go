@@ -186,7 +186,14 @@ func testAWS(t *testing.T, srv *proc, bin string, major int, f awsFiles) {
 		base = []string{"--endpoint-url", srv.urls["s3"]}
 	}
 	aws := func(args ...string) string { t.Helper(); return c.ok(t, bin, append(base, args...)...) }
-	awsFails := func(args ...string) result { t.Helper(); return c.fails(t, bin, append(base, args...)...) }
+	// Refusals are asserted on the first answer: no retries, and a server that never answers
+	// fails in seconds instead of botocore's 60 s read timeout times its retries.
+	refused := c
+	refused.env = append(append([]string(nil), c.env...), "AWS_MAX_ATTEMPTS=1", "AWS_RETRY_MODE=standard")
+	awsFails := func(args ...string) result {
+		t.Helper()
+		return refused.fails(t, bin, append(append(base, "--cli-read-timeout", "20"), args...)...)
+	}
 	s3url := "s3://" + bucket
 
 	if out := aws("s3", "mb", s3url); !strings.Contains(out, "make_bucket: "+bucket) {
