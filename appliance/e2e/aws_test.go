@@ -255,6 +255,12 @@ func testAWS(t *testing.T, srv *proc, bin string, major int, f awsFiles) {
 	aws("s3", "cp", s3url+"/empty", filepath.Join(work, "empty"))
 	sameFile(t, f.empty, filepath.Join(work, "empty"))
 
+	big, _ := os.ReadFile(f.big)
+	noPlaintextAtRest(t, srv.dataDir, map[string][]byte{
+		"small.txt": []byte("kmsbox e2e: the quick brown fox\nkmsbox e2e"),
+		"big.bin":   big[20<<20 : 20<<20+64],
+	})
+
 	// SSE-KMS with the dev key.
 	put := decodeHead(t, aws("s3api", "put-object", "--bucket", bucket, "--key", "kms.txt", "--body", f.small,
 		"--server-side-encryption", "aws:kms", "--ssekms-key-id", "minio-key-1"))

@@ -3,12 +3,15 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/minio/minio-go/v7"
 )
 
 // TestS3cmd drives s3cmd with a config of its own (path style, HTTPS, kmsbox's CA, SigV4).
@@ -137,6 +140,22 @@ region = us-east-1
 	run("check", src, remote)
 	run("check", remote, down)
 	run("check", "--download", src, remote)
+
+	// The 12 MiB file went up in 5 MiB parts with rclone's MD5 in the user metadata, and the
+	// listing shows the multipart ETag of the plaintext parts.
+	st, err := s3Client(t, srv, caPool(t, srv.caFile())).StatObject(context.Background(), "e2e-rclone", "tree/big/12MiB.bin", minio.StatObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := multipartETag(t, filepath.Join(src, "big", "12MiB.bin"), 5<<20); st.ETag != want {
+		t.Errorf("rclone's multipart upload has ETag %s, want %s", st.ETag, want)
+	}
+	if md5sum := st.UserMetadata["Md5chksum"]; md5sum == "" {
+		t.Errorf("rclone's X-Amz-Meta-Md5chksum did not round-trip: user metadata %v", st.UserMetadata)
+	}
+	if sse := st.Metadata.Get("X-Amz-Server-Side-Encryption"); sse != "AES256" {
+		t.Errorf("rclone upload: x-amz-server-side-encryption %q, want AES256 (auto-encryption)", sse)
+	}
 
 	out := run("lsf", "--recursive", "--files-only", remote)
 	if got := len(scanLines(out)); got != len(treeSizes) {

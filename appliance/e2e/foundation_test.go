@@ -288,6 +288,13 @@ func TestRestartKeepsState(t *testing.T) {
 			t.Fatalf("put %s: %v", o.key, err)
 		}
 	}
+	needles := map[string][]byte{"the SSE-C key": ssecKey}
+	for _, o := range objects {
+		b := data[o.key]
+		needles[o.key+" (head)"] = b[:64]
+		needles[o.key+" (middle)"] = b[len(b)/2 : len(b)/2+64]
+	}
+	noPlaintextAtRest(t, dir, needles)
 	srv.mustStop(t)
 
 	srv2 := startServer(t, dir)

@@ -689,6 +689,38 @@ func sameTree(t testing.TB, want, got string) {
 	}
 }
 
+// noPlaintextAtRest fails the test if any file under dir holds one of the needles: object
+// bodies must be stored encrypted and SSE-C keys never stored at all.
+func noPlaintextAtRest(t testing.TB, dir string, needles map[string][]byte) {
+	t.Helper()
+	files := 0
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		files++
+		for what, needle := range needles {
+			if len(needle) < 16 {
+				t.Fatalf("needle %q is too short to mean anything", what)
+			}
+			if bytes.Contains(b, needle) {
+				t.Errorf("%s is stored in the clear in %s", what, path)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files == 0 {
+		t.Fatalf("no files under %s", dir)
+	}
+}
+
 // scanLines returns the non-empty lines of s.
 func scanLines(s string) []string {
 	var lines []string
