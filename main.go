@@ -37,8 +37,7 @@ import (
 var version = ""
 
 func main() {
-	app := newApp(os.Stdout, os.Stderr)
-	if err := app.Run(flagsFirst(app.Commands, os.Args)); err != nil {
+	if err := run(os.Stdout, os.Stderr, os.Args); err != nil {
 		fmt.Fprintf(os.Stderr, "kmsbox: %v\n", err)
 		var ec cli.ExitCoder
 		if errors.As(err, &ec) {
@@ -46,6 +45,12 @@ func main() {
 		}
 		os.Exit(1)
 	}
+}
+
+// run runs the command line args (args[0] is the program name).
+func run(stdout, stderr io.Writer, args []string) error {
+	app := newApp(stdout, stderr)
+	return app.Run(flagsFirst(app.Commands, args))
 }
 
 // flagsFirst moves the flags of the command named by args in front of its positional

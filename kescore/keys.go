@@ -164,22 +164,12 @@ func (s *Server) generateKey(w http.ResponseWriter, req *apiRequest) {
 }
 
 func (s *Server) encryptKey(w http.ResponseWriter, req *apiRequest) {
-	name := req.Resource
-	if !validName(name) {
-		s.writeError(w, req.Request, invalidKeyName(name), nil)
-		return
-	}
 	var body struct {
 		Plaintext []byte `json:"plaintext"`
 		Context   []byte `json:"context"`
 	}
-	if err := readJSON(req.Request, &body); err != nil {
-		s.writeError(w, req.Request, err, nil)
-		return
-	}
-	k, err := s.cache.get(req.Context(), name)
-	if err != nil {
-		s.writeError(w, req.Request, err, failRead)
+	k, ok := s.keyOperation(w, req, &body)
+	if !ok {
 		return
 	}
 	ciphertext, err := k.encrypt(body.Plaintext, body.Context)
@@ -193,22 +183,12 @@ func (s *Server) encryptKey(w http.ResponseWriter, req *apiRequest) {
 }
 
 func (s *Server) decryptKey(w http.ResponseWriter, req *apiRequest) {
-	name := req.Resource
-	if !validName(name) {
-		s.writeError(w, req.Request, invalidKeyName(name), nil)
-		return
-	}
 	var body struct {
 		Ciphertext []byte `json:"ciphertext"`
 		Context    []byte `json:"context"`
 	}
-	if err := readJSON(req.Request, &body); err != nil {
-		s.writeError(w, req.Request, err, nil)
-		return
-	}
-	k, err := s.cache.get(req.Context(), name)
-	if err != nil {
-		s.writeError(w, req.Request, err, failRead)
+	k, ok := s.keyOperation(w, req, &body)
+	if !ok {
 		return
 	}
 	plaintext, err := k.decrypt(body.Ciphertext, body.Context)
@@ -222,21 +202,11 @@ func (s *Server) decryptKey(w http.ResponseWriter, req *apiRequest) {
 }
 
 func (s *Server) hmacKey(w http.ResponseWriter, req *apiRequest) {
-	name := req.Resource
-	if !validName(name) {
-		s.writeError(w, req.Request, invalidKeyName(name), nil)
-		return
-	}
 	var body struct {
 		Message []byte `json:"message"`
 	}
-	if err := readJSON(req.Request, &body); err != nil {
-		s.writeError(w, req.Request, err, nil)
-		return
-	}
-	k, err := s.cache.get(req.Context(), name)
-	if err != nil {
-		s.writeError(w, req.Request, err, failRead)
+	k, ok := s.keyOperation(w, req, &body)
+	if !ok {
 		return
 	}
 	sum, ok := k.hmacSum(body.Message)
@@ -247,4 +217,25 @@ func (s *Server) hmacKey(w http.ResponseWriter, req *apiRequest) {
 	writeJSON(w, http.StatusOK, struct {
 		Sum []byte `json:"hmac"`
 	}{sum})
+}
+
+// keyOperation does what encrypt, decrypt and hmac share: it checks the key name, decodes
+// the JSON body into body and loads the key. On failure it has answered the request and
+// returns false.
+func (s *Server) keyOperation(w http.ResponseWriter, req *apiRequest, body any) (*masterKey, bool) {
+	name := req.Resource
+	if !validName(name) {
+		s.writeError(w, req.Request, invalidKeyName(name), nil)
+		return nil, false
+	}
+	if err := readJSON(req.Request, body); err != nil {
+		s.writeError(w, req.Request, err, nil)
+		return nil, false
+	}
+	k, err := s.cache.get(req.Context(), name)
+	if err != nil {
+		s.writeError(w, req.Request, err, failRead)
+		return nil, false
+	}
+	return k, true
 }
