@@ -138,6 +138,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		ErrWriter:            stderr,
 		EnableBashCompletion: true,
 		HideVersion:          true,
+		// main prints errors and picks the exit code; the library would call os.Exit itself.
+		ExitErrHandler: func(*cli.Context, error) {},
 		Commands: []*cli.Command{
 			serverCommand(),
 			healthCommand(),
@@ -514,15 +516,13 @@ func writeNew(name string, b []byte, perm os.FileMode, force bool) error {
 
 // keyCommand is the guide's `kes key ...` on kmsbox's own KES client.
 func keyCommand() *cli.Command {
+	// The identity and server come from the environment of every KES era; an empty variable
+	// counts as unset (so the flags take no EnvVars: urfave/cli would let an empty one win).
 	conn := []cli.Flag{
-		&cli.StringFlag{Name: "server", Usage: "KES server URL(s), comma-separated", Value: "https://127.0.0.1:7373",
-			EnvVars: []string{"MINIO_KES_SERVER", "KES_SERVER"}},
-		&cli.StringFlag{Name: "cert", Usage: "client certificate (the identity)",
-			EnvVars: []string{"MINIO_KES_CERT_FILE", "KES_CLIENT_CERT", "KES_CLIENT_TLS_CERT_FILE"}},
-		&cli.StringFlag{Name: "key", Usage: "client private key",
-			EnvVars: []string{"MINIO_KES_KEY_FILE", "KES_CLIENT_KEY", "KES_CLIENT_TLS_KEY_FILE"}},
-		&cli.StringFlag{Name: "ca", Usage: "CA certificate file or directory that verifies the server (default: system roots)",
-			EnvVars: []string{"KMSBOX_KES_CA", "MINIO_KMS_KES_CAPATH"}},
+		&cli.StringFlag{Name: "server", Usage: "KES server URL(s), comma-separated (env MINIO_KES_SERVER, KES_SERVER; default https://127.0.0.1:7373)"},
+		&cli.StringFlag{Name: "cert", Usage: "client certificate, the identity (env MINIO_KES_CERT_FILE, KES_CLIENT_CERT, KES_CLIENT_TLS_CERT_FILE)"},
+		&cli.StringFlag{Name: "key", Usage: "client private key (env MINIO_KES_KEY_FILE, KES_CLIENT_KEY, KES_CLIENT_TLS_KEY_FILE)"},
+		&cli.StringFlag{Name: "ca", Usage: "CA certificate file or directory that verifies the server (env KMSBOX_KES_CA, MINIO_KMS_KES_CAPATH; default: system roots)"},
 		&cli.BoolFlag{Name: "insecure", Aliases: []string{"k"}, Usage: "skip verification of the server certificate"},
 	}
 	sub := func(name, usage, args string, minArgs, maxArgs int, run func(ctx context.Context, c *cli.Context, kes *kesclient.Client) error, aliases ...string) *cli.Command {
@@ -607,12 +607,24 @@ func keyCommand() *cli.Command {
 }
 
 func newKESClient(c *cli.Context) (*kesclient.Client, error) {
-	if c.String("cert") == "" || c.String("key") == "" {
+	or := func(flag string, env ...string) string {
+		if v := c.String(flag); v != "" {
+			return v
+		}
+		return firstEnv(env...)
+	}
+	server := or("server", "MINIO_KES_SERVER", "KES_SERVER")
+	if server == "" {
+		server = kesclient.DefaultEndpoint
+	}
+	cert := or("cert", "MINIO_KES_CERT_FILE", "KES_CLIENT_CERT", "KES_CLIENT_TLS_CERT_FILE")
+	key := or("key", "MINIO_KES_KEY_FILE", "KES_CLIENT_KEY", "KES_CLIENT_TLS_KEY_FILE")
+	if cert == "" || key == "" {
 		return nil, errors.New("no client identity: set KES_CLIENT_CERT and KES_CLIENT_KEY (or --cert and --key)")
 	}
-	tlsConfig, err := kesclient.TLSConfig(c.String("cert"), c.String("key"), c.String("ca"), c.Bool("insecure"))
+	tlsConfig, err := kesclient.TLSConfig(cert, key, or("ca", "KMSBOX_KES_CA", "MINIO_KMS_KES_CAPATH"), c.Bool("insecure"))
 	if err != nil {
 		return nil, err
 	}
-	return kesclient.New(kesclient.Config{Endpoints: kesclient.ParseEndpoints(c.String("server")), TLS: tlsConfig})
+	return kesclient.New(kesclient.Config{Endpoints: kesclient.ParseEndpoints(server), TLS: tlsConfig})
 }
