@@ -328,16 +328,32 @@ func testAWS(t *testing.T, srv *proc, bin string, major int, f awsFiles) {
 	if sig == "" {
 		t.Fatalf("presigned URL has no %s: %s", sigParam, presigned)
 	}
+	// Change the first character to another value of the same alphabet (hex for SigV4,
+	// base64 for SigV2): 'a' -> 'A' would be the same hex digit.
 	flipped := []byte(sig)
-	if flipped[0] == 'A' {
-		flipped[0] = 'B'
+	if flipped[0] == '0' {
+		flipped[0] = '1'
 	} else {
-		flipped[0] = 'A'
+		flipped[0] = '0'
 	}
 	q.Set(sigParam, string(flipped))
 	u.RawQuery = q.Encode()
 	if out := curl.ok(t, "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", srv.caFile(), u.String()); out != "403" {
 		t.Errorf("presigned URL with a tampered signature: HTTP %s, want 403", out)
+	}
+
+	// A tree with awkward names and sizes through `s3 sync`, which lists with
+	// encoding-type=url: a second sync must find nothing to do.
+	src, down := filepath.Join(work, "tree"), filepath.Join(work, "tree-down")
+	makeTree(t, src)
+	aws("s3", "sync", src, s3url+"/tree/")
+	aws("s3", "sync", s3url+"/tree/", down)
+	sameTree(t, src, down)
+	if out := aws("s3", "sync", src, s3url+"/tree/"); strings.Contains(out, "upload:") {
+		t.Errorf("a second s3 sync uploaded again (listing does not match the keys):\n%s", out)
+	}
+	if out := aws("s3", "sync", s3url+"/tree/", down); strings.Contains(out, "download:") {
+		t.Errorf("a second s3 sync down downloaded again:\n%s", out)
 	}
 
 	// Removal.
