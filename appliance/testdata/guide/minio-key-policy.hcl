@@ -1,0 +1,3 @@
+path "kv/minio/*" {
+  capabilities = ["create","read","delete"]
+}
