@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -438,6 +439,23 @@ func TestGuideKESConfigOwnVault(t *testing.T) {
 	if l, err := root.Logical().List("kes/"); err != nil || (l != nil && guideHas(l.Data["keys"], "minio-key-1")) {
 		t.Errorf("the key also landed in kes/: %v, %v", l, err)
 	}
+	// A K/V v2 key store on the own vault is refused with an error naming the setting (the
+	// in-process store speaks v1).
+	v2Addr := guideFreePort(t)
+	v2file := guideTemplate(t, work, "kes-remote-v2.yaml", guideConfigVars{
+		Identity: minioID, VaultURL: "https://" + v2Addr, VaultCA: a.CAFile(), RoleID: roleID, SecretID: secretID,
+	})
+	v2conf, err := kesconf.ReadFile(v2file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a2, err := Open(ctx, Config{DataDir: t.TempDir(), VaultAddr: v2Addr, KESAddr: "127.0.0.1:0", KESConfig: v2conf}); err == nil {
+		a2.closeState()
+		t.Error("KV v2 key store on the own vault: Open succeeded")
+	} else if !strings.Contains(err.Error(), "keystore.vault.version") {
+		t.Errorf("KV v2 key store on the own vault: error %q does not name keystore.vault.version", err)
+	}
+
 	// The guide's AppRole (what a real KES would log in with) reads the entry too.
 	app, _ := guideLogin(t, c, roleID, secretID)
 	if e, err := app.Logical().Read("kv/minio/minio-key-1"); err != nil || e == nil {
@@ -456,6 +474,42 @@ func TestGuideKESRemoteVault(t *testing.T) {
 	rroot := guideVault(t, remote, res.RootToken)
 	id1, secret1 := guideAppRole(t, rroot, "kv", "", "kes-policy-v1.hcl", "kes-role")
 	id2, secret2 := guideAppRole(t, rroot, "kvv2", "2", "kes-policy-v2.hcl", "kes-role-v2")
+
+	// Wrong AppRole credentials, or a sealed remote vault, stop the start with an error that
+	// names the key store, as real KES refuses to start when its first login fails.
+	badDir := t.TempDir()
+	_, badID := guideIdentity(t, badDir, "minio")
+	for _, bad := range []struct {
+		name, secret string
+		sealed       bool
+	}{
+		{"wrong secret ID", "6f8a7c2e-0000-4000-8000-000000000000", false},
+		{"sealed remote vault", secret1, true},
+	} {
+		file := guideTemplate(t, badDir, "kes-remote-v1.toml", guideConfigVars{
+			Identity: badID, VaultURL: remote.URL("vault"), VaultCA: remote.CAFile(),
+			RoleID: id1, SecretID: bad.secret,
+		})
+		conf, err := kesconf.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bad.sealed {
+			if err := rroot.Sys().Seal(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		a, err := Open(t.Context(), Config{DataDir: badDir, VaultAddr: "127.0.0.1:0", KESAddr: "127.0.0.1:0", KESConfig: conf})
+		if err == nil {
+			a.closeState()
+			t.Errorf("%s: Open succeeded", bad.name)
+		} else if !strings.Contains(err.Error(), "keystore.vault") || !strings.Contains(err.Error(), remote.URL("vault")) {
+			t.Errorf("%s: Open error %q does not name keystore.vault and the endpoint", bad.name, err)
+		}
+		if bad.sealed {
+			guideUnseal(t, rc, res.KeysB64[0])
+		}
+	}
 
 	for _, tc := range []struct {
 		name, file       string
