@@ -2,6 +2,7 @@ package appliance
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -598,5 +599,46 @@ func TestGuideKESRemoteVault(t *testing.T) {
 				t.Errorf("the remote entry after delete = %v, %v; want gone", data, err)
 			}
 		})
+	}
+}
+
+// TestGuideKESDevWithGuideConfig starts `kmsbox server --dev --kes-config kes-config.toml`
+// with the guide's config naming the appliance's own vault. Dev mode does the guide's setup,
+// so either the dev key minio-key-1 is usable by the config's MinIO identity (it lives at
+// kv/minio/ as the config says), or the start is refused with an error naming the setting:
+// never a running appliance whose default key can neither be created nor read.
+func TestGuideKESDevWithGuideConfig(t *testing.T) {
+	dir, work := t.TempDir(), t.TempDir()
+	vaultAddr := guideFreePort(t)
+	minioCert, minioID := guideIdentity(t, work, "minio")
+	tlsCert, tlsKey := guideServerCert(t, work)
+	file := guideTemplate(t, work, "kes-config.toml", guideConfigVars{
+		TLSKey: tlsKey, TLSCert: tlsCert, Identity: minioID,
+		VaultURL: "https://" + vaultAddr, VaultCA: filepath.Join(dir, "certs", "ca.crt"),
+		RoleID: "unused-in-process", SecretID: "unused-in-process",
+	})
+	conf, err := kesconf.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := Open(t.Context(), Config{DataDir: dir, Dev: true, VaultAddr: vaultAddr, KESAddr: "127.0.0.1:0", S3Addr: "127.0.0.1:0", KESConfig: conf})
+	if err != nil {
+		if !strings.Contains(err.Error(), "--kes-config") && !strings.Contains(err.Error(), "--dev") {
+			t.Fatalf("--dev with the guide's KES config refused with an unclear error: %v", err)
+		}
+		return
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	minio := guideKES(a.URL("kes"), guidePool(t, tlsCert), minioCert)
+	if _, err := minio.GenerateKey(t.Context(), "minio-key-1", nil); err != nil {
+		t.Fatalf("--dev --kes-config kes-config.toml: MinIO generates under the dev key minio-key-1: %v", err)
+	}
+	root := guideVault(t, a, envValue(mustRead(t, EnvFile(dir)), "VAULT_TOKEN"))
+	if l, err := root.Logical().List("kv/minio"); err != nil || l == nil || !guideHas(l.Data["keys"], "minio-key-1") {
+		t.Errorf("vault kv list kv/minio = %v, %v; want minio-key-1", l, err)
 	}
 }
