@@ -74,7 +74,8 @@ type S3Config struct {
 	Domain string
 	// AutoEncrypt encrypts (SSE-S3) every upload that asks for no encryption. On with Dev.
 	AutoEncrypt bool
-	// KeyName is the default KES key for SSE-S3 and SSE-KMS; empty = "minio-key-1".
+	// KeyName is the default key for SSE-S3 and SSE-KMS; empty = "minio-key-1", or the
+	// static key's own name with KMSConfig.StaticKey.
 	KeyName string
 }
 
@@ -127,6 +128,7 @@ type Appliance struct {
 	envFile  string
 	adminID  string // KES identity of <data-dir>/certs/admin.crt
 	minioID  string // KES identity of <data-dir>/certs/minio.crt (dev)
+	devKey   string // the key --dev creates for the MinIO identity
 }
 
 // Open binds the listeners of every enabled server and opens every store. It fails fast and
@@ -147,7 +149,7 @@ func Open(ctx context.Context, cfg Config) (_ *Appliance, err error) {
 	if cfg.S3.Region == "" {
 		cfg.S3.Region = "us-east-1"
 	}
-	if cfg.S3.KeyName == "" {
+	if cfg.S3.KeyName == "" && cfg.KMS.StaticKey == "" {
 		cfg.S3.KeyName = defaultKeyName
 	}
 	if cfg.Dev {

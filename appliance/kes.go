@@ -39,7 +39,12 @@ func (a *Appliance) kesConfig(ctx context.Context, vault *embeddedvault.Server) 
 			},
 			Identities: []string{minioID},
 		}
-		kcfg.Keys = []string{a.cfg.S3.KeyName}
+		key := a.cfg.S3.KeyName
+		if a.cfg.KMS.StaticKey != "" || key == "" {
+			key = defaultKeyName // the S3 side uses the static key; KES still gets the guide's key
+		}
+		kcfg.Keys = []string{key}
+		a.devKey = key
 	}
 	if a.cfg.KESConfig != nil {
 		if err := a.applyKESConfig(ctx, &kcfg, vault); err != nil {

@@ -27,6 +27,12 @@ func (a *Appliance) wire(ctx context.Context, lns map[string]net.Listener) error
 		DevKeyFile:   filepath.Join(cfg.DataDir, devVaultKeyFile),
 		Version:      cfg.Version,
 	}
+	if cfg.KESConfig == nil || cfg.KESConfig.KeyStore.Vault == nil {
+		// KES keeps its keys in kes/: there as soon as an unseal returns, as on every restart.
+		vcfg.OnUnseal = func(ctx context.Context, v *embeddedvault.Server) error {
+			return v.EnsureKVMount(ctx, kesDefaultMount)
+		}
+	}
 	vaultTLS := serverTLS
 	if cfg.VaultConfig != nil {
 		vcfg = cfg.VaultConfig.Apply(vcfg)
@@ -124,7 +130,7 @@ func (a *Appliance) writeDevFiles(vault *embeddedvault.Server, s3cfg s3lite.Conf
 		{"MINIO_KMS_KES_ENDPOINT", a.URL("kes")},
 		{"MINIO_KMS_KES_CERT_FILE", abs(filepath.Join(dir, minioIdentityName+".crt"))},
 		{"MINIO_KMS_KES_KEY_FILE", abs(filepath.Join(dir, minioIdentityName+".key"))},
-		{"MINIO_KMS_KES_KEY_NAME", a.cfg.S3.KeyName},
+		{"MINIO_KMS_KES_KEY_NAME", a.devKey},
 		{"MINIO_KMS_KES_CAPATH", ca},
 	}
 	if err := writeEnvFile(a.envFile, vars); err != nil {

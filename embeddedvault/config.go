@@ -1,6 +1,7 @@
 package embeddedvault
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"time"
@@ -44,6 +45,12 @@ type Config struct {
 	MaxRequestSize int64
 	// ClusterName is reported once unsealed; empty means "kmsbox-vault".
 	ClusterName string
+	// OnUnseal, if set, runs each time the barrier opens, after the state is
+	// published and before the unseal call returns, so that what it sets up
+	// (the appliance enables KES's kes/ mount) is there when the client sees
+	// "sealed": false. It may use the in-process KV API; it must not call
+	// back into seal or unseal. An error is logged; the store stays unsealed.
+	OnUnseal func(ctx context.Context, s *Server) error
 }
 
 // Validate reports every problem of c at once.

@@ -115,6 +115,11 @@ func (s *Server) postUnseal(ctx context.Context) error {
 		return err
 	}
 	s.state.Store(st)
+	if s.cfg.OnUnseal != nil {
+		if err := s.cfg.OnUnseal(ctx, s); err != nil {
+			s.log.Error("embeddedvault: unseal hook failed", "err", err)
+		}
+	}
 	return nil
 }
 
