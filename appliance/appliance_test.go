@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kmsbox/kmsbox/appliance/kesconf"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/minio/minio-go/v7/pkg/signer"
@@ -330,4 +331,28 @@ func mustRead(t *testing.T, name string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// With the guide's root = "disabled" nobody may ask KES /v1/ready; `kmsbox health` then
+// settles for KES answering at all, and still fails when it does not.
+func TestHealthWithAdminDisabled(t *testing.T) {
+	dir := t.TempDir()
+	a, stop := startAppliance(t, Config{DataDir: dir, Dev: true, KESConfig: &kesconf.File{Admin: "disabled"}})
+	hc := HealthConfig{DataDir: dir, VaultAddr: a.Addr("vault"), KESAddr: a.Addr("kes"), S3Addr: a.Addr("s3")}
+	admin, err := tls.LoadX509KeyPair(filepath.Join(dir, "certs", "admin.crt"), filepath.Join(dir, "certs", "admin.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := getStatus(t, caClient(t, a.CAFile(), admin), a.URL("kes")+"/v1/ready"); code != http.StatusForbidden {
+		t.Fatalf("admin disabled, yet /v1/ready as admin = %d", code)
+	}
+	if err := Health(context.Background(), hc); err != nil {
+		t.Fatalf("Health: %v", err)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := Health(context.Background(), hc); err == nil {
+		t.Fatal("Health succeeded with every server stopped")
+	}
 }

@@ -48,12 +48,21 @@ func Health(ctx context.Context, cfg HealthConfig) error {
 		if probe.addr == "" {
 			continue
 		}
-		if err := get(ctx, client, "https://"+dialAddr(probe.addr)+probe.path); err != nil {
+		base := "https://" + dialAddr(probe.addr)
+		err := get(ctx, client, base+probe.path)
+		if probe.name == "kes" && errors.Is(err, errForbidden) {
+			// A KES config that disables the admin (the guide's root = "disabled") leaves
+			// nobody here who may ask /v1/ready; that the server answers must do.
+			err = get(ctx, client, base+"/version")
+		}
+		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", probe.name, err))
 		}
 	}
 	return errors.Join(errs...)
 }
+
+var errForbidden = errors.New("403 Forbidden")
 
 func get(ctx context.Context, client *http.Client, url string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -66,8 +75,11 @@ func get(ctx context.Context, client *http.Client, url string) error {
 	}
 	defer resp.Body.Close()
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return nil
+	case http.StatusForbidden:
+		return fmt.Errorf("GET %s: %w", url, errForbidden)
 	}
-	return nil
+	return fmt.Errorf("GET %s: %s", url, resp.Status)
 }
