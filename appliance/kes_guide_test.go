@@ -175,6 +175,31 @@ func guideKVEntry(t *testing.T, where, name string, data map[string]any) {
 	}
 }
 
+// guideRace creates name from n goroutines at once and returns how many succeeded; every
+// other answer must be kes.ErrKeyExists.
+func guideRace(t *testing.T, c *kes.Client, name string, n int) int {
+	t.Helper()
+	errs := make(chan error, n)
+	start := make(chan struct{})
+	for range n {
+		go func() {
+			<-start
+			errs <- c.CreateKey(t.Context(), name)
+		}()
+	}
+	close(start)
+	won := 0
+	for range n {
+		switch err := <-errs; {
+		case err == nil:
+			won++
+		case !errors.Is(err, kes.ErrKeyExists):
+			t.Errorf("concurrent create of %s: %v", name, err)
+		}
+	}
+	return won
+}
+
 // TestGuideKESDevMinIO is the guide's step 4.3 on a dev appliance, which has done steps
 // 4.1-4.2 already: the MinIO identity, its policy and minio-key-1.
 func TestGuideKESDevMinIO(t *testing.T) {
@@ -253,6 +278,15 @@ func TestGuideKESDevMinIO(t *testing.T) {
 	}
 	if _, err := sc.GenerateKey(ctx, "minio-key-1", nil); !errors.Is(err, kes.ErrNotAllowed) {
 		t.Errorf("unknown identity generates: err = %v, want kes.ErrNotAllowed", err)
+	}
+
+	// Concurrent creates of one name: exactly one wins.
+	if won := guideRace(t, admin, "minio-race", 16); won != 1 {
+		t.Errorf("16 concurrent creates of minio-race: %d succeeded, want exactly 1", won)
+	}
+	// No client certificate: the mTLS handshake (or the request) fails.
+	if err := guideKES(a.URL("kes"), pool, tls.Certificate{}).CreateKey(ctx, "minio-key-4"); err == nil {
+		t.Error("create without a client certificate succeeded")
 	}
 
 	// The keys sit in the vault's kes/ mount as real KES keeps them.
@@ -558,6 +592,14 @@ func TestGuideKESRemoteVault(t *testing.T) {
 				t.Errorf("second create: err = %v, want kes.ErrKeyExists", err)
 			}
 			dek := guideRoundTrip(t, k, "minio-remote-1")
+			if tc.file == "kes-remote-v2.yaml" { // cas=0 makes the create atomic on K/V v2
+				if won := guideRace(t, k, "minio-race", 8); won != 1 {
+					t.Errorf("8 concurrent creates on K/V v2: %d succeeded, want exactly 1", won)
+				}
+				if err := k.DeleteKey(ctx, "minio-race"); err != nil {
+					t.Error(err)
+				}
+			}
 			if names, _, err := k.ListKeys(ctx, "minio-", 0); err != nil || !slices.Equal(names, []string{"minio-remote-1"}) {
 				t.Errorf("list = %v, %v; want [minio-remote-1]", names, err)
 			}
