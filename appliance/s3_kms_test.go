@@ -1143,6 +1143,116 @@ func TestS3KMSCryptoShredding(t *testing.T) {
 	s3tNoPlaintext(t, dir, marker)
 }
 
+// TestS3KMSRemoteKES points appliance B's object store at appliance A's KES over mTLS
+// (MINIO_KMS_KES_* of A's dev env file), as the guide points MinIO at KES. B's own vault is
+// never initialized, so every key B uses must come from A.
+func TestS3KMSRemoteKES(t *testing.T) {
+	dirA, dirB := t.TempDir(), t.TempDir()
+	a := s3tStart(t, Config{DataDir: dirA, Dev: true})
+	ctx := context.Background()
+	marker := s3tMarker(t)
+	env := mustRead(t, EnvFile(dirA))
+	cfgB := Config{
+		DataDir: dirB,
+		S3:      S3Config{AccessKey: "s3tremote", SecretKey: "s3t-remote-secret-0123456789", AutoEncrypt: true, KeyName: envValue(env, "MINIO_KMS_KES_KEY_NAME")},
+		KMS: KMSConfig{
+			KESEndpoints: []string{envValue(env, "MINIO_KMS_KES_ENDPOINT")},
+			KESCertFile:  envValue(env, "MINIO_KMS_KES_CERT_FILE"),
+			KESKeyFile:   envValue(env, "MINIO_KMS_KES_KEY_FILE"),
+			KESCAPath:    envValue(env, "MINIO_KMS_KES_CAPATH"),
+		},
+	}
+	if cfgB.KMS.KESEndpoints[0] != a.a.URL("kes") || cfgB.S3.KeyName != "minio-key-1" {
+		t.Fatalf("A's env file: KES endpoint %q key %q", cfgB.KMS.KESEndpoints[0], cfgB.S3.KeyName)
+	}
+	b := s3tStart(t, cfgB)
+	if b.a.URL("kes") == a.a.URL("kes") {
+		t.Fatal("B's own KES listener is A's")
+	}
+	admin := s3tKESClient(t, a.a, dirA, "admin")
+	if err := admin.CreateKey(ctx, "minio-remote"); err != nil {
+		t.Fatal(err)
+	}
+
+	if code := s3tReady(t, b); code != http.StatusOK {
+		t.Errorf("B ready with A's KES up = %d, want 200", code)
+	}
+	s3tMakeBucket(t, b, "remote")
+	bkt := aws.String("remote")
+	body := s3tBody(marker, 300_000, 31)
+	out, err := b.sdk.PutObject(ctx, &s3.PutObjectInput{Bucket: bkt, Key: aws.String("auto"), Body: bytes.NewReader(body)})
+	if err != nil {
+		t.Fatalf("SSE-S3 PUT on B: %v", err)
+	}
+	if out.ServerSideEncryption != types.ServerSideEncryptionAes256 || aws.ToString(out.ETag) != `"`+s3tMD5(body)+`"` {
+		t.Errorf("PUT on B: SSE %q ETag %s", out.ServerSideEncryption, aws.ToString(out.ETag))
+	}
+	out, err = b.sdk.PutObject(ctx, &s3.PutObjectInput{Bucket: bkt, Key: aws.String("kms"), Body: bytes.NewReader(body),
+		ServerSideEncryption: types.ServerSideEncryptionAwsKms, SSEKMSKeyId: aws.String("minio-remote")})
+	if err != nil {
+		t.Fatalf("SSE-KMS PUT on B under a key that exists only on A: %v", err)
+	}
+	if aws.ToString(out.SSEKMSKeyId) != "arn:aws:kms:minio-remote" {
+		t.Errorf("PUT on B: key id %q", aws.ToString(out.SSEKMSKeyId))
+	}
+	big := s3tBody(marker, 11*s3tMiB, 32)
+	if _, err := b.mc.PutObject(ctx, "remote", "multi", bytes.NewReader(big), int64(len(big)), minio.PutObjectOptions{PartSize: s3tPartMiB * s3tMiB}); err != nil {
+		t.Fatalf("multipart PUT on B: %v", err)
+	}
+	s3tMustGet(t, b, &s3.GetObjectInput{Bucket: bkt, Key: aws.String("auto")}, body, s3tMD5(body))
+	s3tMustGet(t, b, &s3.GetObjectInput{Bucket: bkt, Key: aws.String("kms")}, body, "")
+	s3tMustGet(t, b, &s3.GetObjectInput{Bucket: bkt, Key: aws.String("multi")}, big, "")
+	s3tCheckRange(t, b, "remote", "multi", big, s3tPartMiB*s3tMiB-1, s3tPartMiB*s3tMiB, nil)
+
+	// A's policy for the MinIO identity allows minio-* keys only; a missing key is KeyNotFound.
+	_, err = b.sdk.PutObject(ctx, &s3.PutObjectInput{Bucket: bkt, Key: aws.String("denied"), Body: bytes.NewReader(body),
+		ServerSideEncryption: types.ServerSideEncryptionAwsKms, SSEKMSKeyId: aws.String("other-key")})
+	s3tWantErr(t, "SSE-KMS PUT on B under a key A's policy denies", err, "kms:NotAuthorized", 403)
+	_, err = b.sdk.PutObject(ctx, &s3.PutObjectInput{Bucket: bkt, Key: aws.String("missing"), Body: bytes.NewReader(body),
+		ServerSideEncryption: types.ServerSideEncryptionAwsKms, SSEKMSKeyId: aws.String("minio-absent")})
+	s3tWantErr(t, "SSE-KMS PUT on B under a key missing on A", err, "kms:KeyNotFound", 404)
+	if keys := s3tKeys(t, b, "remote"); !slices.Equal(keys, []string{"auto", "kms", "multi"}) {
+		t.Errorf("objects on B: %v", keys)
+	}
+
+	// Deleting the key on A shreds B's object.
+	if err := admin.DeleteKey(ctx, "minio-remote"); err != nil {
+		t.Fatal(err)
+	}
+	_, got, err := s3tGet(t, b, &s3.GetObjectInput{Bucket: bkt, Key: aws.String("kms")})
+	s3tWantErr(t, "GET on B after A deleted its key", err, "kms:KeyNotFound", 404)
+	if len(got) > 0 {
+		t.Error("GET on B after A deleted its key returned data")
+	}
+
+	// A gone: B is not ready and cannot encrypt or decrypt, and stores nothing.
+	if err := a.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if code := s3tReady(t, b); code != http.StatusServiceUnavailable {
+		t.Errorf("B ready with A's KES down = %d, want 503", code)
+	}
+	_, got, err = s3tGet(t, b, &s3.GetObjectInput{Bucket: bkt, Key: aws.String("auto")})
+	s3tWantErr(t, "GET on B with A down", err, "kms:DecryptionFailed", 500)
+	if len(got) > 0 {
+		t.Error("GET on B with A down returned data")
+	}
+	_, err = b.sdk.PutObject(ctx, &s3.PutObjectInput{Bucket: bkt, Key: aws.String("down"), Body: bytes.NewReader(body)})
+	s3tWantErr(t, "PUT on B with A down", err, "kms:KeyGenerationFailed", 500)
+	if keys := s3tKeys(t, b, "remote"); !slices.Equal(keys, []string{"auto", "kms", "multi"}) {
+		t.Errorf("objects on B after refused PUTs: %v", keys)
+	}
+
+	// A back on the same data dir and KES address: B reads again.
+	aCfg := a.cfg
+	aCfg.KESAddr = a.a.Addr("kes")
+	aCfg.VaultAddr, aCfg.S3Addr = "127.0.0.1:0", "127.0.0.1:0"
+	s3tStart(t, aCfg)
+	s3tMustGet(t, b, &s3.GetObjectInput{Bucket: bkt, Key: aws.String("auto")}, body, s3tMD5(body))
+	s3tMustGet(t, b, &s3.GetObjectInput{Bucket: bkt, Key: aws.String("multi")}, big, "")
+	s3tNoPlaintext(t, dirB, marker)
+}
+
 // TestS3KMSOwnKESEndpoint configures MINIO_KMS_KES_ENDPOINT as the appliance's own KES
 // listener, without any client certificate: kmsbox uses its in-process key server (a TLS
 // round trip to its own KES would be refused for want of a client certificate).
@@ -1171,6 +1281,86 @@ func TestS3KMSOwnKESEndpoint(t *testing.T) {
 			s3tMustGet(t, e, &s3.GetObjectInput{Bucket: aws.String("own"), Key: aws.String("o")}, body, s3tMD5(body))
 		})
 	}
+}
+
+// TestS3KMSStaticKey runs the object store on the guide's appendix B single key, in both
+// spellings (MINIO_KMS_SECRET_KEY base64, the older MINIO_KMS_MASTER_KEY hex), across
+// restarts, and with the wrong key after a restart.
+func TestS3KMSStaticKey(t *testing.T) {
+	dir := t.TempDir()
+	raw := make([]byte, 32)
+	rand.Read(raw)
+	other := make([]byte, 32)
+	rand.Read(other)
+	cfg := func(spec string) Config {
+		return Config{DataDir: dir, S3: S3Config{AccessKey: "s3tstatic", SecretKey: "s3t-static-secret-0123456789", AutoEncrypt: true},
+			KMS: KMSConfig{StaticKey: spec}}
+	}
+	b64 := "my-key:" + base64.StdEncoding.EncodeToString(raw)
+	ctx := context.Background()
+	marker := s3tMarker(t)
+	body := s3tBody(marker, 100_000, 51)
+	big := s3tBody(marker, 11*s3tMiB, 52)
+	bkt := aws.String("static")
+
+	e := s3tStart(t, cfg(b64))
+	if code := s3tReady(t, e); code != http.StatusOK {
+		t.Fatalf("ready with a static key = %d", code)
+	}
+	s3tMakeBucket(t, e, "static")
+	out, err := e.sdk.PutObject(ctx, &s3.PutObjectInput{Bucket: bkt, Key: aws.String("auto"), Body: bytes.NewReader(body)})
+	if err != nil {
+		t.Fatalf("auto-encrypted PUT with static key %q: %v", "my-key", err)
+	}
+	if out.ServerSideEncryption != types.ServerSideEncryptionAes256 || aws.ToString(out.ETag) != `"`+s3tMD5(body)+`"` {
+		t.Errorf("PUT: SSE %q ETag %s", out.ServerSideEncryption, aws.ToString(out.ETag))
+	}
+	out, err = e.sdk.PutObject(ctx, &s3.PutObjectInput{Bucket: bkt, Key: aws.String("kms"), Body: bytes.NewReader(body),
+		ServerSideEncryption: types.ServerSideEncryptionAwsKms, SSEKMSKeyId: aws.String("my-key")})
+	if err != nil || aws.ToString(out.SSEKMSKeyId) != "arn:aws:kms:my-key" {
+		t.Fatalf("SSE-KMS PUT under the static key: %v", err)
+	}
+	_, err = e.sdk.PutObject(ctx, &s3.PutObjectInput{Bucket: bkt, Key: aws.String("nokey"), Body: bytes.NewReader(body),
+		ServerSideEncryption: types.ServerSideEncryptionAwsKms, SSEKMSKeyId: aws.String("minio-key-1")})
+	s3tWantErr(t, "SSE-KMS PUT under a key that is not the static key", err, "kms:KeyNotFound", 404)
+	if _, err := e.mc.PutObject(ctx, "static", "multi", bytes.NewReader(big), int64(len(big)), minio.PutObjectOptions{PartSize: s3tPartMiB * s3tMiB}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(e *s3tEnv) {
+		t.Helper()
+		s3tMustGet(t, e, &s3.GetObjectInput{Bucket: bkt, Key: aws.String("auto")}, body, s3tMD5(body))
+		s3tMustGet(t, e, &s3.GetObjectInput{Bucket: bkt, Key: aws.String("kms")}, body, "")
+		s3tMustGet(t, e, &s3.GetObjectInput{Bucket: bkt, Key: aws.String("multi")}, big, "")
+		s3tCheckRange(t, e, "static", "multi", big, s3tPartMiB*s3tMiB-1, s3tPartMiB*s3tMiB+1, nil)
+	}
+	check(e)
+
+	// The same key in the old hex spelling, after a restart.
+	e = e.restart(cfg("my-key:" + hex.EncodeToString(raw)))
+	check(e)
+	// Again the base64 spelling.
+	e = e.restart(cfg(b64))
+	check(e)
+
+	// A different key of the same name: the data keys do not decrypt.
+	e = e.restart(cfg("my-key:" + base64.StdEncoding.EncodeToString(other)))
+	for _, key := range []string{"auto", "kms", "multi"} {
+		_, got, err := s3tGet(t, e, &s3.GetObjectInput{Bucket: bkt, Key: aws.String(key)})
+		s3tWantErr(t, "GET "+key+" with another static key", err, "kms:InvalidCiphertextException", 400)
+		if len(got) > 0 {
+			t.Errorf("GET %s with another static key returned data", key)
+		}
+	}
+	status, _, xml := s3tRaw(t, e, http.MethodGet, "/static/auto", nil, nil)
+	if status != 400 {
+		t.Errorf("raw GET with another static key: %d", status)
+	}
+	s3tGolden(t, "kms-static-wrong-key.xml", xml)
+	// A key of another name: the objects' key does not exist.
+	e = e.restart(cfg("new-key:" + base64.StdEncoding.EncodeToString(raw)))
+	_, _, err = s3tGet(t, e, &s3.GetObjectInput{Bucket: bkt, Key: aws.String("auto")})
+	s3tWantErr(t, "GET with a static key of another name", err, "kms:KeyNotFound", 404)
+	s3tNoPlaintext(t, dir, marker)
 }
 
 // s3tObject is an object written in one SSE mode, with what a later read must see.
