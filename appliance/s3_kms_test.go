@@ -935,6 +935,73 @@ func TestS3KMSDevEncryption(t *testing.T) {
 		s3tMustGet(t, e, &s3.GetObjectInput{Bucket: bkt, Key: aws.String("copy-mc")}, body, "")
 	})
 
+	t.Run("tampering", func(t *testing.T) {
+		body := s3tBody(marker, 3*s3tPackage+100, 9)
+		before := s3tFiles(t, filepath.Join(dir, "s3"))
+		if _, err := e.sdk.PutObject(ctx, &s3.PutObjectInput{Bucket: bkt, Key: aws.String("tamper"), Body: bytes.NewReader(body)}); err != nil {
+			t.Fatal(err)
+		}
+		var added []string
+		for _, f := range s3tFiles(t, filepath.Join(dir, "s3")) {
+			if !slices.Contains(before, f) {
+				added = append(added, f)
+			}
+		}
+		if len(added) != 1 {
+			t.Fatalf("one PUT added files %v, want exactly one object file", added)
+		}
+		name := filepath.Join(dir, "s3", added[0])
+		stored := mustRead(t, name)
+		if want := 3*(s3tPackage+32) + 100 + 32; len(stored) != want {
+			t.Fatalf("stored object is %d bytes, want DARE's %d", len(stored), want)
+		}
+		flip := func(off int) {
+			t.Helper()
+			b := bytes.Clone(stored)
+			b[off] ^= 0x01
+			if err := os.WriteFile(name, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// A byte of package 1 flipped: ranges within package 0 still read, anything that
+		// touches package 1 fails, and the full GET never yields altered bytes.
+		flip(s3tPackage + 32 + 500)
+		s3tCheckRange(t, e, "sse", "tamper", body, 10, 1000, nil)
+		_, _, err := s3tGet(t, e, &s3.GetObjectInput{Bucket: bkt, Key: aws.String("tamper"), Range: aws.String(fmt.Sprintf("bytes=%d-%d", s3tPackage+10, s3tPackage+20))})
+		s3tWantErr(t, "range GET of a tampered package", err, "XMinioObjectTampered", 500)
+		out, got, err := s3tGet(t, e, &s3.GetObjectInput{Bucket: bkt, Key: aws.String("tamper")})
+		if err == nil {
+			t.Fatal("GET of a tampered object succeeded")
+		}
+		if out == nil {
+			s3tWantErr(t, "GET of a tampered object", err, "XMinioObjectTampered", 500)
+		}
+		if len(got) > s3tPackage || !bytes.Equal(got, body[:len(got)]) {
+			t.Errorf("GET of a tampered object yielded %d bytes that are not the untouched first package", len(got))
+		}
+		// A byte of the first package or of the header flipped: the GET fails before any data.
+		for _, off := range []int{3, 40} {
+			flip(off)
+			out, got, err = s3tGet(t, e, &s3.GetObjectInput{Bucket: bkt, Key: aws.String("tamper")})
+			s3tWantErr(t, fmt.Sprintf("GET with byte %d flipped", off), err, "XMinioObjectTampered", 500)
+			if out != nil || len(got) > 0 {
+				t.Errorf("GET with byte %d flipped returned %d bytes", off, len(got))
+			}
+		}
+		// Truncated by one package: refused too.
+		if err := os.WriteFile(name, stored[:2*(s3tPackage+32)], 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, got, err = s3tGet(t, e, &s3.GetObjectInput{Bucket: bkt, Key: aws.String("tamper")})
+		if err == nil || len(got) == len(body) {
+			t.Errorf("GET of a truncated object: %d bytes, err %v", len(got), err)
+		}
+		if err := os.WriteFile(name, stored, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s3tMustGet(t, e, &s3.GetObjectInput{Bucket: bkt, Key: aws.String("tamper")}, body, s3tMD5(body))
+	})
+
 	t.Run("no-plaintext-on-disk", func(t *testing.T) {
 		if n := len(s3tKeys(t, e, "sse")); n < 10 {
 			t.Fatalf("only %d objects stored; the subtests above failed early", n)
@@ -1048,6 +1115,27 @@ func TestS3KMSSealedVault(t *testing.T) {
 		t.Fatalf("SSE-S3 PUT after the second unseal: %v", err)
 	}
 	s3tMustGet(t, e, &s3.GetObjectInput{Bucket: bkt, Key: aws.String("sealed")}, body, s3tMD5(body))
+
+	// A restart seals the vault again: not ready, nothing readable, until the unseal.
+	e = e.restart(e.cfg)
+	if code := s3tReady(t, e); code != http.StatusServiceUnavailable {
+		t.Fatalf("ready after a restart (vault sealed) = %d, want 503", code)
+	}
+	_, got, err := s3tGet(t, e, &s3.GetObjectInput{Bucket: bkt, Key: aws.String("s3")})
+	s3tWantErr(t, "GET after a restart, vault sealed", err, "kms:DecryptionFailed", 500)
+	if len(got) > 0 {
+		t.Error("GET after a restart with the vault sealed returned data")
+	}
+	vc = s3tVault(t, e.a, initResp.RootToken)
+	unseal()
+	if code := s3tReady(t, e); code != http.StatusOK {
+		t.Fatalf("ready after restart + unseal = %d, want 200", code)
+	}
+	for _, key := range []string{"s3", "kms", "sealed"} {
+		s3tMustGet(t, e, &s3.GetObjectInput{Bucket: bkt, Key: aws.String(key)}, body, "")
+	}
+	s3tMustGet(t, e, &s3.GetObjectInput{Bucket: bkt, Key: aws.String("ssec"),
+		SSECustomerAlgorithm: aws.String("AES256"), SSECustomerKey: aws.String(ssec.keyB64), SSECustomerKeyMD5: aws.String(ssec.keyMD5B64)}, body, "")
 	s3tNoPlaintext(t, dir, marker)
 }
 
