@@ -502,7 +502,8 @@ func TestGuideKESConfigOwnVault(t *testing.T) {
 // HTTPS with AppRole, as a KES config with keystore.vault does, with K/V v1 (the guide's
 // TOML) and v2 (the current YAML).
 func TestGuideKESRemoteVault(t *testing.T) {
-	remote, _ := startAppliance(t, Config{DataDir: t.TempDir(), VaultAddr: "127.0.0.1:0"})
+	remoteDir, remoteAddr := t.TempDir(), guideFreePort(t)
+	remote, stopRemote := startAppliance(t, Config{DataDir: remoteDir, VaultAddr: remoteAddr})
 	rc := guideVault(t, remote, "")
 	res := guideInit(t, rc, 1, 1)
 	guideUnseal(t, rc, res.KeysB64[0])
@@ -641,6 +642,51 @@ func TestGuideKESRemoteVault(t *testing.T) {
 				t.Errorf("the remote entry after delete = %v, %v; want gone", data, err)
 			}
 		})
+	}
+
+	// The remote vault goes away (unreachable), comes back sealed (unavailable), is unsealed:
+	// KES follows, and its AppRole token survives the remote restart.
+	dir := t.TempDir()
+	cert, id := guideIdentity(t, dir, "minio")
+	conf, err := kesconf.ReadFile(guideTemplate(t, dir, "kes-remote-v1.toml", guideConfigVars{
+		Identity: id, VaultURL: remote.URL("vault"), VaultCA: remote.CAFile(), RoleID: id1, SecretID: secret1,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := startAppliance(t, Config{DataDir: dir, KESConfig: conf})
+	k := guideKES(a.URL("kes"), guidePool(t, a.CAFile()), cert)
+	ctx := t.Context()
+	if err := k.CreateKey(ctx, "minio-restart"); err != nil {
+		t.Fatal(err)
+	}
+	dek, err := k.GenerateKey(ctx, "minio-restart", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stopRemote(); err != nil {
+		t.Fatal(err)
+	}
+	ok, err := k.IsReady(ctx)
+	if ok || guideKESCode(err) != http.StatusGatewayTimeout || err.Error() != "key store is not reachable" {
+		t.Errorf("KES ready with the remote vault down = %v, %v; want 504 key store is not reachable", ok, err)
+	}
+	if st, err := k.Status(ctx); err != nil || st.KeyStoreReachable || st.KeystoreAvailable {
+		t.Errorf("KES status with the remote vault down = %+v, %v; want unreachable", st, err)
+	}
+	if _, err := k.Decrypt(ctx, "minio-restart", dek.Ciphertext, nil); guideKESCode(err) < 500 {
+		t.Errorf("decrypt with the remote vault down: err = %v, want a 5xx", err)
+	}
+	startAppliance(t, Config{DataDir: remoteDir, VaultAddr: remoteAddr})
+	if ok, err := k.IsReady(ctx); ok || guideKESCode(err) != http.StatusBadGateway {
+		t.Errorf("KES ready with the remote vault back but sealed = %v, %v; want 502", ok, err)
+	}
+	guideUnseal(t, rc, res.KeysB64[0])
+	if ok, err := k.IsReady(ctx); !ok || err != nil {
+		t.Fatalf("KES ready after the remote restart and unseal = %v, %v", ok, err)
+	}
+	if pt, err := k.Decrypt(ctx, "minio-restart", dek.Ciphertext, nil); err != nil || !bytes.Equal(pt, dek.Plaintext) {
+		t.Errorf("decrypt after the remote restart: %v", err)
 	}
 }
 
