@@ -1313,6 +1313,36 @@ func TestS3KMSRemoteKES(t *testing.T) {
 		t.Error("GET on B after A deleted its key returned data")
 	}
 
+	// The TLS between B and A is real: a CA directory (MinIO's certs/CAs style) works; a
+	// client identity A does not know is refused by A's policy; a CA that did not sign A's
+	// certificate fails the handshake.
+	variant := func(what string, mod func(*KMSConfig), ready int, code string, status int) {
+		t.Helper()
+		c := cfgB
+		mod(&c.KMS)
+		b = b.restart(c)
+		if got := s3tReady(t, b); got != ready {
+			t.Errorf("%s: B ready = %d, want %d", what, got, ready)
+		}
+		_, got, err := s3tGet(t, b, &s3.GetObjectInput{Bucket: bkt, Key: aws.String("auto")})
+		if code == "" {
+			if err != nil || !bytes.Equal(got, body) {
+				t.Errorf("%s: GET on B: %d bytes, %v", what, len(got), err)
+			}
+			return
+		}
+		s3tWantErr(t, what+": GET on B", err, code, status)
+		if len(got) > 0 {
+			t.Errorf("%s: GET on B returned data", what)
+		}
+	}
+	variant("CA directory", func(k *KMSConfig) { k.KESCAPath = filepath.Dir(k.KESCAPath) }, http.StatusOK, "", 0)
+	variant("identity unknown to A", func(k *KMSConfig) {
+		k.KESCertFile, k.KESKeyFile = filepath.Join(dirB, "certs", "admin.crt"), filepath.Join(dirB, "certs", "admin.key")
+	}, http.StatusServiceUnavailable, "kms:NotAuthorized", 403)
+	variant("wrong CA", func(k *KMSConfig) { k.KESCAPath = filepath.Join(dirB, "certs", "ca.crt") }, http.StatusServiceUnavailable, "kms:DecryptionFailed", 500)
+	b = b.restart(cfgB)
+
 	// A gone: B is not ready and cannot encrypt or decrypt, and stores nothing.
 	if err := a.stop(); err != nil {
 		t.Fatal(err)
