@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -498,6 +499,10 @@ func TestGuideVaultDevMode(t *testing.T) {
 	if st := guideSealStatus(t, c); st.Sealed || !st.Initialized || st.T != 1 || st.N != 1 {
 		t.Errorf("dev seal-status = %+v, want initialized, unsealed, 1 of 1", st)
 	}
+	// kmsbox's kes/ mount is there from the start (dev unseals inside Open).
+	if mounts, err := c.Sys().ListMounts(); err != nil || mounts["kes/"] == nil {
+		t.Errorf("dev sys/mounts = %v, %v; want kes/", slices.Sorted(maps.Keys(mounts)), err)
+	}
 	if err := c.Sys().Mount("kv", &vaultapi.MountInput{Type: "kv"}); err != nil {
 		t.Fatal(err)
 	}
@@ -541,6 +546,28 @@ func TestGuideVaultDevMode(t *testing.T) {
 		t.Error("dev Open without its key file succeeded on an initialized store")
 	}
 
+	// Without --dev the dev store starts sealed, and the unseal key the banner printed opens it.
+	m := regexp.MustCompile(`unseal key\s+(\S+)`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("dev banner shows no unseal key:\n%s", out.String())
+	}
+	np, npstop := startAppliance(t, Config{DataDir: dir})
+	c = guideVault(t, np, "")
+	if st := guideSealStatus(t, c); !st.Sealed || st.T != 1 || st.N != 1 {
+		t.Fatalf("dev store started without --dev: %+v, want sealed, 1 of 1", st)
+	}
+	guideUnseal(t, c, m[1])
+	c.SetToken(rootToken2)
+	if got, err := c.Logical().Read("kv/minio/dev"); err != nil || got == nil || got.Data["dev"] != "kept" {
+		t.Fatalf("dev data read without --dev = %v, %v", got, err)
+	}
+	if err := npstop(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(keyFile); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a start without --dev wrote the dev key file again: %v", err)
+	}
+
 	// --dev-root-token without --dev is refused.
 	if _, err := Open(t.Context(), Config{DataDir: t.TempDir(), DevRootToken: rootToken, VaultAddr: "127.0.0.1:0"}); err == nil {
 		t.Error("DevRootToken without Dev: Open succeeded")
@@ -562,6 +589,14 @@ func TestGuideVaultDevMode(t *testing.T) {
 	if err := pstop(); err != nil {
 		t.Fatal(err)
 	}
+	// Switching such a store to --dev later is refused, and writes neither a key file nor an
+	// env file (the walk below checks).
+	if a2, err := Open(t.Context(), Config{DataDir: prod, Dev: true, VaultAddr: "127.0.0.1:0"}); err == nil {
+		a2.closeState()
+		t.Error("--dev on a store initialized without --dev: Open succeeded")
+	} else if !strings.Contains(err.Error(), devVaultKeyFile) {
+		t.Errorf("--dev on a store initialized without --dev: error %q does not name the missing key file", err)
+	}
 	var secrets [][]byte
 	secrets = append(secrets, []byte(res.RootToken))
 	for i := range res.Keys {
@@ -573,7 +608,7 @@ func TestGuideVaultDevMode(t *testing.T) {
 			return err
 		}
 		if strings.HasPrefix(d.Name(), "vault-dev") || strings.Contains(d.Name(), "INSECURE") || d.Name() == envFileName {
-			t.Errorf("non-dev start wrote %s", path)
+			t.Errorf("non-dev start (or the refused --dev start) wrote %s", path)
 		}
 		b, err := os.ReadFile(path)
 		if err != nil {
