@@ -128,7 +128,7 @@ func (e *s3tEnv) restart(cfg Config) *s3tEnv {
 type s3tRecorder struct {
 	base http.RoundTripper
 	mu   sync.Mutex
-	puts map[string]http.Header // by path?query
+	puts map[string]http.Header // by URL path; the last PUT to a path wins
 }
 
 func (r *s3tRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -150,7 +150,7 @@ func (r *s3tRecorder) put(path string) http.Header {
 }
 
 // s3tMarker is a string that must never appear in plaintext on disk.
-func s3tMarker(t *testing.T) string {
+func s3tMarker() string {
 	var b [8]byte
 	rand.Read(b[:])
 	return "s3t-plaintext-marker-" + hex.EncodeToString(b[:])
@@ -507,7 +507,7 @@ func TestS3KMSDevEncryption(t *testing.T) {
 	dir := t.TempDir()
 	e := s3tStart(t, Config{DataDir: dir, Dev: true})
 	ctx := context.Background()
-	marker := s3tMarker(t)
+	marker := s3tMarker()
 	s3tMakeBucket(t, e, "sse")
 	bkt := aws.String("sse")
 
@@ -1018,7 +1018,7 @@ func TestS3KMSSealedVault(t *testing.T) {
 	dir := t.TempDir()
 	e := s3tStart(t, Config{DataDir: dir, S3: S3Config{AccessKey: "s3tadmin", SecretKey: "s3t-secret-key-0123456789", AutoEncrypt: true}})
 	ctx := context.Background()
-	marker := s3tMarker(t)
+	marker := s3tMarker()
 	bkt := aws.String("vault")
 	body := s3tBody(marker, 140_000, 11)
 
@@ -1146,7 +1146,7 @@ func TestS3KMSCryptoShredding(t *testing.T) {
 	dir := t.TempDir()
 	e := s3tStart(t, Config{DataDir: dir, Dev: true})
 	ctx := context.Background()
-	marker := s3tMarker(t)
+	marker := s3tMarker()
 	admin := s3tKESClient(t, e.a, dir, "admin")
 	if err := admin.CreateKey(ctx, "minio-shred"); err != nil {
 		t.Fatal(err)
@@ -1238,7 +1238,7 @@ func TestS3KMSRemoteKES(t *testing.T) {
 	dirA, dirB := t.TempDir(), t.TempDir()
 	a := s3tStart(t, Config{DataDir: dirA, Dev: true})
 	ctx := context.Background()
-	marker := s3tMarker(t)
+	marker := s3tMarker()
 	env := mustRead(t, EnvFile(dirA))
 	cfgB := Config{
 		DataDir: dirB,
@@ -1391,7 +1391,7 @@ func TestS3KMSOwnKESEndpoint(t *testing.T) {
 				t.Fatalf("ready = %d, want 200", code)
 			}
 			s3tMakeBucket(t, e, "own")
-			body := s3tBody(s3tMarker(t), 80_000, 41)
+			body := s3tBody(s3tMarker(), 80_000, 41)
 			out, err := e.sdk.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("own"), Key: aws.String("o"), Body: bytes.NewReader(body)})
 			if err != nil || out.ServerSideEncryption != types.ServerSideEncryptionAes256 {
 				t.Fatalf("SSE-S3 PUT with KES endpoint = own listener: %v", err)
@@ -1416,7 +1416,7 @@ func TestS3KMSStaticKey(t *testing.T) {
 	}
 	b64 := "my-key:" + base64.StdEncoding.EncodeToString(raw)
 	ctx := context.Background()
-	marker := s3tMarker(t)
+	marker := s3tMarker()
 	body := s3tBody(marker, 100_000, 51)
 	big := s3tBody(marker, 11*s3tMiB, 52)
 	bkt := aws.String("static")
@@ -1500,7 +1500,7 @@ func TestS3KMSRestartPersistence(t *testing.T) {
 	cfg := Config{DataDir: dir, Dev: true}
 	e := s3tStart(t, cfg)
 	ctx := context.Background()
-	marker := s3tMarker(t)
+	marker := s3tMarker()
 	admin := s3tKESClient(t, e.a, dir, "admin")
 	if err := admin.CreateKey(ctx, "minio-persist"); err != nil {
 		t.Fatal(err)
