@@ -42,7 +42,8 @@ func (a *Appliance) applyKESConfig(ctx context.Context, kcfg *kescore.Config, va
 		if v.Version == vaultstore.KVv2 {
 			return errors.New("--kes-config: keystore.vault.version v2 with kmsbox's own vault: use v1 (the in-process store speaks KV v1)")
 		}
-		kcfg.Store = &vaultKeyStore{vault: vault, mount: engine, prefix: v.Prefix}
+		// In dev mode kmsbox enables the configured mount too, as it does kes/.
+		kcfg.Store = &vaultKeyStore{vault: vault, mount: engine, prefix: v.Prefix, manage: a.cfg.Dev}
 		return nil
 	}
 	vcfg := vaultstore.Config{
@@ -67,6 +68,23 @@ func (a *Appliance) applyKESConfig(ctx context.Context, kcfg *kescore.Config, va
 	a.closers = append(a.closers, store.Close)
 	kcfg.Store = store
 	return nil
+}
+
+// managedMount is the KV v1 mount of the embedded vault that kmsbox enables itself for KES
+// on every unseal: kes/ by default; with --dev also the mount a KES config names on this
+// vault (the guide's kv/); none when KES keeps its keys elsewhere or the user manages it.
+func (a *Appliance) managedMount() string {
+	f := a.cfg.KESConfig
+	if f == nil || f.KeyStore.Vault == nil {
+		return kesDefaultMount
+	}
+	if v := f.KeyStore.Vault; a.cfg.Dev && a.isOwnVault(v.Endpoint) && v.Version != vaultstore.KVv2 {
+		if v.Engine == "" {
+			return vaultstore.DefaultEngine
+		}
+		return v.Engine
+	}
+	return ""
 }
 
 // isOwnVault reports whether endpoint is this appliance's own Vault listener.

@@ -19,19 +19,28 @@ type HealthConfig struct {
 	VaultAddr, KESAddr, S3Addr string
 }
 
+// TrustFile is the certificate bundle that verifies every listener of the appliance whose
+// data dir is dataDir: the local CA plus the certificates config files gave the listeners.
+func TrustFile(dataDir string) string { return filepath.Join(dataDir, "certs", "trust.pem") }
+
 // Health returns nil when every enabled server answers ready: Vault /v1/sys/health 200
 // (initialized, unsealed), KES /v1/ready 200 (its key store is reachable), S3
 // /minio/health/ready 200 (its KMS is usable). It is what the Docker HEALTHCHECK runs, in an
 // image without curl.
 func Health(ctx context.Context, cfg HealthConfig) error {
 	dir := filepath.Join(cfg.DataDir, "certs")
-	caPEM, err := os.ReadFile(filepath.Join(dir, "ca.crt"))
+	trust := TrustFile(cfg.DataDir)
+	caPEM, err := os.ReadFile(trust)
+	if errors.Is(err, os.ErrNotExist) { // written by an older kmsbox
+		trust = filepath.Join(dir, "ca.crt")
+		caPEM, err = os.ReadFile(trust)
+	}
 	if err != nil {
 		return fmt.Errorf("health: CA certificate: %w", err)
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(caPEM) {
-		return errors.New("health: no certificate in " + filepath.Join(dir, "ca.crt"))
+		return errors.New("health: no certificate in " + trust)
 	}
 	tlsConfig := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	if admin, err := tls.LoadX509KeyPair(filepath.Join(dir, "admin.crt"), filepath.Join(dir, "admin.key")); err == nil {

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 
 	"github.com/kmsbox/kmsbox/embeddedvault"
@@ -27,10 +28,10 @@ func (a *Appliance) wire(ctx context.Context, lns map[string]net.Listener) error
 		DevKeyFile:   filepath.Join(cfg.DataDir, devVaultKeyFile),
 		Version:      cfg.Version,
 	}
-	if cfg.KESConfig == nil || cfg.KESConfig.KeyStore.Vault == nil {
-		// KES keeps its keys in kes/: there as soon as an unseal returns, as on every restart.
+	if mount := a.managedMount(); mount != "" {
+		// KES's mount is there as soon as an unseal returns, as on every restart.
 		vcfg.OnUnseal = func(ctx context.Context, v *embeddedvault.Server) error {
-			return v.EnsureKVMount(ctx, kesDefaultMount)
+			return v.EnsureKVMount(ctx, mount)
 		}
 	}
 	vaultTLS := serverTLS
@@ -93,10 +94,35 @@ func (a *Appliance) wire(ctx context.Context, lns map[string]net.Listener) error
 			srv: newHTTPServer(s3.Handler(), serverTLS, log.With("server", "s3"))})
 	}
 
+	if err := a.writeTrustBundle(); err != nil {
+		return err
+	}
 	if cfg.Dev {
 		return a.writeDevFiles(vault, scfg)
 	}
 	return nil
+}
+
+// writeTrustBundle writes <data-dir>/certs/trust.pem: the local CA plus the certificates that
+// config files gave the Vault and KES listeners (the guide makes its own), so one file verifies
+// every listener. `kmsbox health` uses it.
+func (a *Appliance) writeTrustBundle() error {
+	bundle := a.certs.CAPEM()
+	var extra []string
+	if vc := a.cfg.VaultConfig; vc != nil && vc.TLSCertFile != "" {
+		extra = append(extra, vc.TLSCertFile)
+	}
+	if kc := a.cfg.KESConfig; kc != nil && kc.TLS.Cert != "" {
+		extra = append(extra, kc.TLS.Cert)
+	}
+	for _, name := range extra {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		bundle = append(append(bundle, '\n'), b...)
+	}
+	return writeFileAtomic(TrustFile(a.cfg.DataDir), bundle, 0o644)
 }
 
 // writeDevFiles writes the env file and prints the dev banner.
