@@ -356,3 +356,56 @@ func TestHealthWithAdminDisabled(t *testing.T) {
 		t.Fatal("Health succeeded with every server stopped")
 	}
 }
+
+// Sealing is the emergency stop: the very next S3 request that needs a key fails, without
+// waiting for any readiness probe to notice.
+func TestSealStopsKeyUseAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	a, _ := startAppliance(t, Config{DataDir: dir, Dev: true})
+	env := mustRead(t, EnvFile(dir))
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(mustRead(t, a.CAFile()))
+	mc, err := minio.New(a.Addr("s3"), &minio.Options{
+		Creds:      credentials.NewStaticV4(envValue(env, "AWS_ACCESS_KEY_ID"), envValue(env, "AWS_SECRET_ACCESS_KEY"), ""),
+		Secure:     true,
+		Transport:  &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}},
+		MaxRetries: 1, // the KMS errors are 500s, which minio-go would otherwise retry
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := mc.MakeBucket(ctx, "seal", minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	put := func(key string) error {
+		_, err := mc.PutObject(ctx, "seal", key, strings.NewReader("secret"), 6, minio.PutObjectOptions{})
+		return err
+	}
+	if err := put("before"); err != nil {
+		t.Fatal(err)
+	}
+
+	req, _ := http.NewRequest(http.MethodPut, a.URL("vault")+"/v1/sys/seal", nil)
+	req.Header.Set("X-Vault-Token", envValue(env, "VAULT_TOKEN"))
+	resp, err := caClient(t, a.CAFile()).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("sys/seal = %s", resp.Status)
+	}
+
+	err = put("after")
+	if code := minio.ToErrorResponse(err).Code; code != "kms:KeyGenerationFailed" {
+		t.Fatalf("PUT right after seal: err = %v (code %q), want kms:KeyGenerationFailed", err, code)
+	}
+	obj, err := mc.GetObject(ctx, "seal", "before", minio.GetObjectOptions{})
+	if err == nil {
+		_, err = io.ReadAll(obj)
+	}
+	if code := minio.ToErrorResponse(err).Code; code != "kms:DecryptionFailed" {
+		t.Fatalf("GET right after seal: err = %v (code %q), want kms:DecryptionFailed", err, code)
+	}
+}

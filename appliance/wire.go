@@ -34,6 +34,14 @@ func (a *Appliance) wire(ctx context.Context, lns map[string]net.Listener) error
 			return v.EnsureKVMount(ctx, mount)
 		}
 	}
+	// Sealing is the emergency stop: KES drops its cached keys at once (a probe of the sealed
+	// store does that) instead of at its next periodic probe.
+	var kes *kescore.Server
+	vcfg.OnSeal = func(ctx context.Context) {
+		if kes != nil {
+			kes.Ready(ctx)
+		}
+	}
 	vaultTLS := serverTLS
 	if cfg.VaultConfig != nil {
 		vcfg = cfg.VaultConfig.Apply(vcfg)
@@ -53,7 +61,7 @@ func (a *Appliance) wire(ctx context.Context, lns map[string]net.Listener) error
 	if err != nil {
 		return err
 	}
-	kes, err := kescore.New(kcfg)
+	kes, err = kescore.New(kcfg)
 	if err != nil {
 		return fmt.Errorf("kes: %w", err)
 	}

@@ -51,6 +51,10 @@ type Config struct {
 	// "sealed": false. It may use the in-process KV API; it must not call
 	// back into seal or unseal. An error is logged; the store stays unsealed.
 	OnUnseal func(ctx context.Context, s *Server) error
+	// OnSeal, if set, runs after sys/seal closed the barrier and before the
+	// answer is sent, so that in-process users of the store (kescore's key
+	// cache) stop serving at once: seal is the emergency stop.
+	OnSeal func(ctx context.Context)
 }
 
 // Validate reports every problem of c at once.

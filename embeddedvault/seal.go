@@ -242,11 +242,14 @@ func (s *Server) addShare(ctx context.Context, c *sealConfig, share []byte) erro
 	return nil
 }
 
-func (s *Server) sealHandler(_ context.Context, _ *request) (*response, error) {
+func (s *Server) sealHandler(ctx context.Context, _ *request) (*response, error) {
 	s.mu.Lock()
 	s.sealLocked()
 	s.mu.Unlock()
 	s.log.Info("embeddedvault: sealed by request")
+	if s.cfg.OnSeal != nil {
+		s.cfg.OnSeal(ctx)
+	}
 	return nil, nil
 }
 
