@@ -1,12 +1,12 @@
 package s3lite
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"errors"
+	"hash"
 	"io"
 	"net/http"
 	"os"
@@ -18,10 +18,6 @@ import (
 func hexString(b []byte) string { return hex.EncodeToString(b) }
 
 func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
-
-// copyBufSize is the streaming buffer: large enough for fast file I/O,
-// small enough that concurrent uploads stay in a few MiB.
-const copyBufSize = 256 << 10
 
 // bodyResult is what writeBody learned about the plaintext it stored.
 type bodyResult struct {
@@ -48,21 +44,26 @@ func (s *Server) writeBody(ctx context.Context, src io.Reader, key []byte, nonce
 		}
 		return nil, res, err
 	}
-	bw := bufio.NewWriterSize(f, copyBufSize)
-	var dst io.Writer = bw
+	// No bufio: chunks are 256 KiB and sio writes whole 64 KiB packages.
+	var dst io.Writer = fileWriter{f}
 	var enc io.WriteCloser
 	if key != nil {
-		if enc, err = encryptWriter(bw, key, nonce); err != nil {
+		if enc, err = encryptWriter(dst, key, nonce); err != nil {
 			return fail(err)
 		}
 		dst = enc
 	}
-	cr := checksum.NewReader(io.LimitReader(src, limit+1), algo)
-	buf := make([]byte, copyBufSize)
-	if _, err := io.CopyBuffer(dst, onlyReader{cr}, buf); err != nil {
+	md := md5.New()
+	hashes := []hash.Hash{md}
+	sum := algo.New()
+	if sum != nil {
+		hashes = append(hashes, sum)
+	}
+	n, err := s.copyHashed(dst, io.LimitReader(src, limit+1), hashes)
+	if err != nil {
 		return fail(err)
 	}
-	if cr.N() > limit {
+	if n > limit {
 		return fail(errEntityTooLarge)
 	}
 	if enc != nil {
@@ -70,12 +71,11 @@ func (s *Server) writeBody(ctx context.Context, src io.Reader, key []byte, nonce
 			return fail(err)
 		}
 	}
-	if err := bw.Flush(); err != nil {
-		return fail(err)
+	res.size = n
+	res.md5 = md.Sum(nil)
+	if sum != nil {
+		res.sum = sum.Sum(nil)
 	}
-	res.size = cr.N()
-	res.md5 = cr.MD5()
-	res.sum = cr.Sum()
 	res.encSize = res.size
 	if key != nil {
 		res.encSize = encryptedSize(res.size)

@@ -1,7 +1,6 @@
 package s3lite
 
 import (
-	"bufio"
 	"errors"
 	"io"
 	"net/http"
@@ -166,19 +165,24 @@ func (s *Server) readObjectOnce(w http.ResponseWriter, q *request, withBody bool
 	} else if sseTypeOf(m.SSE) == "" && ssec != nil {
 		return errSSENotApplicable
 	}
-	var body *bufio.Reader
+	var rr *rangeReader
+	var first, buf []byte
 	if withBody && length > 0 {
-		rr := s.newRangeReader(m, oek, off, length)
+		rr = s.newRangeReader(m, oek, off, length)
 		defer rr.Close()
 		if err := rr.preopen(); err != nil {
 			return err
 		}
-		body = bufio.NewReaderSize(rr, 32<<10)
-		// Decrypt the first package before answering, so tampering there
+		c := s.chunks.get()
+		defer s.chunks.put(c)
+		buf = c[:]
+		// Decrypt the first chunk before answering, so tampering there
 		// is an S3 error, not a broken stream.
-		if _, err := body.Peek(1); err != nil {
+		n, err := io.ReadFull(rr, buf[:min(int64(len(buf)), length)])
+		if err != nil {
 			return truncated(err)
 		}
+		first = buf[:n]
 	}
 	h := w.Header()
 	for k, v := range m.Header {
@@ -208,12 +212,18 @@ func (s *Server) readObjectOnce(w http.ResponseWriter, q *request, withBody bool
 		h.Set("Content-Range", "bytes "+strconv.FormatInt(off, 10)+"-"+strconv.FormatInt(off+length-1, 10)+"/"+strconv.FormatInt(m.Size, 10))
 	}
 	w.WriteHeader(status)
-	if body == nil {
+	if rr == nil {
 		return nil
 	}
-	buf := make([]byte, copyBufSize)
-	n, err := io.CopyBuffer(w, onlyReader{body}, buf)
-	if err == nil && n != length {
+	if _, err := w.Write(first); err != nil {
+		return err
+	}
+	rest := length - int64(len(first))
+	if rest == 0 {
+		return nil
+	}
+	n, err := io.CopyBuffer(w, onlyReader{rr}, buf)
+	if err == nil && n != rest {
 		err = io.ErrUnexpectedEOF
 	}
 	return err

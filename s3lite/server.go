@@ -72,6 +72,7 @@ type Server struct {
 	log      *slog.Logger
 	now      func() time.Time
 	st       *store
+	chunks   chunkPool // body buffers shared by all requests
 	verifier *sigv4.Verifier
 	handler  http.Handler
 

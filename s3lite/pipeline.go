@@ -1,0 +1,136 @@
+package s3lite
+
+import (
+	"hash"
+	"io"
+	"os"
+	"sync"
+)
+
+// chunkSize is the unit in which bodies move: four DARE payloads, so that
+// sio seals whole packages straight from a chunk, and large enough that
+// file I/O costs few system calls.
+const chunkSize = 4 * darePayload
+
+// pipelineDepth is the number of chunks an upload has in flight between
+// reading and hashing; an upload holds at most pipelineDepth*chunkSize
+// bytes, whatever the object size.
+const pipelineDepth = 4
+
+// chunk is one pooled body buffer.
+type chunk [chunkSize]byte
+
+// chunkPool lends chunks to uploads and downloads, so that a request
+// allocates no buffer in proportion to its concurrency or body size.
+type chunkPool struct{ p sync.Pool }
+
+func (cp *chunkPool) get() *chunk {
+	if c, ok := cp.p.Get().(*chunk); ok {
+		return c
+	}
+	return new(chunk)
+}
+
+func (cp *chunkPool) put(c *chunk) { cp.p.Put(c) }
+
+// hashWorker runs one hash in its own goroutine: an upload hashes
+// (MD5 for the ETag, the request checksum) on one core while it reads,
+// encrypts and writes on another. It acknowledges each chunk on done, in
+// order, once it no longer reads it.
+type hashWorker struct {
+	h    hash.Hash
+	in   chan []byte
+	done chan struct{}
+}
+
+func (hw *hashWorker) run(wg *sync.WaitGroup) {
+	defer wg.Done()
+	for p := range hw.in {
+		hw.h.Write(p)
+		hw.done <- struct{}{}
+	}
+}
+
+// copyHashed copies src to dst in chunks and feeds every byte to each of
+// hashes, returning the byte count. Hashing runs concurrently with the
+// next read and write; a body that fits in one chunk is hashed inline.
+// When copyHashed returns, every hash has seen every byte copied.
+func (s *Server) copyHashed(dst io.Writer, src io.Reader, hashes []hash.Hash) (int64, error) {
+	var bufs [pipelineDepth]*chunk
+	defer func() {
+		for _, b := range bufs {
+			if b != nil {
+				s.chunks.put(b)
+			}
+		}
+	}()
+	var (
+		workers  []*hashWorker
+		wg       sync.WaitGroup
+		inflight int // chunks sent to the workers and not yet acknowledged by all
+		total    int64
+	)
+	stop := func() {
+		for _, w := range workers {
+			close(w.in)
+		}
+		wg.Wait()
+	}
+	for i := 0; ; i++ {
+		slot := i % pipelineDepth
+		if inflight == pipelineDepth {
+			// Chunks are hashed in order: one token from each worker
+			// frees the oldest chunk, the one in this slot.
+			for _, w := range workers {
+				<-w.done
+			}
+			inflight--
+		}
+		if bufs[slot] == nil {
+			bufs[slot] = s.chunks.get()
+		}
+		n, rerr := io.ReadFull(src, bufs[slot][:])
+		if rerr == io.ErrUnexpectedEOF {
+			rerr = io.EOF
+		}
+		if n > 0 {
+			p := bufs[slot][:n]
+			if i == 0 && rerr == io.EOF {
+				for _, h := range hashes {
+					h.Write(p)
+				}
+			} else {
+				if workers == nil {
+					for _, h := range hashes {
+						w := &hashWorker{h: h, in: make(chan []byte, pipelineDepth), done: make(chan struct{}, pipelineDepth)}
+						workers = append(workers, w)
+						wg.Add(1)
+						go w.run(&wg)
+					}
+				}
+				for _, w := range workers {
+					w.in <- p
+				}
+				inflight++
+			}
+			if _, err := dst.Write(p); err != nil {
+				stop()
+				return total, err
+			}
+			total += int64(n)
+		}
+		if rerr != nil {
+			stop()
+			if rerr == io.EOF {
+				rerr = nil
+			}
+			return total, rerr
+		}
+	}
+}
+
+// fileWriter writes to a file but hides its Close: sio's encrypting
+// writer closes a destination that is an io.Closer.
+type fileWriter struct{ f *os.File }
+
+func (w fileWriter) Write(p []byte) (int, error) { return w.f.Write(p) }
