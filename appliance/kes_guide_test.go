@@ -337,6 +337,11 @@ func TestGuideKESSealedVault(t *testing.T) {
 	if err := root.Sys().Seal(); err != nil {
 		t.Fatalf("vault operator seal: %v", err)
 	}
+	// The seal is an emergency stop: a key KES has in its cache stops working at once,
+	// before any readiness probe.
+	if _, err := admin.Decrypt(ctx, "sealed-key", dek.Ciphertext, []byte("ctx")); guideKESCode(err) < 500 {
+		t.Errorf("decrypt right after the seal (key cached): err = %v, want KES's 5xx key store error", err)
+	}
 	ok, err := admin.IsReady(ctx)
 	if ok || guideKESCode(err) != http.StatusBadGateway || err.Error() != "key store is unavailable" {
 		t.Errorf("KES ready while sealed = %v, %v; want not ready, 502 key store is unavailable", ok, err)
