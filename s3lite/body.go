@@ -45,7 +45,7 @@ func (s *Server) writeBody(ctx context.Context, src io.Reader, key []byte, nonce
 		return nil, res, err
 	}
 	// No bufio: chunks are 256 KiB and sio writes whole 64 KiB packages.
-	var dst io.Writer = fileWriter{f}
+	var dst io.Writer = &fileWriter{f: f}
 	var enc io.WriteCloser
 	if key != nil {
 		if enc, err = encryptWriter(dst, key, nonce); err != nil {

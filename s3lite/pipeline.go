@@ -129,8 +129,25 @@ func (s *Server) copyHashed(dst io.Writer, src io.Reader, hashes []hash.Hash) (i
 	}
 }
 
-// fileWriter writes to a file but hides its Close: sio's encrypting
-// writer closes a destination that is an io.Closer.
-type fileWriter struct{ f *os.File }
+// writebackBytes is how much an upload writes between two writeback
+// hints (startWriteback).
+const writebackBytes = 2 << 20
 
-func (w fileWriter) Write(p []byte) (int, error) { return w.f.Write(p) }
+// fileWriter writes a body to its temp file and starts the writeback of
+// every writebackBytes written. It hides the file's Close: sio's
+// encrypting writer closes a destination that is an io.Closer.
+type fileWriter struct {
+	f       *os.File
+	written int64 // bytes written
+	hinted  int64 // bytes handed to startWriteback
+}
+
+func (w *fileWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.written += int64(n)
+	if w.written-w.hinted >= writebackBytes {
+		startWriteback(w.f, w.hinted, w.written-w.hinted)
+		w.hinted = w.written
+	}
+	return n, err
+}
