@@ -39,6 +39,44 @@ type Store struct {
 	relogin chan struct{} // a request found the token invalid; renewal restarts
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
+
+	creating keyLocks // one Create per key name at a time (K/V v1 has no create-if-absent)
+}
+
+// keyLocks is a mutex per key name, held only while someone uses it.
+type keyLocks struct {
+	mu    sync.Mutex
+	locks map[string]*keyLock
+}
+
+type keyLock struct {
+	sync.Mutex
+	users int
+}
+
+// lock locks name and returns its unlock.
+func (k *keyLocks) lock(name string) (unlock func()) {
+	k.mu.Lock()
+	if k.locks == nil {
+		k.locks = map[string]*keyLock{}
+	}
+	l := k.locks[name]
+	if l == nil {
+		l = &keyLock{}
+		k.locks[name] = l
+	}
+	l.users++
+	k.mu.Unlock()
+
+	l.Lock()
+	return func() {
+		l.Unlock()
+		k.mu.Lock()
+		if l.users--; l.users == 0 {
+			delete(k.locks, name)
+		}
+		k.mu.Unlock()
+	}
 }
 
 var _ kescore.KeyStore = (*Store)(nil)
@@ -183,6 +221,10 @@ func (s *Store) Create(ctx context.Context, name string, value []byte) error {
 	if err := checkName(name); err != nil {
 		return err
 	}
+	// K/V v1 offers no create-if-absent: read, then write. Within this process creates of one
+	// name take turns, so concurrent creates have exactly one winner (as MinIO nodes starting
+	// together all create the default key). Across processes K/V v2's cas=0 is the only guard.
+	defer s.creating.lock(name)()
 	loc := s.location("data", name)
 	_, err := s.read(ctx, loc, name, false)
 	switch {
@@ -214,8 +256,9 @@ func (s *Store) Create(ctx context.Context, name string, value []byte) error {
 		}
 		return nil
 	})
-	if err != nil && s.cfg.Version == KVv2 && isStatus(err, http.StatusBadRequest) {
-		// cas=0 refused: someone created the entry since the read.
+	if err != nil && s.cfg.Version == KVv2 && (isStatus(err, http.StatusBadRequest) || errors.Is(err, ErrPermissionDenied)) {
+		// cas=0 refused (400), or the write arrived after another process created the entry
+		// and so counted as an update, which a create-only policy refuses (403).
 		if _, rerr := s.read(ctx, loc, name, false); rerr == nil {
 			return fmt.Errorf("vaultstore: %s: %w", loc, kescore.ErrKeyExists)
 		}
