@@ -59,14 +59,19 @@ func benchSSE(on bool) encrypt.ServerSide {
 
 // BenchmarkPut16MiB: PutObject of 16 MiB objects at concurrency 4 over TLS
 // with minio-go; MB/s is the figure.
-func BenchmarkPut16MiB(b *testing.B) {
+func BenchmarkPut16MiB(b *testing.B) { benchPut16(b, 4) }
+
+// BenchmarkPut16MiBSerial is BenchmarkPut16MiB at concurrency 1.
+func BenchmarkPut16MiBSerial(b *testing.B) { benchPut16(b, 1) }
+
+func benchPut16(b *testing.B, conc int) {
 	for _, on := range []bool{false, true} {
 		b.Run(fmt.Sprintf("sse-s3=%v", on), func(b *testing.B) {
 			e := newEnv(b)
 			bk := e.bucket("bench")
 			data := randBytes(16 << 20)
 			b.SetBytes(int64(len(data)))
-			runConcurrent(b, 4, func(i int) error {
+			runConcurrent(b, conc, func(i int) error {
 				_, err := e.mc.PutObject(context.Background(), bk, fmt.Sprint("o", i%8), bytes.NewReader(data), int64(len(data)),
 					minio.PutObjectOptions{ServerSideEncryption: benchSSE(on), DisableMultipart: true})
 				return err
@@ -76,7 +81,12 @@ func BenchmarkPut16MiB(b *testing.B) {
 }
 
 // BenchmarkGet16MiB: GetObject of 16 MiB objects at concurrency 4.
-func BenchmarkGet16MiB(b *testing.B) {
+func BenchmarkGet16MiB(b *testing.B) { benchGet16(b, 4) }
+
+// BenchmarkGet16MiBSerial is BenchmarkGet16MiB at concurrency 1.
+func BenchmarkGet16MiBSerial(b *testing.B) { benchGet16(b, 1) }
+
+func benchGet16(b *testing.B, conc int) {
 	for _, on := range []bool{false, true} {
 		b.Run(fmt.Sprintf("sse-s3=%v", on), func(b *testing.B) {
 			e := newEnv(b)
@@ -89,7 +99,7 @@ func BenchmarkGet16MiB(b *testing.B) {
 				}
 			}
 			b.SetBytes(int64(len(data)))
-			runConcurrent(b, 4, func(i int) error {
+			runConcurrent(b, conc, func(i int) error {
 				obj, err := e.mc.GetObject(context.Background(), bk, fmt.Sprint("o", i%4), minio.GetObjectOptions{})
 				if err != nil {
 					return err

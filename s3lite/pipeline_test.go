@@ -8,10 +8,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"testing/iotest"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/kmsbox/kmsbox/s3lite/internal/checksum"
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/encrypt"
 	"github.com/minio/sio"
 )
 
@@ -95,5 +101,82 @@ func TestWriteBodyErrors(t *testing.T) {
 	}
 	if len(left) != 1 { // the body at the limit, not yet committed
 		t.Errorf("tmp holds %d files, want 1", len(left))
+	}
+}
+
+// TestStreamedGetTampering: an object of several chunks, altered or cut
+// at the start (answered with an S3 error before any byte is sent) or in a
+// later chunk (the read-ahead goroutine finds it while the response is
+// streaming: the connection is aborted, and what arrived is an unaltered
+// prefix), read whole and by range.
+func TestStreamedGetTampering(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	b := e.bucket("tamper")
+	data := randBytes(4*chunkSize + 1000)
+	encLen := int(encryptedSize(int64(len(data))))
+	secondChunk := chunkSize / darePayload * darePackage
+	cases := []struct {
+		name      string
+		pos       int  // byte flipped in the body file; -1: cut 10 bytes off
+		rng       string
+		headerErr bool // the error comes before the response
+	}{
+		{"first package", 5, "", true},
+		{"second chunk", secondChunk + 7, "", false},
+		{"last package", encLen - 3, "", false},
+		{"cut", -1, "", false},
+		{"range into a later chunk", 3*secondChunk + 100, "bytes=100-", false},
+		{"range starting in it", 3*secondChunk + 100, fmt.Sprintf("bytes=%d-", 3*chunkSize+10), true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if _, err := e.mc.PutObject(ctx, b, "o", bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{ServerSideEncryption: encrypt.NewSSE()}); err != nil {
+				t.Fatal(err)
+			}
+			m, err := e.srv.st.getObject(b, "o")
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(e.cfg.Dir, "data", filepath.FromSlash(m.Parts[0].File))
+			raw, err := os.ReadFile(path)
+			if err != nil || len(raw) != encLen {
+				t.Fatalf("body file: %d bytes, %v", len(raw), err)
+			}
+			if c.pos < 0 {
+				raw = raw[:len(raw)-10]
+			} else {
+				raw[c.pos] ^= 0x40
+			}
+			if err := os.WriteFile(path, raw, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			in := &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("o")}
+			want := data
+			if c.rng != "" {
+				in.Range = aws.String(c.rng)
+				var from int
+				fmt.Sscanf(c.rng, "bytes=%d-", &from)
+				want = data[from:]
+			}
+			out, err := e.s3.GetObject(ctx, in)
+			if c.headerErr {
+				if s3Code(err) != "XMinioObjectTampered" || !strings.Contains(err.Error(), "500") {
+					t.Fatalf("want a 500 XMinioObjectTampered answer, got %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("want the error in the stream, got %v", err)
+			}
+			got, rerr := io.ReadAll(out.Body)
+			out.Body.Close()
+			if rerr == nil {
+				t.Fatalf("GET of an altered object read %d bytes without error", len(got))
+			}
+			if len(got) >= len(want) || !bytes.Equal(got, want[:len(got)]) {
+				t.Fatalf("received %d bytes, not a strict unaltered prefix of %d", len(got), len(want))
+			}
+		})
 	}
 }
