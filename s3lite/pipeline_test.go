@@ -118,7 +118,7 @@ func TestStreamedGetTampering(t *testing.T) {
 	secondChunk := chunkSize / darePayload * darePackage
 	cases := []struct {
 		name      string
-		pos       int  // byte flipped in the body file; -1: cut 10 bytes off
+		pos       int // byte flipped in the body file; -1: cut 10 bytes off
 		rng       string
 		headerErr bool // the error comes before the response
 	}{
