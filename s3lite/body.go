@@ -44,11 +44,16 @@ func (s *Server) writeBody(ctx context.Context, src io.Reader, key []byte, nonce
 		}
 		return nil, res, err
 	}
-	// No bufio: chunks are 256 KiB and sio writes whole 64 KiB packages.
+	// Plaintext goes to the file in the whole chunks copyHashed reads;
+	// sio's packages are gathered into chunks first (blockWriter).
 	var dst io.Writer = &fileWriter{f: f}
 	var enc io.WriteCloser
+	var bw *blockWriter
 	if key != nil {
-		if enc, err = encryptWriter(dst, key, nonce); err != nil {
+		c := s.chunks.get()
+		defer s.chunks.put(c)
+		bw = &blockWriter{w: dst, buf: c}
+		if enc, err = encryptWriter(bw, key, nonce); err != nil {
 			return fail(err)
 		}
 		dst = enc
@@ -68,6 +73,9 @@ func (s *Server) writeBody(ctx context.Context, src io.Reader, key []byte, nonce
 	}
 	if enc != nil {
 		if err := enc.Close(); err != nil {
+			return fail(err)
+		}
+		if err := bw.Flush(); err != nil {
 			return fail(err)
 		}
 	}
