@@ -236,7 +236,9 @@ func TestApplianceDrainsInFlight(t *testing.T) {
 	active := make(chan struct{}, 16)
 	for _, s := range a.services {
 		if s.name == "s3" {
-			s.srv.ConnState = func(_ net.Conn, st http.ConnState) {
+			track := s.srv.ConnState
+			s.srv.ConnState = func(c net.Conn, st http.ConnState) {
+				track(c, st)
 				if st == http.StateActive {
 					active <- struct{}{}
 				}
@@ -407,5 +409,28 @@ func TestSealStopsKeyUseAtOnce(t *testing.T) {
 	}
 	if code := minio.ToErrorResponse(err).Code; code != "kms:DecryptionFailed" {
 		t.Fatalf("GET right after seal: err = %v (code %q), want kms:DecryptionFailed", err, code)
+	}
+}
+
+// A connection that never sent a request (a client's spare pooled connection) must not hold
+// up a shutdown: net/http would wait up to 5 seconds for it, longer than the whole budget.
+func TestShutdownClosesFreshConnections(t *testing.T) {
+	dir := t.TempDir()
+	a, stop := startAppliance(t, Config{DataDir: dir, Dev: true, ShutdownTimeout: 2 * time.Second})
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(mustRead(t, a.CAFile()))
+	admin, err := tls.LoadX509KeyPair(filepath.Join(dir, "certs", "admin.crt"), filepath.Join(dir, "certs", "admin.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, server := range []string{"vault", "kes", "s3"} {
+		conn, err := tls.Dial("tcp", a.Addr(server), &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{admin}})
+		if err != nil {
+			t.Fatalf("%s: %v", server, err)
+		}
+		defer conn.Close()
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("Run with idle fresh connections open: %v", err)
 	}
 }

@@ -38,13 +38,46 @@ func listen(addr, what, flag string) (net.Listener, error) {
 // Write and read timeouts of whole requests are left to the handlers: object bodies may take
 // long, and KES log streams never end.
 func newHTTPServer(h http.Handler, tlsConfig *tls.Config, log *slog.Logger) *http.Server {
-	return &http.Server{
+	fresh := &freshConns{conns: map[net.Conn]struct{}{}}
+	srv := &http.Server{
 		Handler:           h,
 		TLSConfig:         tlsConfig.Clone(), // ServeTLS adds its ALPN protocols to it
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    1 << 20,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		ConnState:         fresh.track,
+	}
+	srv.RegisterOnShutdown(fresh.closeAll)
+	return srv
+}
+
+// freshConns tracks connections that have not sent a request yet. http.Server.Shutdown
+// waits up to 5 seconds for those (a client's pooled spare connection, a handshake that never
+// finished) before it counts them idle, which would eat the whole shutdown budget; on
+// shutdown they are closed at once instead. A connection that is serving a request is not
+// fresh and finishes normally.
+type freshConns struct {
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+func (f *freshConns) track(c net.Conn, st http.ConnState) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if st == http.StateNew {
+		f.conns[c] = struct{}{}
+	} else {
+		delete(f.conns, c)
+	}
+}
+
+func (f *freshConns) closeAll() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for c := range f.conns {
+		c.Close()
+		delete(f.conns, c)
 	}
 }
 
