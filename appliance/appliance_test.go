@@ -434,3 +434,31 @@ func TestShutdownClosesFreshConnections(t *testing.T) {
 		t.Fatalf("Run with idle fresh connections open: %v", err)
 	}
 }
+
+// An early refusal of a request whose client waits for "100 Continue" before sending its
+// body must be answered at once, not after the client gives up waiting: KES refuses a bad key
+// name before it reads the body.
+func TestEarlyAnswerToExpectContinue(t *testing.T) {
+	dir := t.TempDir()
+	a, _ := startAppliance(t, Config{DataDir: dir, Dev: true})
+	admin, err := tls.LoadX509KeyPair(filepath.Join(dir, "certs", "admin.crt"), filepath.Join(dir, "certs", "admin.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := caClient(t, a.CAFile(), admin)
+	client.Transport.(*http.Transport).ExpectContinueTimeout = time.Minute
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	body := strings.NewReader(`{"context":""}`)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPut, a.URL("kes")+"/v1/key/generate/_", body)
+	req.Header.Set("Expect", "100-continue")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("refused request with Expect: 100-continue got no answer: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("bad key name: %s, want 400", resp.Status)
+	}
+}

@@ -52,8 +52,11 @@ func (s *Server) dispatch(hr *http.Request, w http.ResponseWriter) (*response, e
 
 	switch hr.Method {
 	case http.MethodPut, http.MethodPost:
-		hr.Body = http.MaxBytesReader(w, hr.Body, limit)
-		if r.data, err = decodeBody(hr, limit); err != nil {
+		// On a copy: net/http must still find its own body on the original request, or an
+		// early error answer to an "Expect: 100-continue" client waits for a body.
+		limited := hr.WithContext(hr.Context())
+		limited.Body = http.MaxBytesReader(w, hr.Body, limit)
+		if r.data, err = decodeBody(limited, limit); err != nil {
 			return nil, err
 		}
 	default:

@@ -180,6 +180,10 @@ func (s *Server) serveRoute(rt route) http.Handler {
 				}
 			}
 		}
+		// The limited body goes on a copy of the request: net/http must still find its own
+		// body on the original, or an early error answer to an "Expect: 100-continue"
+		// client waits for a body that client never sends.
+		r = r.WithContext(r.Context())
 		if rt.MaxBody > 0 {
 			r.Body = http.MaxBytesReader(sw, r.Body, rt.MaxBody)
 		} else {
