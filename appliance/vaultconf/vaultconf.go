@@ -15,10 +15,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -107,7 +108,7 @@ func Parse(data []byte) (*Config, []string, error) {
 	if err := errors.Join(p.errs...); err != nil {
 		return nil, nil, err
 	}
-	sort.Strings(p.ignored)
+	slices.Sort(p.ignored)
 	return c, p.ignored, nil
 }
 
@@ -121,14 +122,7 @@ func (p *parser) fail(key, format string, args ...any) {
 	p.errs = append(p.errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
 }
 
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+func sortedKeys(m map[string]any) []string { return slices.Sorted(maps.Keys(m)) }
 
 // blocks returns the objects of a block value: HCL decodes `x { }` and
 // JSON objects as a list of maps.
@@ -154,24 +148,20 @@ func (p *parser) blocks(key string, v any) []map[string]any {
 	return nil
 }
 
-// typed returns the single "<type> { ... }" entry of a stanza such as
+// stanza is one "<type> { ... }" entry of a block such as
 // storage "file" { path = "..." }.
-func (p *parser) typed(key string, v any) []struct {
+type stanza struct {
 	typ  string
 	body map[string]any
-} {
-	var out []struct {
-		typ  string
-		body map[string]any
-	}
+}
+
+// typed returns the stanzas of the block key, in type order.
+func (p *parser) typed(key string, v any) []stanza {
+	var out []stanza
 	for _, b := range p.blocks(key, v) {
 		for _, typ := range sortedKeys(b) {
-			bodies := p.blocks(key+"."+typ, b[typ])
-			for _, body := range bodies {
-				out = append(out, struct {
-					typ  string
-					body map[string]any
-				}{typ, body})
+			for _, body := range p.blocks(key+"."+typ, b[typ]) {
+				out = append(out, stanza{typ, body})
 			}
 		}
 	}
