@@ -33,6 +33,7 @@ const (
 	YAML                   // current KES
 )
 
+// String returns the format's lower-case name, "toml" or "yaml".
 func (f Format) String() string {
 	switch f {
 	case TOML:
