@@ -1,6 +1,8 @@
 package kescore
 
 import (
+	"iter"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -17,31 +19,19 @@ func rules(patterns []string) map[string]struct{} {
 }
 
 func (s *Server) describePolicy(w http.ResponseWriter, req *apiRequest) {
-	name := req.Resource
-	if !validName(name) {
-		s.writeError(w, req.Request, failf(http.StatusBadRequest, "policy name '%s' is empty, too long or contains invalid characters", name), nil)
-		return
-	}
-	if _, ok := s.policies[name]; !ok {
-		s.writeError(w, req.Request, errPolicyNotFound, nil)
+	if _, ok := s.namedPolicy(w, req); !ok {
 		return
 	}
 	writeJSON(w, http.StatusOK, struct {
 		Name      string    `json:"name"`
 		CreatedAt time.Time `json:"created_at"`
 		CreatedBy string    `json:"created_by"`
-	}{name, s.start, s.cfg.Admin})
+	}{req.Resource, s.start, s.cfg.Admin})
 }
 
 func (s *Server) readPolicy(w http.ResponseWriter, req *apiRequest) {
-	name := req.Resource
-	if !validName(name) {
-		s.writeError(w, req.Request, failf(http.StatusBadRequest, "policy name '%s' is empty, too long or contains invalid characters", name), nil)
-		return
-	}
-	p, ok := s.policies[name]
+	p, ok := s.namedPolicy(w, req)
 	if !ok {
-		s.writeError(w, req.Request, errPolicyNotFound, nil)
 		return
 	}
 	writeJSON(w, http.StatusOK, struct {
@@ -50,7 +40,23 @@ func (s *Server) readPolicy(w http.ResponseWriter, req *apiRequest) {
 		Deny      map[string]struct{} `json:"deny"`
 		CreatedAt time.Time           `json:"created_at"`
 		CreatedBy string              `json:"created_by"`
-	}{name, rules(p.allow), rules(p.deny), s.start, s.cfg.Admin})
+	}{req.Resource, rules(p.allow), rules(p.deny), s.start, s.cfg.Admin})
+}
+
+// namedPolicy returns the policy the request's resource names. On a bad
+// or unknown name it has answered the request and returns false.
+func (s *Server) namedPolicy(w http.ResponseWriter, req *apiRequest) (*policy, bool) {
+	name := req.Resource
+	if !validName(name) {
+		s.writeError(w, req.Request, failf(http.StatusBadRequest, "policy name '%s' is empty, too long or contains invalid characters", name), nil)
+		return nil, false
+	}
+	p, ok := s.policies[name]
+	if !ok {
+		s.writeError(w, req.Request, errPolicyNotFound, nil)
+		return nil, false
+	}
+	return p, true
 }
 
 func (s *Server) listPolicies(w http.ResponseWriter, req *apiRequest) {
@@ -58,14 +64,7 @@ func (s *Server) listPolicies(w http.ResponseWriter, req *apiRequest) {
 		s.writeError(w, req.Request, invalidPattern(req.Resource), nil)
 		return
 	}
-	prefix := listPrefix(req.Resource)
-	names := []string{}
-	for name := range s.policies {
-		if strings.HasPrefix(name, prefix) {
-			names = append(names, name)
-		}
-	}
-	slices.Sort(names)
+	names := matching(listPrefix(req.Resource), maps.Keys(s.policies))
 	writeJSON(w, http.StatusOK, struct {
 		Names      []string `json:"names"`
 		ContinueAt string   `json:"continue_at"`
@@ -103,20 +102,28 @@ func (s *Server) listIdentities(w http.ResponseWriter, req *apiRequest) {
 		return
 	}
 	prefix := listPrefix(req.Resource)
-	ids := []string{}
+	ids := matching(prefix, maps.Keys(s.members))
 	if validName(s.cfg.Admin) && strings.HasPrefix(s.cfg.Admin, prefix) {
-		ids = append(ids, s.cfg.Admin)
+		i, _ := slices.BinarySearch(ids, s.cfg.Admin)
+		ids = slices.Insert(ids, i, s.cfg.Admin)
 	}
-	for id := range s.members {
-		if strings.HasPrefix(id, prefix) {
-			ids = append(ids, id)
-		}
-	}
-	slices.Sort(ids)
 	writeJSON(w, http.StatusOK, struct {
 		Identities []string `json:"identities"`
 		ContinueAt string   `json:"continue_at"`
 	}{Identities: ids})
+}
+
+// matching returns the names that start with prefix, sorted. It never
+// returns nil, so an empty listing encodes as [].
+func matching(prefix string, names iter.Seq[string]) []string {
+	out := []string{}
+	for n := range names {
+		if strings.HasPrefix(n, prefix) {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // selfDescribeIdentity answers in the flat shape kms-go v0.3.1 decodes.

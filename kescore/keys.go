@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -104,13 +103,7 @@ func (s *Server) listKeys(w http.ResponseWriter, req *apiRequest) {
 		s.writeError(w, req.Request, err, failList)
 		return
 	}
-	out := make([]string, 0, len(names))
-	for _, n := range names {
-		if strings.HasPrefix(n, prefix) {
-			out = append(out, n)
-		}
-	}
-	slices.Sort(out)
+	out := matching(prefix, slices.Values(names))
 	writeJSON(w, http.StatusOK, struct {
 		Names      []string `json:"names"`
 		ContinueAt string   `json:"continue_at,omitempty"`
