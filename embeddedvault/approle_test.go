@@ -2,6 +2,7 @@ package embeddedvault
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,5 +69,77 @@ func TestAppRoleBackend(t *testing.T) {
 	}
 	if keys, _ := s.List(t.Context(), ""); slices.Contains(keys, "role_id/") || slices.Contains(keys, "secret_id/") || slices.Contains(keys, "accessor/") {
 		t.Fatalf("storage left after role delete: %v", keys)
+	}
+}
+
+// TestAppRoleSecretIDErrors covers the refusals of secret-ID generation,
+// lookup and login that the happy path above never reaches.
+func TestAppRoleSecretIDErrors(t *testing.T) {
+	b, s := newInmemBackend(t, newAppRole)
+	var r, u logical.Operation = logical.ReadOperation, logical.UpdateOperation
+	mustDo(t, b, s, u, "role/a", map[string]any{"policies": "p"})
+	mustDo(t, b, s, u, "role/b", map[string]any{"policies": "p"})
+	mustDo(t, b, s, u, "role/nosecret", map[string]any{"bind_secret_id": false, "secret_id_bound_cidrs": "127.0.0.0/8"})
+
+	errDo(t, b, s, u, "role/missing/secret-id", map[string]any{}, `role "missing" does not exist`)
+	errDo(t, b, s, u, "role/nosecret/secret-id", map[string]any{}, "bind_secret_id is not set on the role")
+	errDo(t, b, s, u, "role/a/secret-id", map[string]any{"num_uses": -1}, "num_uses cannot be negative")
+	if resp, err := do(t, b, s, u, "role/a/secret-id", map[string]any{"metadata": "{"}); err != nil || resp == nil || !resp.IsError() ||
+		!strings.HasPrefix(resp.Error().Error(), "failed to parse metadata") {
+		t.Fatalf("bad metadata = %v, %v", resp, err)
+	}
+	if resp, err := do(t, b, s, u, "role/a/secret-id", map[string]any{"cidr_list": "10.0.0.0/33"}); err != nil || resp == nil || !resp.IsError() ||
+		!strings.HasPrefix(resp.Error().Error(), "invalid CIDR") {
+		t.Fatalf("bad CIDR = %v, %v", resp, err)
+	}
+	if keys, _ := s.List(t.Context(), arSecretIDPrefix); len(keys) != 0 {
+		t.Fatalf("refused generations stored secret IDs: %v", keys)
+	}
+
+	// Lookups need the ID, and an accessor only answers under its own role.
+	sec := mustDo(t, b, s, u, "role/a/secret-id", map[string]any{"ttl": "1h"}).Data
+	secretID, accessor := sec["secret_id"].(string), sec["secret_id_accessor"].(string)
+	errDo(t, b, s, u, "role/a/secret-id/lookup", map[string]any{}, "missing secret_id")
+	errDo(t, b, s, u, "role/a/secret-id-accessor/lookup", map[string]any{}, "missing secret_id_accessor")
+	errDo(t, b, s, u, "role/b/secret-id-accessor/lookup", map[string]any{"secret_id_accessor": accessor},
+		`failed to find accessor entry for secret_id_accessor: "`+accessor+`"`)
+	errDo(t, b, s, u, "role/b/secret-id-accessor/destroy", map[string]any{"secret_id_accessor": accessor},
+		`failed to find accessor entry for secret_id_accessor: "`+accessor+`"`)
+	if resp := mustDo(t, b, s, u, "role/b/secret-id/lookup", map[string]any{"secret_id": secretID}); resp != nil {
+		t.Fatalf("secret ID of role a found under role b: %v", resp.Data)
+	}
+	look := mustDo(t, b, s, u, "role/a/secret-id/lookup", map[string]any{"secret_id": secretID}).Data
+	if look["secret_id_accessor"] != accessor || look["secret_id_ttl"] != int64(3600) || look["expiration_time"] == nil {
+		t.Fatalf("lookup = %v", look)
+	}
+
+	// An expired secret ID fails login and is removed with its accessor.
+	roleID := mustDo(t, b, s, r, "role/a/role-id", nil).Data["role_id"].(string)
+	key, err := b.(*appRole).secretIDKey(t.Context(), s, "a", secretID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := b.(*appRole).getSecretID(t.Context(), s, key)
+	if err != nil || e == nil {
+		t.Fatalf("stored secret ID: %v, %v", e, err)
+	}
+	e.ExpirationTime = time.Now().Add(-time.Second)
+	if err := b.(*appRole).putSecretID(t.Context(), s, key, e); err != nil {
+		t.Fatal(err)
+	}
+	errDo(t, b, s, u, "login", map[string]any{"role_id": roleID, "secret_id": secretID}, "invalid role or secret ID")
+	for _, k := range []string{key, arAccessorPrefix + accessor} {
+		if se, err := s.Get(t.Context(), k); err != nil || se != nil {
+			t.Fatalf("%s after expired login: %v, %v", k, se, err)
+		}
+	}
+
+	// A role ID belongs to one role.
+	idB := mustDo(t, b, s, r, "role/b/role-id", nil).Data["role_id"].(string)
+	errDo(t, b, s, u, "role/a/role-id", map[string]any{"role_id": idB}, "role_id already in use")
+	errDo(t, b, s, u, "role/a/role-id", map[string]any{}, "missing role_id")
+	errDo(t, b, s, u, "role/missing/role-id", map[string]any{"role_id": "x"}, `role "missing" does not exist`)
+	if got := mustDo(t, b, s, r, "role/a/role-id", nil).Data["role_id"]; got != roleID {
+		t.Fatalf("role a's ID after refused changes = %v, want %v", got, roleID)
 	}
 }
