@@ -9,7 +9,11 @@ import (
 	"github.com/hashicorp/vault/sdk/logical"
 )
 
-const errInvalidCredentials = "invalid role or secret ID"
+// Error messages of AppRole refusals, as Vault words them.
+const (
+	errInvalidCredentials = "invalid role or secret ID"
+	errRoleIDInUse        = "role_id already in use"
+)
 
 func (b *appRole) loginPath() *framework.Path {
 	return &framework.Path{

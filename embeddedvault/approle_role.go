@@ -132,30 +132,32 @@ func (b *appRole) writeRole(ctx context.Context, req *logical.Request, d *framew
 	if newID == "" {
 		newID = uuid.NewString()
 	}
-	if err := b.setRoleID(ctx, req.Storage, r, newID); err != nil {
-		return logical.ErrorResponse(err.Error()), nil
+	if resp, err := b.setRoleID(ctx, req.Storage, r, newID); resp != nil || err != nil {
+		return resp, err
 	}
 	return nil, b.putRole(ctx, req.Storage, r)
 }
 
-// setRoleID points the role-ID index at r; b.mu must be held.
-func (b *appRole) setRoleID(ctx context.Context, s logical.Storage, r *roleEntry, id string) error {
-	if id == r.RoleID {
-		if e, err := s.Get(ctx, arRoleIDPrefix+id); err != nil || e != nil {
-			return err
-		}
-	} else if e, err := s.Get(ctx, arRoleIDPrefix+id); err != nil {
-		return err
-	} else if e != nil {
-		return errRoleIDInUse
+// setRoleID points the role-ID index at r; b.mu must be held. An ID
+// another role holds is refused with an error response; storage failures
+// are returned as errors, so they answer 500 rather than 400.
+func (b *appRole) setRoleID(ctx context.Context, s logical.Storage, r *roleEntry, id string) (*logical.Response, error) {
+	e, err := s.Get(ctx, arRoleIDPrefix+id)
+	switch {
+	case err != nil:
+		return nil, err
+	case e != nil && id == r.RoleID:
+		return nil, nil
+	case e != nil:
+		return logical.ErrorResponse(errRoleIDInUse), nil
 	}
 	if r.RoleID != "" && r.RoleID != id {
 		if err := s.Delete(ctx, arRoleIDPrefix+r.RoleID); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	r.RoleID = id
-	return s.Put(ctx, &logical.StorageEntry{Key: arRoleIDPrefix + id, Value: []byte(r.Name)})
+	return nil, s.Put(ctx, &logical.StorageEntry{Key: arRoleIDPrefix + id, Value: []byte(r.Name)})
 }
 
 func (b *appRole) readRole(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
@@ -229,8 +231,8 @@ func (b *appRole) writeRoleID(ctx context.Context, req *logical.Request, d *fram
 	if id == "" {
 		return logical.ErrorResponse("missing role_id"), nil
 	}
-	if err := b.setRoleID(ctx, req.Storage, r, id); err != nil {
-		return logical.ErrorResponse(err.Error()), nil
+	if resp, err := b.setRoleID(ctx, req.Storage, r, id); resp != nil || err != nil {
+		return resp, err
 	}
 	return nil, b.putRole(ctx, req.Storage, r)
 }

@@ -3,7 +3,6 @@ package embeddedvault
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"strings"
 	"time"
 
@@ -11,8 +10,6 @@ import (
 	"github.com/hashicorp/vault/sdk/framework"
 	"github.com/hashicorp/vault/sdk/logical"
 )
-
-var errRoleIDInUse = errors.New("role_id already in use")
 
 // secretIDPaths: role/:name/secret-id (generate, list accessors), and
 // lookup/destroy by secret ID or accessor.

@@ -1,6 +1,8 @@
 package embeddedvault
 
 import (
+	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -141,5 +143,40 @@ func TestAppRoleSecretIDErrors(t *testing.T) {
 	errDo(t, b, s, u, "role/missing/role-id", map[string]any{"role_id": "x"}, `role "missing" does not exist`)
 	if got := mustDo(t, b, s, r, "role/a/role-id", nil).Data["role_id"]; got != roleID {
 		t.Fatalf("role a's ID after refused changes = %v, want %v", got, roleID)
+	}
+}
+
+// failingStorage fails Get under prefix, standing for a broken barrier.
+type failingStorage struct {
+	logical.Storage
+	prefix string
+}
+
+var errStorageDown = errors.New("storage down")
+
+func (f failingStorage) Get(ctx context.Context, key string) (*logical.StorageEntry, error) {
+	if strings.HasPrefix(key, f.prefix) {
+		return nil, errStorageDown
+	}
+	return f.Storage.Get(ctx, key)
+}
+
+// TestAppRoleRoleIDStorageFailure: a storage failure while moving the
+// role-ID index is an error (HTTP 500), not a refusal worded as the
+// storage error (HTTP 400), and leaves the role's ID as it was.
+func TestAppRoleRoleIDStorageFailure(t *testing.T) {
+	b, s := newInmemBackend(t, newAppRole)
+	var r, u logical.Operation = logical.ReadOperation, logical.UpdateOperation
+	mustDo(t, b, s, u, "role/a", map[string]any{"policies": "p"})
+	roleID := mustDo(t, b, s, r, "role/a/role-id", nil).Data["role_id"]
+	broken := failingStorage{Storage: s, prefix: arRoleIDPrefix}
+	for _, path := range []string{"role/a/role-id", "role/a"} {
+		resp, err := do(t, b, broken, u, path, map[string]any{"role_id": "new-id"})
+		if !errors.Is(err, errStorageDown) || (resp != nil && resp.IsError()) {
+			t.Fatalf("%s with broken storage = %v, %v; want %v", path, resp, err, errStorageDown)
+		}
+	}
+	if got := mustDo(t, b, s, r, "role/a/role-id", nil).Data["role_id"]; got != roleID {
+		t.Fatalf("role ID after failed changes = %v, want %v", got, roleID)
 	}
 }
