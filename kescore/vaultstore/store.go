@@ -43,42 +43,6 @@ type Store struct {
 	creating keyLocks // one Create per key name at a time (K/V v1 has no create-if-absent)
 }
 
-// keyLocks is a mutex per key name, held only while someone uses it.
-type keyLocks struct {
-	mu    sync.Mutex
-	locks map[string]*keyLock
-}
-
-type keyLock struct {
-	sync.Mutex
-	users int
-}
-
-// lock locks name and returns its unlock.
-func (k *keyLocks) lock(name string) (unlock func()) {
-	k.mu.Lock()
-	if k.locks == nil {
-		k.locks = map[string]*keyLock{}
-	}
-	l := k.locks[name]
-	if l == nil {
-		l = &keyLock{}
-		k.locks[name] = l
-	}
-	l.users++
-	k.mu.Unlock()
-
-	l.Lock()
-	return func() {
-		l.Unlock()
-		k.mu.Lock()
-		if l.users--; l.users == 0 {
-			delete(k.locks, name)
-		}
-		k.mu.Unlock()
-	}
-}
-
 var _ kescore.KeyStore = (*Store)(nil)
 
 // Connect logs in to Vault with the AppRole and starts the token renewal
