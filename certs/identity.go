@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"time"
 )
 
@@ -148,21 +147,6 @@ func checkIdentityName(name string) error {
 	}
 	if name == "ca" {
 		return fmt.Errorf("%w: %q is reserved for the CA certificate", ErrInvalidName, name)
-	}
-	return nil
-}
-
-// tightenFile makes sure a key or identity file is readable by its owner
-// only.
-func tightenFile(path string) error {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return fmt.Errorf("certs: %w", err)
-	}
-	if fi.Mode().Perm() != 0o600 {
-		if err := os.Chmod(path, 0o600); err != nil {
-			return fmt.Errorf("certs: %w", err)
-		}
 	}
 	return nil
 }
