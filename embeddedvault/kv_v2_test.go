@@ -64,3 +64,73 @@ func TestKVv2Backend(t *testing.T) {
 		t.Fatalf("v1 path = %v", resp.Data)
 	}
 }
+
+// TestKVv2VersionStateAndMetadata covers delete/undelete/destroy of chosen
+// versions, engine config reads and metadata writes with their refusals.
+func TestKVv2VersionStateAndMetadata(t *testing.T) {
+	b, s := newInmemBackend(t, newKVv2)
+	var r, u logical.Operation = logical.ReadOperation, logical.UpdateOperation
+	for _, v := range []string{"1", "2", "3"} {
+		mustDo(t, b, s, u, "data/k", map[string]any{"data": map[string]any{"v": v}})
+	}
+	readVersion := func(v int) (string, bool) {
+		t.Helper()
+		resp := mustDo(t, b, s, r, "data/k", map[string]any{"version": v})
+		if resp == nil || resp.Data[logical.HTTPStatusCode] == http.StatusNotFound {
+			return "", false
+		}
+		return resp.Data["data"].(map[string]any)["v"].(string), true
+	}
+
+	errDo(t, b, s, u, "delete/k", map[string]any{}, "no version number provided")
+	mustDo(t, b, s, u, "delete/k", map[string]any{"versions": "1,99"})
+	if _, ok := readVersion(1); ok {
+		t.Fatal("soft-deleted version 1 readable")
+	}
+	if v, ok := readVersion(0); !ok || v != "3" {
+		t.Fatalf("latest after deleting version 1 = %q, %v", v, ok)
+	}
+	mustDo(t, b, s, u, "undelete/k", map[string]any{"versions": []any{1}})
+	if v, ok := readVersion(1); !ok || v != "1" {
+		t.Fatalf("undeleted version 1 = %q, %v", v, ok)
+	}
+	mustDo(t, b, s, u, "destroy/k", map[string]any{"versions": "2"})
+	mustDo(t, b, s, u, "undelete/k", map[string]any{"versions": "2"})
+	if _, ok := readVersion(2); ok {
+		t.Fatal("destroyed version 2 came back with undelete")
+	}
+	if ents, _ := s.List(t.Context(), "versions/k/"); len(ents) != 2 {
+		t.Fatalf("stored versions after destroying one = %v, want 2", ents)
+	}
+	// Version changes on a key that does not exist are no-ops.
+	mustDo(t, b, s, u, "delete/missing", map[string]any{"versions": "1"})
+	if resp := mustDo(t, b, s, r, "metadata/missing", nil); resp != nil {
+		t.Fatalf("delete/ on a missing key created metadata: %v", resp.Data)
+	}
+
+	cfg := mustDo(t, b, s, r, "config", nil).Data
+	if cfg["max_versions"] != 0 || cfg["cas_required"] != false || cfg["delete_version_after"] != "0s" {
+		t.Fatalf("default config = %v", cfg)
+	}
+	errDo(t, b, s, u, "config", map[string]any{"max_versions": -1}, "max_versions cannot be negative")
+	mustDo(t, b, s, u, "config", map[string]any{"delete_version_after": "1h"})
+	if cfg := mustDo(t, b, s, r, "config", nil).Data; cfg["delete_version_after"] != "1h0m0s" || cfg["max_versions"] != 0 {
+		t.Fatalf("config after write = %v", cfg)
+	}
+
+	errDo(t, b, s, u, "metadata/k", map[string]any{"max_versions": -1}, "max_versions cannot be negative")
+	mustDo(t, b, s, u, "metadata/k", map[string]any{"max_versions": 1, "custom_metadata": "owner=kes"})
+	m := mustDo(t, b, s, r, "metadata/k", nil).Data
+	if m["max_versions"] != 1 || m["current_version"] != uint64(3) || m["oldest_version"] != uint64(3) ||
+		len(m["versions"].(map[string]any)) != 1 || m["custom_metadata"].(map[string]string)["owner"] != "kes" {
+		t.Fatalf("metadata after max_versions=1 = %v", m)
+	}
+	if v, ok := readVersion(0); !ok || v != "3" {
+		t.Fatalf("latest after trim = %q, %v", v, ok)
+	}
+	mustDo(t, b, s, u, "metadata/new", map[string]any{"cas_required": true})
+	if m := mustDo(t, b, s, r, "metadata/new", nil).Data; m["cas_required"] != true || m["current_version"] != uint64(0) {
+		t.Fatalf("metadata of a key without versions = %v", m)
+	}
+	errDo(t, b, s, u, "data/new", map[string]any{"data": map[string]any{"v": "1"}}, "check-and-set parameter required for this call")
+}
