@@ -113,7 +113,11 @@ func normalizeEndpoint(e string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("kesclient: endpoint %q: %v", e, err)
 	}
-	if u.Hostname() == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+	if u.User != nil {
+		// The user info may hold a password: the error shows it redacted.
+		return "", fmt.Errorf("kesclient: endpoint %q: want https://host[:port]", u.Redacted())
+	}
+	if u.Hostname() == "" || u.RawQuery != "" || u.Fragment != "" {
 		return "", fmt.Errorf("kesclient: endpoint %q: want https://host[:port]", e)
 	}
 	if u.Port() == "" {

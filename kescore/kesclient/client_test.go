@@ -433,6 +433,9 @@ func TestConfig(t *testing.T) {
 			}
 		})
 	}
+	if _, err := kesclient.New(kesclient.Config{Endpoints: []string{"https://kes:s3cret-pw@x:7373"}}); err == nil || strings.Contains(err.Error(), "s3cret-pw") {
+		t.Fatalf("endpoint with a password: %v (want an error that hides the password)", err)
+	}
 	c, err := kesclient.New(kesclient.Config{Endpoints: kesclient.ParseEndpoints(" http://a:1/ ,, b ,")})
 	if err != nil {
 		t.Fatal(err)
