@@ -50,9 +50,13 @@ func (b *kvV2) metadataPaths() []*framework.Path {
 	}
 }
 
+// versionChange changes one existing version v of the key at path; b.mu
+// is held.
+type versionChange func(ctx context.Context, s logical.Storage, path string, v uint64, vm *kv2Version) error
+
 // versionsPath builds delete/, undelete/ and destroy/: each takes
-// "versions" and changes them with fn under the lock.
-func (b *kvV2) versionsPath(prefix string, fn func(context.Context, logical.Storage, string, uint64, *kv2Version) error) *framework.Path {
+// "versions" and changes them with fn.
+func (b *kvV2) versionsPath(prefix string, fn versionChange) *framework.Path {
 	return &framework.Path{
 		Pattern: prefix + framework.MatchAllRegex("path"),
 		Fields: map[string]*framework.FieldSchema{
@@ -60,30 +64,39 @@ func (b *kvV2) versionsPath(prefix string, fn func(context.Context, logical.Stor
 			"versions": {Type: framework.TypeCommaIntSlice, Description: "Versions to act on."},
 		},
 		Operations: map[logical.Operation]framework.OperationHandler{
-			logical.UpdateOperation: &framework.PathOperation{Callback: func(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
-				path := d.Get("path").(string)
-				versions := d.Get("versions").([]int)
-				if len(versions) == 0 {
-					return logical.ErrorResponse("no version number provided"), nil
-				}
-				b.mu.Lock()
-				defer b.mu.Unlock()
-				m, err := b.meta(ctx, req.Storage, path)
-				if err != nil || m == nil {
-					return nil, err
-				}
-				for _, v := range versions {
-					if vm := m.Versions[uint64(v)]; vm != nil && v > 0 {
-						if err := fn(ctx, req.Storage, path, uint64(v), vm); err != nil {
-							return nil, err
-						}
-					}
-				}
-				m.UpdatedTime = time.Now().UTC()
-				return nil, b.putMeta(ctx, req.Storage, path, m)
-			}},
+			logical.UpdateOperation: &framework.PathOperation{Callback: b.changeVersions(fn)},
 		},
 		HelpSynopsis: "Change the state of versions of a secret.",
+	}
+}
+
+// changeVersions returns the handler that applies fn under the lock to
+// each listed version the key has and saves the key's metadata. Versions
+// and keys that do not exist are skipped.
+func (b *kvV2) changeVersions(fn versionChange) framework.OperationFunc {
+	return func(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+		path := d.Get("path").(string)
+		versions := d.Get("versions").([]int)
+		if len(versions) == 0 {
+			return logical.ErrorResponse("no version number provided"), nil
+		}
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		m, err := b.meta(ctx, req.Storage, path)
+		if err != nil || m == nil {
+			return nil, err
+		}
+		for _, v := range versions {
+			vm := m.Versions[uint64(v)]
+			if v <= 0 || vm == nil {
+				continue
+			}
+			if err := fn(ctx, req.Storage, path, uint64(v), vm); err != nil {
+				return nil, err
+			}
+		}
+		m.UpdatedTime = time.Now().UTC()
+		return nil, b.putMeta(ctx, req.Storage, path, m)
 	}
 }
 
