@@ -73,6 +73,8 @@ type File struct {
 
 // TLS is the server TLS configuration.
 type TLS struct {
+	// Key and Cert are the server's private key and certificate files;
+	// Password decrypts an encrypted key.
 	Key, Cert, Password string
 	// CA verifies client certificates when Auth is "verify".
 	CA string
@@ -86,7 +88,11 @@ type TLS struct {
 
 // Policy is a named set of allowed/denied path patterns and its members.
 type Policy struct {
-	Allow, Deny, Identities []string
+	// Allow and Deny are API path patterns (e.g. /v1/key/create/minio-*);
+	// deny wins.
+	Allow, Deny []string
+	// Identities are the members of the policy.
+	Identities []string
 }
 
 // Cache holds the cache expiries; zero means unset.
@@ -110,18 +116,23 @@ type Log struct {
 
 // API is a per-route override of the YAML format.
 type API struct {
+	// SkipAuth serves the route without checking the client's identity.
 	SkipAuth bool
-	Timeout  time.Duration
+	// Timeout bounds the route's requests; zero means unset.
+	Timeout time.Duration
 }
 
 // KeyStore is the key store section; at most one member is set.
 type KeyStore struct {
+	// Vault is a Vault / OpenBao K/V store (keystore.vault).
 	Vault *Vault
-	FS    *FS
+	// FS is a directory of key files (keystore.fs).
+	FS *FS
 }
 
 // FS is the directory key store (keystore.fs.path).
 type FS struct {
+	// Path is the directory holding the keys.
 	Path string
 }
 
@@ -151,18 +162,25 @@ type Vault struct {
 
 // AppRole is the Vault AppRole login.
 type AppRole struct {
-	Engine, Namespace, ID, Secret string
+	// Engine is the AppRole auth mount ("" means "approle") and
+	// Namespace the Vault namespace of the login.
+	Engine, Namespace string
+	// ID and Secret are the role ID and secret ID.
+	ID, Secret string
 	// Retry is the re-login delay after a failure; zero means unset.
 	Retry time.Duration
 }
 
 // VaultTLS is the client TLS configuration towards Vault.
 type VaultTLS struct {
+	// Key and Cert are a client certificate for Vault's TLS client
+	// authentication; CA verifies Vault's server certificate.
 	Key, Cert, CA string
 }
 
 // Transit is the optional Vault transit wrapping of K/V entries.
 type Transit struct {
+	// Engine is the transit mount and Key the key's name in it.
 	Engine, Key string
 }
 

@@ -30,17 +30,17 @@ func (c *Client) Version(ctx context.Context) (VersionInfo, error) {
 
 // State is a server's answer to /v1/status.
 type State struct {
-	Version             string
-	OS                  string
-	Arch                string
-	Uptime              time.Duration
-	NumCPU              int
-	NumCPUUsed          int
-	HeapUsed            uint64 // bytes
-	StackUsed           uint64 // bytes
-	KeyStoreLatency     time.Duration
-	KeyStoreUnreachable bool // the key store could not be reached
-	KeyStoreUnavailable bool // the key store cannot serve (unreachable, sealed, ...)
+	Version             string        // server version
+	OS                  string        // server operating system (GOOS)
+	Arch                string        // server architecture (GOARCH)
+	Uptime              time.Duration // since the server started
+	NumCPU              int           // CPUs of the server's machine
+	NumCPUUsed          int           // CPUs the server may use (GOMAXPROCS)
+	HeapUsed            uint64        // bytes
+	StackUsed           uint64        // bytes
+	KeyStoreLatency     time.Duration // of the server's last key store probe
+	KeyStoreUnreachable bool          // the key store could not be reached
+	KeyStoreUnavailable bool          // the key store cannot serve (unreachable, sealed, ...)
 }
 
 // Status returns the server's state. A down key store is reported in the
@@ -86,15 +86,15 @@ func (c *Client) Ready(ctx context.Context) error {
 
 // IdentityInfo describes the client's own identity.
 type IdentityInfo struct {
-	Identity  string   // hex SHA-256 of the client certificate's public key
-	IsAdmin   bool     // the admin identity
-	Policy    string   // assigned policy, empty for the admin
-	Allow     []string // allowed path patterns of the policy, sorted
-	Deny      []string // denied path patterns of the policy, sorted
-	TTL       time.Duration
-	ExpiresAt time.Time
-	CreatedAt time.Time
-	CreatedBy string
+	Identity  string        // hex SHA-256 of the client certificate's public key
+	IsAdmin   bool          // the admin identity
+	Policy    string        // assigned policy, empty for the admin
+	Allow     []string      // allowed path patterns of the policy, sorted
+	Deny      []string      // denied path patterns of the policy, sorted
+	TTL       time.Duration // lifetime of the identity; zero if unlimited
+	ExpiresAt time.Time     // end of the TTL; zero if unlimited
+	CreatedAt time.Time     // when the identity was assigned
+	CreatedBy string        // identity that assigned it
 }
 
 // DescribeSelf returns the identity the server sees for this client and its
