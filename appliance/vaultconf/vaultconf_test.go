@@ -118,3 +118,33 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestBlockShapes: a stanza may be an object or a list of objects at both
+// levels; the first tcp listener wins and a second is reported as ignored;
+// anything else is an error naming the key.
+func TestBlockShapes(t *testing.T) {
+	for name, tc := range map[string]struct {
+		src, addr string
+		ignored   []string
+		err       string
+	}{
+		"list of blocks":    {src: `{"listener":[{"tcp":{"address":"a:1"}}]}`, addr: "a:1"},
+		"list of bodies":    {src: `{"listener":{"tcp":[{"address":"a:1"}]}}`, addr: "a:1"},
+		"two tcp JSON":      {src: `{"listener":{"tcp":[{"address":"a:1"},{"address":"b:1"}]}}`, addr: "a:1", ignored: []string{"listener.tcp"}},
+		"two tcp HCL":       {src: "listener \"tcp\" {\n address = \"a:1\"\n}\nlistener \"tcp\" {\n address = \"b:1\"\n}\n", addr: "a:1", ignored: []string{"listener.tcp"}},
+		"list of strings":   {src: `{"listener":["tcp"]}`, err: "listener: object expected"},
+		"string body":       {src: `{"listener":{"tcp":"x"}}`, err: "listener.tcp: object expected, got string"},
+		"two file storages": {src: `{"storage":{"file":[{"path":"a"},{"path":"b"}]}}`, err: "storage.file: only one storage stanza is allowed"},
+	} {
+		c, ignored, err := Parse([]byte(tc.src))
+		if tc.err != "" {
+			if err == nil || err.Error() != tc.err || c != nil {
+				t.Errorf("%s: Parse = %+v, %v; want error %q", name, c, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || c.ListenAddr != tc.addr || !slices.Equal(ignored, tc.ignored) {
+			t.Errorf("%s: Parse = %+v, ignored %v, %v; want address %q, ignored %v", name, c, ignored, err, tc.addr, tc.ignored)
+		}
+	}
+}
