@@ -115,6 +115,13 @@ func TestAppRoleSecretIDErrors(t *testing.T) {
 		t.Fatalf("lookup = %v", look)
 	}
 
+	if keys := mustDo(t, b, s, logical.ListOperation, "role/a/secret-id", nil).Data["keys"].([]string); !slices.Equal(keys, []string{accessor}) {
+		t.Fatalf("secret ID accessors of role a = %v, want [%s]", keys, accessor)
+	}
+	if resp := mustDo(t, b, s, logical.ListOperation, "role/b/secret-id", nil); resp.Data["keys"] != nil {
+		t.Fatalf("secret ID accessors of role b = %v, want none", resp.Data["keys"])
+	}
+
 	// An expired secret ID fails login and is removed with its accessor.
 	roleID := mustDo(t, b, s, r, "role/a/role-id", nil).Data["role_id"].(string)
 	key, err := b.(*appRole).secretIDKey(t.Context(), s, "a", secretID)
