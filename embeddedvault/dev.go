@@ -78,17 +78,28 @@ func (s *Server) devStart(ctx context.Context) error {
 	return nil
 }
 
-// writeDevKeyFile writes kf with mode 0600 via a temporary file.
+// writeDevKeyFile writes kf with mode 0600 via a temporary file. A stale
+// temporary file is removed first: os.WriteFile keeps an existing file's
+// mode, and the key must never sit in a file others can read.
 func writeDevKeyFile(path string, kf devKeyFile) error {
 	raw, err := json.MarshalIndent(kf, "", "  ")
 	if err != nil {
 		return err
 	}
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(raw, '\n'), 0o600); err != nil {
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	if err := os.Chmod(tmp, 0o600); err != nil {
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(append(raw, '\n'))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
 		return err
 	}
 	return os.Rename(tmp, path)

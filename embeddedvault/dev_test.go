@@ -3,6 +3,8 @@ package embeddedvault
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -99,5 +101,28 @@ func TestConfigValidate(t *testing.T) {
 	}
 	if err := (Config{Path: "x"}).Validate(); err != nil {
 		t.Errorf("minimal config: %v", err)
+	}
+}
+
+// TestDevKeyFileStaleTemp: a leftover world-readable temporary file does
+// not lend its mode to the written key file.
+func TestDevKeyFileStaleTemp(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "dev-keys.json")
+	if err := os.WriteFile(path+".tmp", []byte("stale"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeDevKeyFile(path, devKeyFile{Warning: devWarning, UnsealKey: "a2V5", RootToken: "hvs.x"}); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode = %v, %v; want 0600", fi.Mode(), err)
+	}
+	var kf devKeyFile
+	if raw, err := os.ReadFile(path); err != nil || json.Unmarshal(raw, &kf) != nil || kf.RootToken != "hvs.x" {
+		t.Fatalf("key file = %+v, %v", kf, err)
+	}
+	if _, err := os.Stat(path + ".tmp"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("temporary file left: %v", err)
 	}
 }
