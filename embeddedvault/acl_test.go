@@ -137,3 +137,30 @@ func TestParsePolicyErrors(t *testing.T) {
 		t.Errorf("names = %s", got)
 	}
 }
+
+// TestACLGlobPriority pins each tie-breaker of Vault's glob priority: the
+// winning pattern grants read, the losing one list, and both match path.
+func TestACLGlobPriority(t *testing.T) {
+	for name, tc := range map[string]struct{ win, lose, path string }{
+		"later first wildcard": {"kv/a/+", "kv/a*", "kv/a/x"},
+		"no trailing star":     {"kv/+/x", "kv/+/x*", "kv/q/x"},
+		"fewer plus segments":  {"kv/+/b/c*", "kv/+/+/c*", "kv/a/b/cd"},
+		"longer pattern":       {"kv/+/bc*", "kv/+/b*", "kv/a/bcd"},
+		"lexically greater":    {"kv/+/a/+", "kv/+/+/b", "kv/x/a/b"},
+	} {
+		for _, order := range [][2]string{{tc.win, tc.lose}, {tc.lose, tc.win}} {
+			var src string
+			for _, p := range order {
+				caps := "list"
+				if p == tc.win {
+					caps = "read"
+				}
+				src += `path "` + p + `" { capabilities = ["` + caps + `"] }` + "\n"
+			}
+			a := mustACL(t, src)
+			if !a.allowed(tc.path, logical.ReadOperation, false) || a.allowed(tc.path, logical.ListOperation, false) {
+				t.Errorf("%s: %q should decide %s over %q", name, tc.win, tc.path, tc.lose)
+			}
+		}
+	}
+}
