@@ -13,11 +13,12 @@ import (
 // in <data-dir>/certs/admin.{crt,key}, and with --dev the guide's step 4 done already: the
 // MinIO identity, its policy and the default key.
 func (a *Appliance) kesConfig(ctx context.Context, vault *embeddedvault.Server) (kescore.Config, error) {
-	_, _, adminID, err := a.certs.ClientIdentity(adminIdentityName)
+	adminCert, adminKey, adminID, err := a.certs.ClientIdentity(adminIdentityName)
 	if err != nil {
 		return kescore.Config{}, fmt.Errorf("kes: admin identity: %w", err)
 	}
 	a.adminID = adminID
+	a.log.Info("kes admin identity", "identity", adminID, "cert", adminCert, "key", adminKey)
 	kcfg := kescore.Config{
 		Store:    &vaultKeyStore{vault: vault, mount: kesDefaultMount, manage: true},
 		Admin:    adminID,

@@ -105,6 +105,10 @@ func (a *Appliance) wire(ctx context.Context, lns map[string]net.Listener) error
 	if err := a.writeTrustBundle(); err != nil {
 		return err
 	}
+	if vault.Sealed() && a.URL("vault") != "" {
+		a.log.Warn("the vault is sealed: KES and S3 wait for it; initialize it (vault operator init) or unseal it (vault operator unseal)",
+			"VAULT_ADDR", a.URL("vault"), "VAULT_CACERT", a.CAFile())
+	}
 	if cfg.Dev {
 		return a.writeDevFiles(vault, scfg)
 	}
