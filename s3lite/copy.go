@@ -144,18 +144,7 @@ func (s *Server) copyObject(w http.ResponseWriter, q *request) error {
 	s.st.removeFiles(old)
 	setSSEHeaders(w.Header(), m.SSE, &sreq)
 	out := copyObjectResult{Xmlns: s3NS, LastModified: s3Time(now), ETag: `"` + etag + `"`}
-	switch algo {
-	case checksum.CRC32:
-		out.ChecksumCRC32 = m.Checksum
-	case checksum.CRC32C:
-		out.ChecksumCRC32C = m.Checksum
-	case checksum.SHA1:
-		out.ChecksumSHA1 = m.Checksum
-	case checksum.SHA256:
-		out.ChecksumSHA256 = m.Checksum
-	case checksum.CRC64NVME:
-		out.ChecksumCRC64 = m.Checksum
-	}
+	out.setChecksum(m.ChecksumAlgo, m.Checksum)
 	writeXML(w, http.StatusOK, out)
 	return nil
 }

@@ -206,18 +206,7 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, q *request) erro
 	res := completeMultipartUploadResult{Xmlns: s3NS, Location: "/" + q.bucket + "/" + q.key, Bucket: q.bucket, Key: q.key, ETag: `"` + m.ETag + `"`}
 	if m.Checksum != "" {
 		res.ChecksumType = m.ChecksumType
-		switch m.ChecksumAlgo {
-		case "CRC32":
-			res.ChecksumCRC32 = m.Checksum
-		case "CRC32C":
-			res.ChecksumCRC32C = m.Checksum
-		case "SHA1":
-			res.ChecksumSHA1 = m.Checksum
-		case "SHA256":
-			res.ChecksumSHA256 = m.Checksum
-		case "CRC64NVME":
-			res.ChecksumCRC64 = m.Checksum
-		}
+		res.setChecksum(m.ChecksumAlgo, m.Checksum)
 	}
 	setSSEHeaders(w.Header(), m.SSE, nil)
 	writeXML(w, http.StatusOK, res)
@@ -343,18 +332,7 @@ func (s *Server) listParts(w http.ResponseWriter, q *request) error {
 			break
 		}
 		it := partItem{PartNumber: p.Number, LastModified: s3Time(p.ModTime), ETag: `"` + p.ETag + `"`, Size: p.Size}
-		switch u.ChecksumAlgo {
-		case "CRC32":
-			it.ChecksumCRC32 = p.Checksum
-		case "CRC32C":
-			it.ChecksumCRC32C = p.Checksum
-		case "SHA1":
-			it.ChecksumSHA1 = p.Checksum
-		case "SHA256":
-			it.ChecksumSHA256 = p.Checksum
-		case "CRC64NVME":
-			it.ChecksumCRC64 = p.Checksum
-		}
+		it.setChecksum(u.ChecksumAlgo, p.Checksum)
 		res.Parts = append(res.Parts, it)
 		res.NextPartNumberMarker = p.Number
 	}

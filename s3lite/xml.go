@@ -138,16 +138,39 @@ type deleteResult struct {
 	Errors  []deleteErrorItem `xml:"Error"`
 }
 
+// checksumFields are the per-algorithm checksum elements of a response;
+// encoding/xml inlines them where embedded, so field order is the wire order.
+type checksumFields struct {
+	ChecksumCRC32  string `xml:"ChecksumCRC32,omitempty"`
+	ChecksumCRC32C string `xml:"ChecksumCRC32C,omitempty"`
+	ChecksumSHA1   string `xml:"ChecksumSHA1,omitempty"`
+	ChecksumSHA256 string `xml:"ChecksumSHA256,omitempty"`
+	ChecksumCRC64  string `xml:"ChecksumCRC64NVME,omitempty"`
+}
+
+// setChecksum sets the element of algo (an S3 name as
+// [checksum.Algorithm.String] gives it) to value; other names set nothing.
+func (c *checksumFields) setChecksum(algo, value string) {
+	switch algo {
+	case "CRC32":
+		c.ChecksumCRC32 = value
+	case "CRC32C":
+		c.ChecksumCRC32C = value
+	case "SHA1":
+		c.ChecksumSHA1 = value
+	case "SHA256":
+		c.ChecksumSHA256 = value
+	case "CRC64NVME":
+		c.ChecksumCRC64 = value
+	}
+}
+
 type copyObjectResult struct {
-	XMLName        xml.Name `xml:"CopyObjectResult"`
-	Xmlns          string   `xml:"xmlns,attr"`
-	LastModified   string   `xml:"LastModified"`
-	ETag           string   `xml:"ETag"`
-	ChecksumCRC32  string   `xml:"ChecksumCRC32,omitempty"`
-	ChecksumCRC32C string   `xml:"ChecksumCRC32C,omitempty"`
-	ChecksumSHA1   string   `xml:"ChecksumSHA1,omitempty"`
-	ChecksumSHA256 string   `xml:"ChecksumSHA256,omitempty"`
-	ChecksumCRC64  string   `xml:"ChecksumCRC64NVME,omitempty"`
+	XMLName      xml.Name `xml:"CopyObjectResult"`
+	Xmlns        string   `xml:"xmlns,attr"`
+	LastModified string   `xml:"LastModified"`
+	ETag         string   `xml:"ETag"`
+	checksumFields
 }
 
 type copyPartResult struct {
@@ -182,30 +205,22 @@ type completeMultipartUpload struct {
 }
 
 type completeMultipartUploadResult struct {
-	XMLName        xml.Name `xml:"CompleteMultipartUploadResult"`
-	Xmlns          string   `xml:"xmlns,attr"`
-	Location       string   `xml:"Location"`
-	Bucket         string   `xml:"Bucket"`
-	Key            string   `xml:"Key"`
-	ETag           string   `xml:"ETag"`
-	ChecksumCRC32  string   `xml:"ChecksumCRC32,omitempty"`
-	ChecksumCRC32C string   `xml:"ChecksumCRC32C,omitempty"`
-	ChecksumSHA1   string   `xml:"ChecksumSHA1,omitempty"`
-	ChecksumSHA256 string   `xml:"ChecksumSHA256,omitempty"`
-	ChecksumCRC64  string   `xml:"ChecksumCRC64NVME,omitempty"`
-	ChecksumType   string   `xml:"ChecksumType,omitempty"`
+	XMLName  xml.Name `xml:"CompleteMultipartUploadResult"`
+	Xmlns    string   `xml:"xmlns,attr"`
+	Location string   `xml:"Location"`
+	Bucket   string   `xml:"Bucket"`
+	Key      string   `xml:"Key"`
+	ETag     string   `xml:"ETag"`
+	checksumFields
+	ChecksumType string `xml:"ChecksumType,omitempty"`
 }
 
 type partItem struct {
-	PartNumber     int    `xml:"PartNumber"`
-	LastModified   string `xml:"LastModified"`
-	ETag           string `xml:"ETag"`
-	Size           int64  `xml:"Size"`
-	ChecksumCRC32  string `xml:"ChecksumCRC32,omitempty"`
-	ChecksumCRC32C string `xml:"ChecksumCRC32C,omitempty"`
-	ChecksumSHA1   string `xml:"ChecksumSHA1,omitempty"`
-	ChecksumSHA256 string `xml:"ChecksumSHA256,omitempty"`
-	ChecksumCRC64  string `xml:"ChecksumCRC64NVME,omitempty"`
+	PartNumber   int    `xml:"PartNumber"`
+	LastModified string `xml:"LastModified"`
+	ETag         string `xml:"ETag"`
+	Size         int64  `xml:"Size"`
+	checksumFields
 }
 
 type listPartsResult struct {
