@@ -118,32 +118,18 @@ func (s *Server) copyObject(w http.ResponseWriter, q *request) error {
 		discard(f)
 		return errors.Join(errObjectTampered, errors.New("copy source changed size"))
 	}
-	etag, err := visibleETag(oc, res.md5)
-	if err != nil {
-		discard(f)
-		return err
-	}
-	name, err := s.st.commitFile(f)
+	m, err := s.singlePartObject(q.key, hdrs, f, res, oc, algo)
 	if err != nil {
 		return err
-	}
-	now := s.now().UTC()
-	m := &objectMeta{Key: q.key, Size: res.size, ETag: etag, ModTime: now, Header: hdrs,
-		Parts: []partMeta{{File: name, Size: res.size, EncSize: res.encSize, ETag: etag, ModTime: now}}}
-	if oc != nil {
-		m.SSE = oc.meta
-	}
-	if algo != checksum.None {
-		m.ChecksumAlgo, m.Checksum, m.ChecksumType = algo.String(), checksum.Encode(res.sum), "FULL_OBJECT"
 	}
 	old, err := s.st.putObject(q.bucket, m, writeCondition(q.r.Header))
 	if err != nil {
-		s.st.removeFiles([]string{name})
+		s.st.removeFiles([]string{m.Parts[0].File})
 		return err
 	}
 	s.st.removeFiles(old)
 	setSSEHeaders(w.Header(), m.SSE, &sreq)
-	out := copyObjectResult{Xmlns: s3NS, LastModified: s3Time(now), ETag: `"` + etag + `"`}
+	out := copyObjectResult{Xmlns: s3NS, LastModified: s3Time(m.ModTime), ETag: `"` + m.ETag + `"`}
 	out.setChecksum(m.ChecksumAlgo, m.Checksum)
 	writeXML(w, http.StatusOK, out)
 	return nil

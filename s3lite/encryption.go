@@ -120,6 +120,20 @@ func (s *Server) resolveSSE(req sseRequest, bi bucketInfo) (sseRequest, error) {
 	return req, nil
 }
 
+// uploadEncryption reads the SSE headers of an upload to q's object, applies
+// the bucket default and makes the object's key; oc is nil when the object
+// is stored unencrypted.
+func (s *Server) uploadEncryption(q *request, bi bucketInfo) (sreq sseRequest, oc *objectCrypto, err error) {
+	if sreq, err = parseSSE(q.r); err != nil {
+		return sreq, nil, err
+	}
+	if sreq, err = s.resolveSSE(sreq, bi); err != nil {
+		return sreq, nil, err
+	}
+	oc, err = s.newEncryption(q.r.Context(), sreq, q.bucket, q.key)
+	return sreq, oc, err
+}
+
 // kmsErr classifies a KMS failure: specific KMS errors pass through, the
 // rest become kind (generation or decryption failed).
 func kmsErr(kind, err error) error {

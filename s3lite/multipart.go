@@ -42,14 +42,7 @@ func (s *Server) createMultipartUpload(w http.ResponseWriter, q *request) error 
 			u.ChecksumType = "FULL_OBJECT"
 		}
 	}
-	sreq, err := parseSSE(q.r)
-	if err != nil {
-		return err
-	}
-	if sreq, err = s.resolveSSE(sreq, bi); err != nil {
-		return err
-	}
-	oc, err := s.newEncryption(q.r.Context(), sreq, q.bucket, q.key)
+	sreq, oc, err := s.uploadEncryption(q, bi)
 	if err != nil {
 		return err
 	}

@@ -30,14 +30,7 @@ func (s *Server) putObject(w http.ResponseWriter, q *request) error {
 	if err != nil {
 		return err
 	}
-	sreq, err := parseSSE(q.r)
-	if err != nil {
-		return err
-	}
-	if sreq, err = s.resolveSSE(sreq, bi); err != nil {
-		return err
-	}
-	oc, err := s.newEncryption(q.r.Context(), sreq, q.bucket, q.key)
+	sreq, oc, err := s.uploadEncryption(q, bi)
 	if err != nil {
 		return err
 	}
@@ -53,36 +46,46 @@ func (s *Server) putObject(w http.ResponseWriter, q *request) error {
 		discard(f)
 		return err
 	}
-	etag, err := visibleETag(oc, res.md5)
-	if err != nil {
-		discard(f)
-		return err
-	}
-	name, err := s.st.commitFile(f)
+	m, err := s.singlePartObject(q.key, hdrs, f, res, oc, rc.algo)
 	if err != nil {
 		return err
-	}
-	now := s.now().UTC()
-	m := &objectMeta{Key: q.key, Size: res.size, ETag: etag, ModTime: now, Header: hdrs,
-		Parts: []partMeta{{File: name, Size: res.size, EncSize: res.encSize, ETag: etag, ModTime: now}}}
-	if oc != nil {
-		m.SSE = oc.meta
-	}
-	if rc.algo != checksum.None {
-		m.ChecksumAlgo, m.Checksum, m.ChecksumType = rc.algo.String(), checksum.Encode(res.sum), "FULL_OBJECT"
 	}
 	old, err := s.st.putObject(q.bucket, m, writeCondition(q.r.Header))
 	if err != nil {
-		s.st.removeFiles([]string{name})
+		s.st.removeFiles([]string{m.Parts[0].File})
 		return err
 	}
 	s.st.removeFiles(old)
 	h := w.Header()
-	h.Set("ETag", `"`+etag+`"`)
+	h.Set("ETag", `"`+m.ETag+`"`)
 	setSSEHeaders(h, m.SSE, &sreq)
 	setChecksumHeaders(h, m)
 	w.WriteHeader(http.StatusOK)
 	return nil
+}
+
+// singlePartObject commits the checked body file f and builds the record of
+// a one-part object at key from it. f is discarded on error.
+func (s *Server) singlePartObject(key string, hdrs map[string]string, f *os.File, res bodyResult, oc *objectCrypto, algo checksum.Algorithm) (*objectMeta, error) {
+	etag, err := visibleETag(oc, res.md5)
+	if err != nil {
+		discard(f)
+		return nil, err
+	}
+	name, err := s.st.commitFile(f)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	m := &objectMeta{Key: key, Size: res.size, ETag: etag, ModTime: now, Header: hdrs,
+		Parts: []partMeta{{File: name, Size: res.size, EncSize: res.encSize, ETag: etag, ModTime: now}}}
+	if oc != nil {
+		m.SSE = oc.meta
+	}
+	if algo != checksum.None {
+		m.ChecksumAlgo, m.Checksum, m.ChecksumType = algo.String(), checksum.Encode(res.sum), "FULL_OBJECT"
+	}
+	return m, nil
 }
 
 // checkUpload verifies length, Content-MD5 and checksum of a stored body.
