@@ -1,0 +1,135 @@
+package s3lite
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// sweep removes body files no record refers to: leftovers of a crash
+// between rename and metadata commit, or before removing replaced bodies.
+func (st *store) sweep() error {
+	used := map[string]bool{}
+	err := st.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(rootBucket).ForEachBucket(func(name []byte) error {
+			b := tx.Bucket(rootBucket).Bucket(name)
+			if err := b.Bucket(objectsBucket).ForEach(func(_, v []byte) error {
+				var m objectMeta
+				if err := json.Unmarshal(v, &m); err != nil {
+					return err
+				}
+				for _, p := range m.Parts {
+					used[p.File] = true
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+			return b.Bucket(uploadsBucket).ForEachBucket(func(id []byte) error {
+				return b.Bucket(uploadsBucket).Bucket(id).ForEach(func(k, v []byte) error {
+					if len(k) != 4 {
+						return nil
+					}
+					var p partMeta
+					if err := json.Unmarshal(v, &p); err != nil {
+						return err
+					}
+					used[p.File] = true
+					return nil
+				})
+			})
+		})
+	})
+	if err != nil {
+		return err
+	}
+	return filepath.WalkDir(st.dataDir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(st.dataDir, path)
+		if !used[filepath.ToSlash(rel)] {
+			return os.Remove(path)
+		}
+		return nil
+	})
+}
+
+// tempFile creates a file for a body being written.
+func (st *store) tempFile() (*os.File, error) { return os.CreateTemp(st.tmpDir, "put-") }
+
+// commitFile makes a fully written temp file durable and moves it under a
+// fresh random name into data/. The caller then commits metadata or calls
+// removeFiles.
+func (st *store) commitFile(f *os.File) (string, error) {
+	defer os.Remove(f.Name())
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return "", err
+	}
+	if err := f.Close(); err != nil {
+		return "", err
+	}
+	var id [16]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return "", err
+	}
+	name := hex.EncodeToString(id[:1]) + "/" + hex.EncodeToString(id[:])
+	dst := filepath.Join(st.dataDir, filepath.FromSlash(name))
+	if err := os.Rename(f.Name(), dst); err != nil {
+		return "", err
+	}
+	if d, err := os.Open(filepath.Dir(dst)); err == nil {
+		err = d.Sync()
+		d.Close()
+		if err != nil {
+			return "", err
+		}
+	}
+	return name, nil
+}
+
+// discard removes a temp file that will not be committed.
+func discard(f *os.File) {
+	f.Close()
+	os.Remove(f.Name())
+}
+
+// validFileName accepts only names commitFile makes.
+func validFileName(name string) bool {
+	if len(name) != 35 || name[2] != '/' || name[:2] != name[3:5] {
+		return false
+	}
+	_, err := hex.DecodeString(name[3:])
+	return err == nil
+}
+
+// openFile opens a committed body.
+func (st *store) openFile(name string) (*os.File, error) {
+	if !validFileName(name) {
+		return nil, fmt.Errorf("s3lite: bad body file name %q", name)
+	}
+	return os.Open(filepath.Join(st.dataDir, filepath.FromSlash(name)))
+}
+
+// removeFiles deletes committed bodies no longer referenced.
+func (st *store) removeFiles(names []string) {
+	for _, n := range names {
+		if validFileName(n) {
+			os.Remove(filepath.Join(st.dataDir, filepath.FromSlash(n)))
+		}
+	}
+}
+
+func files(parts []partMeta) []string {
+	out := make([]string, 0, len(parts))
+	for _, p := range parts {
+		out = append(out, p.File)
+	}
+	return out
+}

@@ -1,0 +1,149 @@
+package s3lite
+
+import (
+	"bytes"
+	"encoding/json"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// partMeta describes one stored body file: the whole data of a single-part
+// object (Number 0) or one part of a multipart upload/object.
+type partMeta struct {
+	Number   int       `json:"n"`
+	File     string    `json:"f"`
+	Size     int64     `json:"s"`  // plaintext bytes
+	EncSize  int64     `json:"es"` // bytes in the file
+	ETag     string    `json:"e"`  // client-visible part ETag (hex, no quotes)
+	Checksum string    `json:"c,omitempty"`
+	ModTime  time.Time `json:"t"`
+}
+
+// objectMeta is an object's record. Header keeps Content-*, Cache-Control,
+// Expires and x-amz-meta-* as sent; SSE keeps the internal encryption
+// metadata (spec section 3 keys), never sent to clients.
+type objectMeta struct {
+	Key          string            `json:"-"`
+	Size         int64             `json:"size"`
+	ETag         string            `json:"etag"`
+	ModTime      time.Time         `json:"mtime"`
+	Header       map[string]string `json:"hdr,omitempty"`
+	ChecksumAlgo string            `json:"cka,omitempty"`
+	Checksum     string            `json:"ck,omitempty"`
+	ChecksumType string            `json:"ckt,omitempty"`
+	Multipart    bool              `json:"mp,omitempty"`
+	UploadID     string            `json:"uid,omitempty"`
+	Parts        []partMeta        `json:"parts"`
+	SSE          map[string]string `json:"sse,omitempty"`
+}
+
+func (st *store) getObject(bucket, key string) (*objectMeta, error) {
+	var m objectMeta
+	err := st.db.View(func(tx *bolt.Tx) error {
+		b, err := bucketOf(tx, bucket)
+		if err != nil {
+			return err
+		}
+		v := b.Bucket(objectsBucket).Get([]byte(key))
+		if v == nil {
+			return errNoSuchKey
+		}
+		return json.Unmarshal(v, &m)
+	})
+	if err != nil {
+		return nil, err
+	}
+	m.Key = key
+	return &m, nil
+}
+
+// writeCond checks a conditional write against the current object (nil if
+// absent) inside the transaction; it must not block.
+type writeCond func(cur *objectMeta) error
+
+// putObject commits m if cond (may be nil) allows, returning the body files
+// of the object it replaced.
+func (st *store) putObject(bucket string, m *objectMeta, cond writeCond) ([]string, error) {
+	var old []string
+	v, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	err = st.db.Batch(func(tx *bolt.Tx) error {
+		old = nil // Batch may run fn more than once
+		b, err := bucketOf(tx, bucket)
+		if err != nil {
+			return err
+		}
+		ob := b.Bucket(objectsBucket)
+		var cur *objectMeta
+		if prev := ob.Get([]byte(m.Key)); prev != nil {
+			var pm objectMeta
+			if json.Unmarshal(prev, &pm) == nil {
+				old = files(pm.Parts)
+				cur = &pm
+			}
+		}
+		if cond != nil {
+			if err := cond(cur); err != nil {
+				return err
+			}
+		}
+		return ob.Put([]byte(m.Key), v)
+	})
+	return old, err
+}
+
+// deleteObject removes key (absent keys are no error) and returns its files.
+func (st *store) deleteObject(bucket, key string) ([]string, error) {
+	var old []string
+	err := st.db.Batch(func(tx *bolt.Tx) error {
+		old = nil // Batch may run fn more than once
+		b, err := bucketOf(tx, bucket)
+		if err != nil {
+			return err
+		}
+		ob := b.Bucket(objectsBucket)
+		prev := ob.Get([]byte(key))
+		if prev == nil {
+			return nil
+		}
+		var pm objectMeta
+		if json.Unmarshal(prev, &pm) == nil {
+			old = files(pm.Parts)
+		}
+		return ob.Delete([]byte(key))
+	})
+	return old, err
+}
+
+// scanObjects calls fn for objects with prefix and key > after, in key
+// order, until fn returns false.
+func (st *store) scanObjects(bucket, prefix, after string, fn func(*objectMeta) bool) error {
+	return st.db.View(func(tx *bolt.Tx) error {
+		b, err := bucketOf(tx, bucket)
+		if err != nil {
+			return err
+		}
+		c := b.Bucket(objectsBucket).Cursor()
+		start := prefix
+		if after > start {
+			start = after
+		}
+		for k, v := c.Seek([]byte(start)); k != nil && bytes.HasPrefix(k, []byte(prefix)); k, v = c.Next() {
+			if string(k) <= after {
+				continue
+			}
+			var m objectMeta
+			if err := json.Unmarshal(v, &m); err != nil {
+				return err
+			}
+			m.Key = string(k)
+			if !fn(&m) {
+				return nil
+			}
+		}
+		return nil
+	})
+}
