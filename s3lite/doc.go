@@ -7,8 +7,10 @@
 //
 // Layout: routes.go is the whole API surface (S3 dispatches on query
 // subresources, which http.ServeMux cannot); errors.go is the one table from
-// sentinel errors to S3 error XML; store.go is the only code touching bbolt
-// and the body files; crypto.go holds the key derivation and sealing of the
+// sentinel errors to S3 error XML; store*.go is the only code touching
+// bbolt and the body files (store.go: open and bucket records, storefile.go:
+// body files, storeobject.go: object records, storeupload.go: multipart
+// uploads); crypto.go holds the key derivation and sealing of the
 // spec (minio-kms.md section 3) and the range decryption; encryption.go
 // reads and writes SSE headers.
 //
