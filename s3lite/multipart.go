@@ -68,6 +68,7 @@ func (s *Server) createMultipartUpload(w http.ResponseWriter, q *request) error 
 	return nil
 }
 
+// parsePartNumber parses the partNumber query value: 1 to 10000.
 func parsePartNumber(v string) (int, error) {
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 || n > 10000 {
@@ -268,6 +269,8 @@ func assembleParts(u *uploadMeta, stored []partMeta, want []completePart) (*obje
 	return m, nil
 }
 
+// partChecksumOf returns the checksum of algorithm a the client sent for
+// part cp, "" if none.
 func partChecksumOf(cp completePart, a checksum.Algorithm) string {
 	switch a {
 	case checksum.CRC32:

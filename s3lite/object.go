@@ -96,6 +96,8 @@ func (s *Server) checkUpload(q *request, rc requestChecksum, res bodyResult) err
 	return rc.verify(q, res.md5, res.sum)
 }
 
+// setChecksumHeaders adds the full-object checksum of m and its type, if m
+// has one.
 func setChecksumHeaders(h http.Header, m *objectMeta) {
 	if m.Checksum == "" {
 		return

@@ -49,6 +49,8 @@ type bucketSSE struct {
 	KeyID     string `json:"key,omitempty"`
 }
 
+// openStore opens (creating if needed) the store under dir, empties tmp/ and
+// removes body files no record refers to.
 func openStore(dir string) (*store, error) {
 	st := &store{dataDir: filepath.Join(dir, "data"), tmpDir: filepath.Join(dir, "tmp")}
 	if err := os.RemoveAll(st.tmpDir); err != nil {
@@ -88,6 +90,7 @@ func openStore(dir string) (*store, error) {
 
 func (st *store) close() error { return st.db.Close() }
 
+// bucketOf returns the bolt bucket of S3 bucket name, or errNoSuchBucket.
 func bucketOf(tx *bolt.Tx, name string) (*bolt.Bucket, error) {
 	b := tx.Bucket(rootBucket).Bucket([]byte(name))
 	if b == nil {
@@ -96,6 +99,7 @@ func bucketOf(tx *bolt.Tx, name string) (*bolt.Bucket, error) {
 	return b, nil
 }
 
+// createBucket creates bucket name, or fails with errBucketExists.
 func (st *store) createBucket(name string, now time.Time) error {
 	return st.db.Update(func(tx *bolt.Tx) error {
 		if tx.Bucket(rootBucket).Bucket([]byte(name)) != nil {
@@ -143,6 +147,7 @@ func (st *store) deleteBucket(name string) ([]string, error) {
 	return old, err
 }
 
+// getBucket returns the record of bucket name, or errNoSuchBucket.
 func (st *store) getBucket(name string) (bucketInfo, error) {
 	var bi bucketInfo
 	err := st.db.View(func(tx *bolt.Tx) error {
@@ -156,6 +161,7 @@ func (st *store) getBucket(name string) (bucketInfo, error) {
 	return bi, err
 }
 
+// listBuckets returns every bucket record in name order.
 func (st *store) listBuckets() ([]bucketInfo, error) {
 	var out []bucketInfo
 	err := st.db.View(func(tx *bolt.Tx) error {
@@ -172,6 +178,8 @@ func (st *store) listBuckets() ([]bucketInfo, error) {
 	return out, err
 }
 
+// setBucketEncryption sets (nil: removes) the default encryption of bucket
+// name, or fails with errNoSuchBucket.
 func (st *store) setBucketEncryption(name string, cfg *bucketSSE) error {
 	return st.db.Update(func(tx *bolt.Tx) error {
 		b, err := bucketOf(tx, name)

@@ -126,6 +126,7 @@ func (st *store) removeFiles(names []string) {
 	}
 }
 
+// files returns the body file names of parts.
 func files(parts []partMeta) []string {
 	out := make([]string, 0, len(parts))
 	for _, p := range parts {

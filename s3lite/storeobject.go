@@ -38,6 +38,8 @@ type objectMeta struct {
 	SSE          map[string]string `json:"sse,omitempty"`
 }
 
+// getObject returns the record of bucket/key, or errNoSuchBucket or
+// errNoSuchKey.
 func (st *store) getObject(bucket, key string) (*objectMeta, error) {
 	var m objectMeta
 	err := st.db.View(func(tx *bolt.Tx) error {

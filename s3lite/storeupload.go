@@ -21,12 +21,16 @@ type uploadMeta struct {
 	SSE          map[string]string `json:"sse,omitempty"`
 }
 
+// partRecordKey is the bolt key of part n: 4 bytes big-endian, so parts
+// iterate in number order and never collide with infoKey.
 func partRecordKey(n int) []byte {
 	var k [4]byte
 	binary.BigEndian.PutUint32(k[:], uint32(n))
 	return k[:]
 }
 
+// createUpload records the new upload u (u.ID fresh) in bucket, or fails
+// with errNoSuchBucket.
 func (st *store) createUpload(bucket string, u *uploadMeta) error {
 	v, err := json.Marshal(u)
 	if err != nil {
@@ -45,6 +49,8 @@ func (st *store) createUpload(bucket string, u *uploadMeta) error {
 	})
 }
 
+// uploadOf returns the bolt bucket and record of upload id of bucket/key;
+// an id that exists for another key is errNoSuchUpload too.
 func uploadOf(tx *bolt.Tx, bucket, key, id string) (*bolt.Bucket, *uploadMeta, error) {
 	b, err := bucketOf(tx, bucket)
 	if err != nil {
