@@ -127,10 +127,12 @@ func (s *Server) readObject(w http.ResponseWriter, q *request, withBody bool) er
 		return err
 	}
 	// A concurrent overwrite may remove the body between reading the
-	// metadata and opening the files: read the new version then.
+	// metadata and opening the files: read the new version then, but only
+	// while nothing of the old one has gone out.
+	tw := &trackingWriter{ResponseWriter: w}
 	for attempt := 0; ; attempt++ {
-		err := s.readObjectOnce(w, q, withBody, ssec)
-		if !errors.Is(err, os.ErrNotExist) || attempt == 3 {
+		err := s.readObjectOnce(tw, q, withBody, ssec)
+		if tw.wrote || !errors.Is(err, os.ErrNotExist) || attempt == 3 {
 			return err
 		}
 	}

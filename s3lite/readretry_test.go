@@ -1,0 +1,79 @@
+package s3lite
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+)
+
+// overwriteOnHeader is a ResponseWriter that, when the response starts,
+// replaces the object being read and removes its old bodies: a concurrent
+// overwrite landing while a long GET streams.
+type overwriteOnHeader struct {
+	*httptest.ResponseRecorder
+	headers   int
+	overwrite func()
+}
+
+func (w *overwriteOnHeader) WriteHeader(code int) {
+	w.headers++
+	if w.headers == 1 {
+		w.overwrite()
+	}
+	w.ResponseRecorder.WriteHeader(code)
+}
+
+// TestReadOverwrittenWhileStreaming checks that a GET whose later part files
+// vanish after the headers are out fails (the connection is then aborted)
+// instead of starting over with the new object's bytes appended to the old.
+func TestReadOverwrittenWhileStreaming(t *testing.T) {
+	e := newEnv(t)
+	b := e.bucket("streaming")
+	const nParts, partSize = maxPreopen + 44, 1024 // more parts than preopen holds, more bytes than one chunk
+	if nParts*partSize <= chunkSize {
+		t.Fatal("object must outlast the first chunk")
+	}
+	put := func(fill byte) ([]byte, []string) {
+		data := bytes.Repeat([]byte{fill}, nParts*partSize)
+		m := &objectMeta{Key: "k", Size: int64(len(data)), ETag: "etag-" + string(fill), ModTime: time.Now().UTC(), Multipart: true}
+		for i := range nParts {
+			f, err := e.srv.st.tempFile()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.Write(data[i*partSize : (i+1)*partSize]); err != nil {
+				t.Fatal(err)
+			}
+			name, err := e.srv.st.commitFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Parts = append(m.Parts, partMeta{Number: i + 1, File: name, Size: partSize, EncSize: partSize, ETag: "p", ModTime: m.ModTime})
+		}
+		old, err := e.srv.st.putObject(b, m, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data, old
+	}
+	oldData, _ := put('a')
+	w := &overwriteOnHeader{ResponseRecorder: httptest.NewRecorder()}
+	w.overwrite = func() {
+		_, old := put('b')
+		e.srv.st.removeFiles(old)
+	}
+	q := &request{r: httptest.NewRequestWithContext(context.Background(), http.MethodGet, "/streaming/k", nil), bucket: b, key: "k"}
+	err := e.srv.readObject(w, q, true)
+	if err == nil {
+		t.Fatal("read succeeded although its part files were removed mid-stream")
+	}
+	if w.headers != 1 {
+		t.Errorf("response started %d times", w.headers)
+	}
+	if got := w.Body.Bytes(); len(got) >= len(oldData) || !bytes.Equal(got, oldData[:len(got)]) {
+		t.Errorf("body: %d bytes, not a strict prefix of the old object (%d bytes)", len(got), len(oldData))
+	}
+}
