@@ -37,6 +37,25 @@ func TestInProcessCalls(t *testing.T) {
 		t.Fatalf("Decrypt = %x, %v; want %x", got, err, plain)
 	}
 
+	if err := srv.CreateKey(ctx(t), "other-key"); err != nil {
+		t.Fatal(err)
+	}
+	if names, err := srv.ListKeys(ctx(t), "minio-"); err != nil || len(names) != 1 || names[0] != "minio-key" {
+		t.Fatalf("ListKeys(minio-) = %q, %v", names, err)
+	}
+	if names, err := srv.ListKeys(ctx(t), ""); err != nil || len(names) != 2 || names[1] != "other-key" {
+		t.Fatalf("ListKeys(\"\") = %q, %v", names, err)
+	}
+	if ki, err := srv.DescribeKey(ctx(t), "minio-key"); err != nil || ki.Name != "minio-key" || ki.Algorithm == "" || ki.CreatedAt.IsZero() {
+		t.Fatalf("DescribeKey = %+v, %v", ki, err)
+	}
+	if _, err := srv.DescribeKey(ctx(t), "missing"); !errors.Is(err, ErrKeyNotFound) {
+		t.Fatalf("DescribeKey(missing) = %v, want ErrKeyNotFound", err)
+	}
+	if _, err := srv.DescribeKey(ctx(t), "a/b"); !errors.Is(err, ErrInvalidName) {
+		t.Fatalf("DescribeKey(a/b) = %v, want ErrInvalidName", err)
+	}
+
 	tampered := bytes.Clone(ciphertext)
 	tampered[len(tampered)/2] ^= 1
 	for name, tc := range map[string]struct {
@@ -73,6 +92,9 @@ func TestInProcessCalls(t *testing.T) {
 	store.setDown(errors.New("disk on fire"))
 	if err := srv.Ready(ctx(t)); !errors.Is(err, ErrStoreUnavailable) {
 		t.Fatalf("Ready with a failing store: %v, want ErrStoreUnavailable", err)
+	}
+	if _, err := srv.ListKeys(ctx(t), ""); err == nil {
+		t.Fatal("ListKeys with a failing store = nil error")
 	}
 	store.setDown(ErrStoreUnreachable)
 	if err := srv.Ready(ctx(t)); !errors.Is(err, ErrStoreUnreachable) {

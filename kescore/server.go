@@ -185,6 +185,32 @@ func (s *Server) Decrypt(ctx context.Context, name string, ciphertext, assoc []b
 	return k.decrypt(ciphertext, assoc)
 }
 
+// KeyInfo describes a master key without its secret, as /v1/key/describe does.
+type KeyInfo struct {
+	Name, Algorithm string
+	CreatedAt       time.Time
+	CreatedBy       string
+}
+
+// DescribeKey returns what /v1/key/describe/<name> answers (in-process use): ErrKeyNotFound
+// for a missing key, the key store's error while it is unavailable.
+func (s *Server) DescribeKey(ctx context.Context, name string) (KeyInfo, error) {
+	if !validName(name) {
+		return KeyInfo{}, ErrInvalidName
+	}
+	k, err := s.cache.get(ctx, name)
+	if err != nil {
+		return KeyInfo{}, err
+	}
+	return KeyInfo{Name: name, Algorithm: k.typ.String(), CreatedAt: k.createdAt, CreatedBy: k.createdBy}, nil
+}
+
+// ListKeys returns the names of the master keys that start with prefix, sorted (in-process
+// use; "" lists all).
+func (s *Server) ListKeys(ctx context.Context, prefix string) ([]string, error) {
+	return s.cache.list(ctx, prefix)
+}
+
 // Ready reports whether the key store is reachable and serving: nil, or
 // an error matching ErrStoreUnreachable or ErrStoreUnavailable.
 func (s *Server) Ready(ctx context.Context) error {
