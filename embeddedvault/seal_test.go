@@ -50,7 +50,13 @@ func TestInitUnsealKVv1RoundTrip(t *testing.T) {
 func TestSealedRejectsAndReopenIsSealed(t *testing.T) {
 	cfg := testConfig(t)
 	tv := startVault(t, cfg)
+	if st, err := tv.srv.SealState(context.Background()); err != nil || st != (SealState{Sealed: true}) {
+		t.Fatalf("SealState before init = %+v, %v", st, err)
+	}
 	res := tv.initUnseal(5, 3)
+	if st, err := tv.srv.SealState(context.Background()); err != nil || st != (SealState{Initialized: true, Shares: 5, Threshold: 3}) {
+		t.Fatalf("SealState after unseal = %+v, %v", st, err)
+	}
 	c := tv.client(res.RootToken)
 	if err := c.Sys().Mount("kv", &api.MountInput{Type: "kv"}); err != nil {
 		t.Fatal(err)
@@ -65,6 +71,9 @@ func TestSealedRejectsAndReopenIsSealed(t *testing.T) {
 	var re *api.ResponseError
 	if !asResponseError(err, &re) || re.StatusCode != http.StatusServiceUnavailable || len(re.Errors) != 1 || re.Errors[0] != "Vault is sealed" {
 		t.Fatalf("sealed read err = %v", err)
+	}
+	if st, _ := tv.srv.SealState(context.Background()); !st.Sealed || !st.Initialized || st.Shares != 5 {
+		t.Fatalf("SealState after seal = %+v", st)
 	}
 	tv.stop()
 

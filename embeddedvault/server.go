@@ -86,6 +86,26 @@ func (s *Server) Close() error {
 // Sealed reports whether the store is sealed.
 func (s *Server) Sealed() bool { return s.state.Load() == nil }
 
+// SealState is the seal status as sys/seal-status reports it, without the unseal progress.
+type SealState struct {
+	Initialized, Sealed bool
+	// Shares and Threshold are the Shamir split made by sys/init (0 before it).
+	Shares, Threshold int
+}
+
+// SealState returns the store's seal status (in-process use).
+func (s *Server) SealState(ctx context.Context) (SealState, error) {
+	ok, c, err := s.initialized(ctx)
+	if err != nil {
+		return SealState{}, err
+	}
+	st := SealState{Initialized: ok, Sealed: s.Sealed()}
+	if c != nil {
+		st.Shares, st.Threshold = c.SecretShares, c.SecretThreshold
+	}
+	return st, nil
+}
+
 // DevCredentials returns the root token and base64 unseal key of a dev-mode
 // server; both are empty without Config.Dev.
 func (s *Server) DevCredentials() (rootToken, unsealKey string) {
