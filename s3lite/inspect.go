@@ -11,8 +11,13 @@ import (
 // This file is the in-process, read-only view of the store that kmsbox's console shows:
 // what is stored and how each object's key is sealed. It never returns a plaintext key.
 
-// ErrNotFound is wrapped by the inspection methods for a missing bucket or object.
-var ErrNotFound = errors.New("s3lite: no such bucket or object")
+var (
+	// ErrNotFound is wrapped by the inspection methods for a missing bucket or object.
+	ErrNotFound = errors.New("s3lite: no such bucket or object")
+	// ErrTampered is wrapped by [Server.CheckKey] when an object's stored key material
+	// does not open: its metadata was altered.
+	ErrTampered = errors.New("s3lite: the object's sealed key does not open: its metadata was altered")
+)
 
 // BucketInfo is a bucket as [Server.Buckets] reports it.
 type BucketInfo struct {
@@ -143,8 +148,8 @@ func (s *Server) Sealed(ctx context.Context, bucket, key string) (SealedKey, err
 
 // CheckKey follows the key chain of bucket/key as a GET would, without reading the body:
 // the KMS decrypts the data key and the data key unseals the object key. It returns nil
-// when both hold, the KMS error (ErrKMSUnavailable, ErrKMSKeyNotFound, ...) or a tampering
-// error otherwise. SSE-C objects cannot be checked without the customer's key and return
+// when both hold, the KMS error (ErrKMSUnavailable, ErrKMSKeyNotFound, ...) or ErrTampered
+// otherwise. SSE-C objects cannot be checked without the customer's key and return
 // nil; so do plaintext objects. Every key is zeroed before it returns.
 func (s *Server) CheckKey(ctx context.Context, bucket, key string) error {
 	m, err := s.st.getObject(bucket, key)
@@ -156,6 +161,9 @@ func (s *Server) CheckKey(ctx context.Context, bucket, key string) error {
 	}
 	oek, err := s.objectKey(ctx, m.SSE, bucket, key, nil)
 	clear(oek)
+	if errors.Is(err, errObjectTampered) {
+		return errors.Join(ErrTampered, err)
+	}
 	return err
 }
 

@@ -103,8 +103,8 @@ func TestInspect(t *testing.T) {
 	if _, err := e.srv.st.putObject(bk, m, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.srv.CheckKey(ctx, bk, "s3/b"); err == nil {
-		t.Fatal("CheckKey of a tampered sealed key = nil")
+	if err := e.srv.CheckKey(ctx, bk, "s3/b"); !errors.Is(err, ErrTampered) {
+		t.Fatalf("CheckKey of a tampered sealed key = %v, want ErrTampered", err)
 	}
 	if err := e.srv.CheckKey(ctx, bk, "s3/a"); err != nil {
 		t.Fatalf("CheckKey of an untouched neighbour = %v", err)
