@@ -3,6 +3,7 @@ package s3lite
 import (
 	"crypto/md5"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/kmsbox/kmsbox/s3lite/internal/checksum"
 )
@@ -50,11 +52,9 @@ func (s *Server) createMultipartUpload(w http.ResponseWriter, q *request) error 
 		u.SSE = oc.meta
 		u.SSE[metaMultipart] = "true"
 	}
-	var id [24]byte
-	if _, err := rand.Read(id[:]); err != nil {
+	if u.ID, err = newUploadID(u.Initiated); err != nil {
 		return err
 	}
-	u.ID = hex.EncodeToString(id[:])
 	if err := s.st.createUpload(q.bucket, u); err != nil {
 		return err
 	}
@@ -66,6 +66,20 @@ func (s *Server) createMultipartUpload(w http.ResponseWriter, q *request) error 
 	}
 	writeXML(w, http.StatusOK, initiateMultipartUploadResult{Xmlns: s3NS, Bucket: q.bucket, Key: q.key, UploadID: u.ID})
 	return nil
+}
+
+// newUploadID returns a fresh upload ID whose lexicographic order is the
+// order of initiation: 16 hex digits of the initiation time in nanoseconds
+// since 1970, then 32 random hex digits. S3 lists the uploads of one key in
+// initiation order but resumes after upload-id-marker by comparing IDs, so
+// the two orders must agree.
+func newUploadID(initiated time.Time) (string, error) {
+	var id [24]byte
+	binary.BigEndian.PutUint64(id[:8], uint64(initiated.UnixNano()))
+	if _, err := rand.Read(id[8:]); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(id[:]), nil
 }
 
 // parsePartNumber parses the partNumber query value: 1 to 10000.
@@ -336,12 +350,31 @@ func (s *Server) listParts(w http.ResponseWriter, q *request) error {
 	return nil
 }
 
-// listMultipartUploads answers ListMultipartUploads.
+// listUploadsResponse is S3's ListMultipartUploadsResult with the
+// EncodingType element of encoding-type=url.
+type listUploadsResponse struct {
+	listMultipartUploadsResult
+	EncodingType string `xml:"EncodingType,omitempty"`
+}
+
+// listMultipartUploads answers ListMultipartUploads: uploads in key order,
+// the uploads of one key in initiation order (which upload IDs follow, see
+// newUploadID); keys with the delimiter after the prefix fold into common
+// prefixes, which count toward max-uploads like uploads. The next markers
+// name the last entry returned (a common prefix has no upload ID).
 func (s *Server) listMultipartUploads(w http.ResponseWriter, q *request) error {
 	v := q.r.URL.Query()
 	maxUploads, err := parseMaxKeys(v.Get("max-uploads"), 1000)
 	if err != nil {
-		return err
+		return withMsg(errInvalidArgument, "Argument max-uploads must be an integer between 0 and 2147483647")
+	}
+	enc := func(x string) string { return x }
+	switch v.Get("encoding-type") {
+	case "":
+	case "url":
+		enc = s3URLEncode
+	default:
+		return withMsg(errInvalidArgument, "Invalid Encoding Method specified in Request")
 	}
 	prefix, delim := v.Get("prefix"), v.Get("delimiter")
 	keyMarker, idMarker := v.Get("key-marker"), v.Get("upload-id-marker")
@@ -349,32 +382,74 @@ func (s *Server) listMultipartUploads(w http.ResponseWriter, q *request) error {
 	if err != nil {
 		return err
 	}
-	o := s.owner(q)
-	res := listMultipartUploadsResult{Xmlns: s3NS, Bucket: q.bucket, KeyMarker: keyMarker, UploadIDMarker: idMarker,
-		Prefix: prefix, Delimiter: delim, MaxUploads: maxUploads}
-	seenCP := map[string]bool{}
-	for _, u := range ups {
-		if keyMarker != "" && (u.Key < keyMarker || u.Key == keyMarker && (idMarker == "" || u.ID <= idMarker)) {
-			continue
-		}
+	commonPrefixOf := func(key string) string {
 		if delim != "" {
-			if i := strings.Index(u.Key[len(prefix):], delim); i >= 0 {
-				cp := u.Key[:len(prefix)+i+len(delim)]
-				if !seenCP[cp] {
-					seenCP[cp] = true
-					res.CommonPrefixes = append(res.CommonPrefixes, commonPrefix{Prefix: cp})
-				}
-				continue
+			if i := strings.Index(key[len(prefix):], delim); i >= 0 {
+				return key[:len(prefix)+i+len(delim)]
 			}
 		}
-		if len(res.Uploads) == maxUploads {
-			res.IsTruncated = true
+		return ""
+	}
+	o := s.owner(q)
+	res := listUploadsResponse{listMultipartUploadsResult: listMultipartUploadsResult{Xmlns: s3NS, Bucket: q.bucket,
+		KeyMarker: enc(keyMarker), UploadIDMarker: idMarker, Prefix: enc(prefix), Delimiter: enc(delim), MaxUploads: maxUploads}}
+	if v.Get("encoding-type") != "" {
+		res.EncodingType = "url"
+	}
+	n, lastCP := 0, ""
+	for _, u := range uploadsAfter(ups, keyMarker, idMarker) {
+		cp := commonPrefixOf(u.Key)
+		if cp != "" && (cp == lastCP || cp == keyMarker) {
+			continue // folded into a prefix already returned, on this page or before
+		}
+		if n == maxUploads {
+			res.IsTruncated = maxUploads > 0
 			break
 		}
-		res.Uploads = append(res.Uploads, uploadItem{Key: u.Key, UploadID: u.ID, Initiator: o, Owner: o,
+		n++
+		if cp != "" {
+			lastCP = cp
+			res.CommonPrefixes = append(res.CommonPrefixes, commonPrefix{Prefix: enc(cp)})
+			res.NextKeyMarker, res.NextUploadIDMarker = enc(cp), ""
+			continue
+		}
+		res.Uploads = append(res.Uploads, uploadItem{Key: enc(u.Key), UploadID: u.ID, Initiator: o, Owner: o,
 			StorageClass: "STANDARD", Initiated: s3Time(u.Initiated)})
-		res.NextKeyMarker, res.NextUploadIDMarker = u.Key, u.ID
+		res.NextKeyMarker, res.NextUploadIDMarker = enc(u.Key), u.ID
 	}
 	writeXML(w, http.StatusOK, res)
 	return nil
+}
+
+// uploadsAfter drops from ups (in listing order) what key-marker and
+// upload-id-marker put before the page: keys before keyMarker, and the
+// uploads of keyMarker itself up to and including upload idMarker (all of
+// them without idMarker). idMarker is ignored without keyMarker. When
+// idMarker is not an upload of keyMarker (aborted meanwhile), the uploads
+// of keyMarker with an ID lexicographically greater stay, as S3 documents.
+func uploadsAfter(ups []uploadMeta, keyMarker, idMarker string) []uploadMeta {
+	if keyMarker == "" {
+		return ups
+	}
+	i := sort.Search(len(ups), func(i int) bool { return ups[i].Key >= keyMarker })
+	j := i
+	for j < len(ups) && ups[j].Key == keyMarker {
+		j++
+	}
+	same := ups[i:j]
+	if idMarker == "" {
+		return ups[j:]
+	}
+	for k, u := range same {
+		if u.ID == idMarker {
+			return ups[i+k+1:]
+		}
+	}
+	var out []uploadMeta
+	for _, u := range same {
+		if u.ID > idMarker {
+			out = append(out, u)
+		}
+	}
+	return append(out, ups[j:]...)
 }
