@@ -1,0 +1,368 @@
+package web
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestConfigValidate(t *testing.T) {
+	src := newFakeSource()
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want []string // every one must be in the error; none means valid
+	}{
+		{"valid", Config{Source: src, AccessKey: "a", SecretKey: "s"}, nil},
+		{"empty", Config{}, []string{"Source is required", "AccessKey is required", "SecretKey is required"}},
+		{"negative ttl", Config{Source: src, AccessKey: "a", SecretKey: "s", SessionTTL: -time.Second}, []string{"SessionTTL -1s is negative"}},
+		{"no secret", Config{Source: src, AccessKey: "a"}, []string{"SecretKey is required"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.cfg.Validate()
+			_, newErr := New(tc.cfg)
+			if len(tc.want) == 0 {
+				if err != nil || newErr != nil {
+					t.Fatalf("Validate: %v, New: %v", err, newErr)
+				}
+				return
+			}
+			if err == nil || newErr == nil {
+				t.Fatalf("Validate: %v, New: %v; want errors", err, newErr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestLoginSuccess(t *testing.T) {
+	tc := newTestConsole(t, 0)
+	r := tc.get("/login")
+	wantStatus(t, r, http.StatusOK)
+	wantContains(t, r.body, `name="accessKey"`, `name="secretKey"`, `type="password"`, `id="login"`, `action="/login"`)
+	wantAbsent(t, r.body, `id="logout"`, "Invalid login")
+
+	r = tc.postForm("/login", url.Values{"accessKey": {testAccessKey}, "secretKey": {testSecretKey}})
+	wantStatus(t, r, http.StatusSeeOther)
+	if loc := r.Header.Get("Location"); loc != "/" {
+		t.Errorf("Location %q, want /", loc)
+	}
+	var c *http.Cookie
+	for _, rc := range r.Cookies() {
+		if rc.Name == sessionCookie {
+			c = rc
+		}
+	}
+	if c == nil {
+		t.Fatalf("no %s cookie in %q", sessionCookie, r.Header.Values("Set-Cookie"))
+	}
+	if !c.HttpOnly || !c.Secure || c.SameSite != http.SameSiteStrictMode || c.Path != "/" {
+		t.Errorf("cookie %+v: want HttpOnly, Secure, SameSite=Strict, Path=/", c)
+	}
+	if c.MaxAge != int(defaultSessionTTL/time.Second) {
+		t.Errorf("cookie Max-Age %d, want %d", c.MaxAge, int(defaultSessionTTL/time.Second))
+	}
+	if raw, err := base64.RawURLEncoding.DecodeString(c.Value); err != nil || len(raw) != 32 {
+		t.Errorf("token %q: %d bytes, %v; want 32 bytes base64url", c.Value, len(raw), err)
+	}
+	if strings.Contains(tc.logs.String(), c.Value) {
+		t.Error("the log holds the session token")
+	}
+
+	r = tc.get("/")
+	wantStatus(t, r, http.StatusOK)
+	wantContains(t, r.body, `id="logout"`, "kmsbox console")
+
+	// A logged-in visit to the login page goes on.
+	r = tc.get("/login")
+	wantStatus(t, r, http.StatusSeeOther)
+
+	// A second login gets a new token.
+	old := tc.cookie()
+	tc.login()
+	if tc.cookie() == old || tc.srv.sessions.len() != 1 {
+		t.Errorf("second login: token changed %v, %d sessions; want a new token and the old one dropped", tc.cookie() != old, tc.srv.sessions.len())
+	}
+}
+
+func TestLoginFailure(t *testing.T) {
+	tc := newTestConsole(t, 0)
+	for _, c := range []struct {
+		name           string
+		access, secret string
+	}{
+		{"wrong secret", testAccessKey, "wrong"},
+		{"wrong access key", "admin", testSecretKey},
+		{"both wrong", "admin", "admin"},
+		{"empty", "", ""},
+		{"secret prefix", testAccessKey, testSecretKey[:len(testSecretKey)-1]},
+		{"secret longer", testAccessKey, testSecretKey + "x"},
+		{"swapped", testSecretKey, testAccessKey},
+		{"case", strings.ToUpper(testAccessKey), testSecretKey},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := tc.postForm("/login", url.Values{"accessKey": {c.access}, "secretKey": {c.secret}})
+			wantStatus(t, r, http.StatusUnauthorized)
+			wantContains(t, r.body, "Invalid login", `name="accessKey"`, `id="login"`)
+			wantAbsent(t, r.body, "access key is wrong", "secret key is wrong", testSecretKey)
+			if len(r.Header.Values("Set-Cookie")) != 0 || tc.cookie() != "" {
+				t.Errorf("failed login set a cookie: %q", r.Header.Values("Set-Cookie"))
+			}
+			wantStatus(t, tc.get("/"), http.StatusSeeOther)
+		})
+	}
+	if n := tc.srv.sessions.len(); n != 0 {
+		t.Errorf("%d sessions after failed logins", n)
+	}
+	if !strings.Contains(tc.logs.String(), "console login failed") {
+		t.Error("failed logins were not logged")
+	}
+
+	// A body over the route's limit is a bad form, not a login.
+	r := tc.postForm("/login", url.Values{"accessKey": {testAccessKey}, "secretKey": {strings.Repeat("x", 20*kib)}})
+	wantStatus(t, r, http.StatusBadRequest)
+	wantContains(t, r.body, "Malformed form")
+}
+
+func TestUnauthenticated(t *testing.T) {
+	tc := newTestConsole(t, 0)
+	for _, c := range []struct{ path, next string }{
+		{"/", ""},
+		{"/buckets/photos", "/buckets/photos"},
+		{"/buckets/photos?prefix=2024%2F", "/buckets/photos?prefix=2024%2F"},
+		{"/objects/photos/2024/a.jpg", "/objects/photos/2024/a.jpg"},
+		{"/no/such/page", "/no/such/page"},
+	} {
+		r := tc.get(c.path)
+		wantStatus(t, r, http.StatusSeeOther)
+		want := "/login"
+		if c.next != "" {
+			want += "?next=" + url.QueryEscape(c.next)
+		}
+		if loc := r.Header.Get("Location"); loc != want {
+			t.Errorf("GET %s: Location %q, want %q", c.path, loc, want)
+		}
+	}
+	r := tc.postForm("/logout", url.Values{})
+	wantStatus(t, r, http.StatusSeeOther)
+	if loc := r.Header.Get("Location"); loc != "/login" {
+		t.Errorf("POST /logout: Location %q", loc)
+	}
+
+	for _, path := range []string{
+		"/api/v1/status", "/api/v1/buckets/photos/objects?prefix=2024/",
+		"/api/v1/chain/photos/2024/a.jpg", "/api/v1/nothing", "/api/",
+	} {
+		r := tc.get(path)
+		wantStatus(t, r, http.StatusUnauthorized)
+		if ct := r.Header.Get("Content-Type"); ct != "application/json" {
+			t.Errorf("GET %s: Content-Type %q", path, ct)
+		}
+		var e map[string]string
+		if err := json.Unmarshal([]byte(r.body), &e); err != nil || e["error"] != "Not logged in" || len(e) != 1 {
+			t.Errorf("GET %s: body %q (%v), want {\"error\":\"Not logged in\"}", path, r.body, err)
+		}
+	}
+	if _, key, _, _ := tc.src.asked(); key != "" {
+		t.Errorf("the Source was asked for %q without a session", key)
+	}
+
+	// A made-up or stale cookie is no session.
+	u, _ := url.Parse(tc.ts.URL)
+	tc.client.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookie, Value: base64.RawURLEncoding.EncodeToString(make([]byte, 32))}})
+	wantStatus(t, tc.get("/"), http.StatusSeeOther)
+	wantStatus(t, tc.get("/api/v1/status"), http.StatusUnauthorized)
+
+	// These need none.
+	r = tc.get("/healthz")
+	wantStatus(t, r, http.StatusOK)
+	if r.body != "ok" {
+		t.Errorf("/healthz body %q, want ok", r.body)
+	}
+	r = tc.get("/static/console.css")
+	wantStatus(t, r, http.StatusOK)
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/css") {
+		t.Errorf("stylesheet Content-Type %q", ct)
+	}
+	wantContains(t, r.body, ".link.broken", ".link.ok")
+	wantStatus(t, tc.get("/login"), http.StatusOK)
+}
+
+func TestLoginNext(t *testing.T) {
+	tc := newTestConsole(t, 0)
+	r := tc.get("/objects/photos/2024/a.jpg")
+	wantStatus(t, r, http.StatusSeeOther)
+	r = tc.get(r.Header.Get("Location"))
+	wantStatus(t, r, http.StatusOK)
+	wantContains(t, r.body, `name="next" value="/objects/photos/2024/a.jpg"`)
+
+	r = tc.postForm("/login", url.Values{"accessKey": {testAccessKey}, "secretKey": {testSecretKey}, "next": {"/objects/photos/2024/a.jpg"}})
+	wantStatus(t, r, http.StatusSeeOther)
+	if loc := r.Header.Get("Location"); loc != "/objects/photos/2024/a.jpg" {
+		t.Errorf("Location %q", loc)
+	}
+	tc.client = tc.newClient()
+	r = tc.postForm("/login", url.Values{"accessKey": {testAccessKey}, "secretKey": {testSecretKey}, "next": {"//evil.example/x"}})
+	wantStatus(t, r, http.StatusSeeOther)
+	if loc := r.Header.Get("Location"); loc != "/" {
+		t.Errorf("Location %q for an off-site next, want /", loc)
+	}
+}
+
+func TestSafeNext(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"", "/"},
+		{"/", "/"},
+		{"/buckets/photos?prefix=a%2Fb", "/buckets/photos?prefix=a%2Fb"},
+		{"/objects/b/a%20b/%3Cx%3E", "/objects/b/a%20b/%3Cx%3E"},
+		{"//evil.example", "/"},
+		{"/\\evil.example", "/"},
+		{"/a\\b", "/"},
+		{"https://evil.example/", "/"},
+		{"javascript:alert(1)", "/"},
+		{"evil.example", "/"},
+		{"/a\nb", "/"},
+		{"/a\tb", "/"},
+		{"/%zz", "/"},
+	} {
+		if got := safeNext(c.in); got != c.want {
+			t.Errorf("safeNext(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+func TestSessionExpiry(t *testing.T) {
+	const ttl = time.Hour
+	tc := newTestConsole(t, ttl)
+	tc.login()
+	tc.advance(ttl - time.Second)
+	wantStatus(t, tc.get("/"), http.StatusOK)
+	wantStatus(t, tc.get("/api/v1/status"), http.StatusOK)
+
+	tc.advance(time.Second)
+	wantStatus(t, tc.get("/"), http.StatusSeeOther)
+	wantStatus(t, tc.get("/api/v1/status"), http.StatusUnauthorized)
+	if n := tc.srv.sessions.len(); n != 0 {
+		t.Errorf("%d sessions held after expiry, want the expired one dropped", n)
+	}
+
+	// An expired session nobody asks for again is dropped at the next login.
+	other := tc.newClient()
+	r := tc.do(other, http.MethodPost, "/login", url.Values{"accessKey": {testAccessKey}, "secretKey": {testSecretKey}}, nil)
+	wantStatus(t, r, http.StatusSeeOther)
+	tc.advance(2 * ttl)
+	tc.login()
+	if n := tc.srv.sessions.len(); n != 1 {
+		t.Errorf("%d sessions, want only the new one", n)
+	}
+	wantStatus(t, tc.do(other, http.MethodGet, "/", nil, nil), http.StatusSeeOther)
+	wantStatus(t, tc.get("/"), http.StatusOK)
+}
+
+func TestLogout(t *testing.T) {
+	tc := newTestConsole(t, 0)
+	tc.login()
+	token := tc.cookie()
+	r := tc.postForm("/logout", url.Values{})
+	wantStatus(t, r, http.StatusSeeOther)
+	if loc := r.Header.Get("Location"); loc != "/login" {
+		t.Errorf("Location %q, want /login", loc)
+	}
+	if tc.cookie() != "" {
+		t.Error("the browser keeps its session cookie after logout")
+	}
+	if n := tc.srv.sessions.len(); n != 0 {
+		t.Errorf("%d sessions after logout", n)
+	}
+	// The old token, replayed, is dead.
+	replay := tc.newClient()
+	u, _ := url.Parse(tc.ts.URL)
+	replay.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookie, Value: token}})
+	wantStatus(t, tc.do(replay, http.MethodGet, "/", nil, nil), http.StatusSeeOther)
+	wantStatus(t, tc.do(replay, http.MethodGet, "/api/v1/status", nil, nil), http.StatusUnauthorized)
+}
+
+func TestClose(t *testing.T) {
+	tc := newTestConsole(t, 0)
+	tc.login()
+	if err := tc.srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, tc.get("/"), http.StatusSeeOther)
+}
+
+func TestCrossOriginPost(t *testing.T) {
+	tc := newTestConsole(t, 0)
+	creds := url.Values{"accessKey": {testAccessKey}, "secretKey": {testSecretKey}}
+	host := strings.TrimPrefix(tc.ts.URL, "https://")
+	for _, c := range []struct {
+		name   string
+		header http.Header
+	}{
+		{"other origin", http.Header{"Origin": {"https://evil.example"}}},
+		{"other port", http.Header{"Origin": {"https://127.0.0.1:1"}}},
+		{"null origin", http.Header{"Origin": {"null"}}},
+		{"cross-site fetch", http.Header{"Sec-Fetch-Site": {"cross-site"}}},
+		{"same-site fetch", http.Header{"Sec-Fetch-Site": {"same-site"}, "Origin": {tc.ts.URL}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := tc.do(tc.client, http.MethodPost, "/login", creds, c.header)
+			wantStatus(t, r, http.StatusForbidden)
+			wantContains(t, r.body, "Cross-origin request refused")
+			if tc.cookie() != "" {
+				t.Fatal("a cross-origin login set a session")
+			}
+		})
+	}
+
+	r := tc.do(tc.client, http.MethodPost, "/login", creds, http.Header{"Origin": {"https://" + host}, "Sec-Fetch-Site": {"same-origin"}})
+	wantStatus(t, r, http.StatusSeeOther)
+	r = tc.do(tc.client, http.MethodPost, "/logout", url.Values{}, http.Header{"Origin": {"https://evil.example"}})
+	wantStatus(t, r, http.StatusForbidden)
+	wantStatus(t, tc.get("/"), http.StatusOK) // still logged in
+
+	// GET is not a write: a cross-origin link to a page is fine.
+	r = tc.do(tc.client, http.MethodGet, "/", nil, http.Header{"Origin": {"https://evil.example"}})
+	wantStatus(t, r, http.StatusOK)
+}
+
+func TestSecurityHeaders(t *testing.T) {
+	tc := newTestConsole(t, 0)
+	check := func(r response, cache string) {
+		t.Helper()
+		for k, want := range map[string]string{
+			"Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'",
+			"X-Content-Type-Options":  "nosniff",
+			"Referrer-Policy":         "no-referrer",
+			"Cache-Control":           cache,
+		} {
+			if got := r.Header.Get(k); got != want {
+				t.Errorf("%s %s (%d): %s %q, want %q", r.Request.Method, r.Request.URL.Path, r.StatusCode, k, got, want)
+			}
+		}
+		if strings.Contains(r.body, "<script") || strings.Contains(r.body, "style=") || strings.Contains(r.body, "<style") {
+			t.Errorf("%s: inline script or style in the page", r.Request.URL.Path)
+		}
+	}
+	check(tc.get("/login"), "no-store")
+	check(tc.get("/"), "no-store") // redirect
+	check(tc.get("/api/v1/status"), "no-store")
+	check(tc.get("/healthz"), "no-store")
+	check(tc.get("/static/console.css"), "public, max-age=3600")
+	check(tc.postForm("/login", url.Values{"accessKey": {"x"}}), "no-store")
+	tc.login()
+	for _, p := range []string{"/", "/buckets/photos", "/objects/photos/sse-s3.txt", "/objects/photos/sealed.txt",
+		"/objects/photos/nothing", "/buckets/" + failBucket, "/api/v1/status", "/api/v1/chain/photos/sse-s3.txt", "/nowhere"} {
+		check(tc.get(p), "no-store")
+	}
+	check(tc.get("/static/nothing.css"), "public, max-age=3600")
+	wantStatus(t, tc.get("/static/nothing.css"), http.StatusNotFound)
+}
