@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 
@@ -62,6 +63,41 @@ func (s *Server) openCopySource(q *request) (*copySource, error) {
 	return &copySource{bucket: b, key: k, meta: m, oek: oek}, nil
 }
 
+// copyAttempts bounds how often a copy resolves and reads its source
+// (see withCopySource).
+const copyAttempts = 4
+
+// withCopySource resolves the copy source and runs fn with it. A concurrent
+// PUT of the source replaces its record and removes its body files, maybe
+// between the record read and the opening of the files: fn then fails with
+// os.ErrNotExist, and the source is resolved and read again, as GetObject
+// does. A retry is always safe: fn answers and commits only after the whole
+// source was read, and a failed read leaves no temp file.
+func (s *Server) withCopySource(q *request, fn func(*copySource) error) error {
+	for attempt := 1; ; attempt++ {
+		src, err := s.openCopySource(q)
+		if err != nil {
+			return err
+		}
+		err = fn(src)
+		if attempt == copyAttempts || !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+}
+
+// openSourceRange returns a reader of the plaintext [off, off+length) of
+// src with its first body files already open, so that an overwrite landing
+// later cannot pull them away.
+func (s *Server) openSourceRange(src *copySource, off, length int64) (*rangeReader, error) {
+	rr := s.newRangeReader(src.meta, src.oek, off, length)
+	if err := rr.preopen(); err != nil {
+		rr.Close()
+		return nil, err
+	}
+	return rr, nil
+}
+
 // copyObject answers CopyObject: the plaintext streams from the source
 // through a fresh object key for the destination (keys are bound to
 // bucket/object, so every copy re-encrypts).
@@ -70,10 +106,12 @@ func (s *Server) copyObject(w http.ResponseWriter, q *request) error {
 	if err != nil {
 		return err
 	}
-	src, err := s.openCopySource(q)
-	if err != nil {
-		return err
-	}
+	return s.withCopySource(q, func(src *copySource) error { return s.copyObjectFrom(w, q, bi, src) })
+}
+
+// copyObjectFrom is one attempt of copyObject, reading src.
+func (s *Server) copyObjectFrom(w http.ResponseWriter, q *request, bi bucketInfo, src *copySource) error {
+	var err error
 	directive := q.r.Header.Get("X-Amz-Metadata-Directive")
 	if directive != "" && directive != "COPY" && directive != "REPLACE" {
 		return withMsg(errInvalidArgument, "Unknown metadata directive.")
@@ -108,7 +146,10 @@ func (s *Server) copyObject(w http.ResponseWriter, q *request) error {
 	if oc != nil {
 		key = oc.oek
 	}
-	rr := s.newRangeReader(src.meta, src.oek, 0, src.meta.Size)
+	rr, err := s.openSourceRange(src, 0, src.meta.Size)
+	if err != nil {
+		return err
+	}
 	defer rr.Close()
 	f, res, err := s.writeBody(q.r.Context(), rr, key, nil, algo, maxObjectSize)
 	if err != nil {
@@ -138,17 +179,22 @@ func (s *Server) copyObject(w http.ResponseWriter, q *request) error {
 // uploadPartCopy answers UploadPartCopy, with an optional
 // x-amz-copy-source-range.
 func (s *Server) uploadPartCopy(w http.ResponseWriter, q *request) error {
-	src, err := s.openCopySource(q)
-	if err != nil {
-		return err
-	}
+	return s.withCopySource(q, func(src *copySource) error { return s.uploadPartCopyFrom(w, q, src) })
+}
+
+// uploadPartCopyFrom is one attempt of uploadPartCopy, reading src.
+func (s *Server) uploadPartCopyFrom(w http.ResponseWriter, q *request, src *copySource) error {
+	var err error
 	off, length := int64(0), src.meta.Size
 	if v := q.r.Header.Get("X-Amz-Copy-Source-Range"); v != "" {
 		if off, length, err = parseCopyRange(v, src.meta.Size); err != nil {
 			return err
 		}
 	}
-	rr := s.newRangeReader(src.meta, src.oek, off, length)
+	rr, err := s.openSourceRange(src, off, length)
+	if err != nil {
+		return err
+	}
 	defer rr.Close()
 	p, u, err := s.storePart(q, rr, requestChecksum{}, func(res bodyResult) error {
 		if res.size != length {
