@@ -58,3 +58,21 @@ func FuzzHandler(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkChainPage renders the chain page of an SSE-S3 object, session check included.
+func BenchmarkChainPage(b *testing.B) {
+	srv, err := New(Config{Source: newFakeSource(), AccessKey: testAccessKey, SecretKey: testSecretKey})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h, token := srv.Handler(), srv.sessions.create()
+	req := httptest.NewRequest(http.MethodGet, "https://console.test/objects/photos/sse-s3.txt", nil)
+	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: token})
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatal(rec.Code)
+		}
+	}
+}

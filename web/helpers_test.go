@@ -42,7 +42,8 @@ type fakeSource struct {
 	lastKey    string
 	lastPrefix string
 	lastLimit  int
-	failures   int // errors returned that were not ErrNotFound
+	failures   int  // errors returned that were not ErrNotFound
+	deadline   bool // the last Objects call had a context deadline
 }
 
 var _ Source = (*fakeSource)(nil)
@@ -61,6 +62,7 @@ func (f *fakeSource) Objects(ctx context.Context, bucket, prefix string, limit i
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.lastBucket, f.lastPrefix, f.lastLimit = bucket, prefix, limit
+	_, f.deadline = ctx.Deadline()
 	if bucket == failBucket {
 		f.failures++
 		return nil, errDiskOnFire

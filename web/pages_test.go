@@ -57,6 +57,7 @@ func TestOverview(t *testing.T) {
 	if n := strings.Count(r.body, `class="badge ok"`); n != 3 {
 		t.Errorf("%d ok badges, want 3", n)
 	}
+	golden(t, "overview.golden.html", r.body)
 
 	// Layers that are down say so.
 	tc.src.mu.Lock()
@@ -85,6 +86,11 @@ func TestBucketListing(t *testing.T) {
 	if b, _, prefix, limit := tc.src.asked(); b != "photos" || prefix != "" || limit != listLimit+1 {
 		t.Errorf("Source asked for bucket %q prefix %q limit %d", b, prefix, limit)
 	}
+	tc.src.mu.Lock()
+	if !tc.src.deadline {
+		t.Error("the Source was called without the route's timeout")
+	}
+	tc.src.mu.Unlock()
 	wantContains(t, r.body, `id="objects"`,
 		`<a href="/objects/photos/2024/a.jpg">2024/a.jpg</a>`, `<a href="/objects/photos/ssec.bin">ssec.bin</a>`,
 		"1.2 MiB (1234567 B)", "5.0 GiB (5368709120 B)", "99 B", "<td>SSE-C</td>", "<td>none</td>",
