@@ -14,8 +14,9 @@
 // # Pages and API
 //
 // routes.go holds every route. The pages are /login, / (overview), /buckets/{bucket}
-// (?prefix=, at most 1000 objects) and /objects/{bucket}/{key...} (the chain). The JSON
-// API under /api/v1/ answers the same data with lowerCamelCase names: status,
+// (?prefix=; at most 1000 objects, and the Source is asked for 1001 to tell whether
+// there are more) and /objects/{bucket}/{key...} (the chain). The JSON API under
+// /api/v1/ answers the same data with lowerCamelCase names: status,
 // buckets/{bucket}/objects (an object with bucket, prefix, objects and truncated) and
 // chain/{bucket}/{key...}; errors are {"error": "..."}. A Source error wrapping
 // [ErrNotFound] is 404 "No such bucket or object"; any other is 500 with its text.

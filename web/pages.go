@@ -193,7 +193,8 @@ func (s *Server) pageNotFound(w http.ResponseWriter, r *http.Request) {
 	s.fail(w, r, errNoRoute)
 }
 
-// staticFile serves the stylesheet. Directories are not listed.
+// staticFile serves the stylesheet. Directories are not listed, and a path fs.FS
+// rejects (empty, "..") is not found.
 func (s *Server) staticFile(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("file")
 	f, err := s.static.Open(name)

@@ -57,7 +57,7 @@ func (s *Server) routes() []route {
 		{"GET /api/v1/buckets/{bucket}/objects", 0, t30, authAPI, s.apiObjects},
 		{"GET /api/v1/chain/{bucket}/{key...}", 0, t30, authAPI, s.apiChain},
 
-		{"GET /static/{file}", 0, t10, authNone, s.staticFile},
+		{"GET /static/{file...}", 0, t10, authNone, s.staticFile},
 		{"GET /healthz", 0, t10, authNone, s.healthz},
 
 		{"/api/", 0, t10, authAPI, s.apiNotFound},
