@@ -21,7 +21,7 @@ unit:
 build:
 	$(BUILD)
 
-# End-to-end: the real binary driven by Debian's aws cli, s3cmd, rclone, restic, curl and the
+# End-to-end: the real binary driven by Debian's aws cli, s3cmd, rclone, restic, curl, headless Chromium and the
 # vault CLI's Go client; .ci/run installs them.
 e2e: build
 	KMSBOX_BIN=$(abspath $(BIN)) $(GO) test -count=1 -timeout 10m -tags e2e ./appliance/e2e/

@@ -162,7 +162,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 func serverCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "server",
-		Usage: "run the Vault (:8200), KES (:7373) and S3 (:9000) servers",
+		Usage: "run the Vault (:8200), KES (:7373) and S3 (:9000) servers and the console (:9001)",
 		Description: `Starts the three servers of MinIO's KMS guide in one process, each over TLS with a
 certificate from a local CA kept in the data dir (<data-dir>/certs/ca.crt).
 
@@ -170,12 +170,16 @@ With --dev everything is ready at once: the vault is initialized and unsealed, a
 client identity, its policy and the key minio-key-1 exist, S3 credentials are picked, and
 the shell exports a client needs are written to <data-dir>/kmsbox.env (see 'kmsbox env').
 
+The console (https://127.0.0.1:9001, login with the S3 access and secret key) shows the
+three layers and, for every object, the chain object -> data key -> master key -> vault.
+
 An empty address disables that server, e.g. --s3-addr "".`,
 		Flags: []cli.Flag{
 			dataDirFlag,
 			&cli.StringFlag{Name: "vault-addr", Value: "127.0.0.1:8200", Usage: "listen address of the Vault API (empty disables)", EnvVars: []string{"KMSBOX_VAULT_ADDR"}},
 			&cli.StringFlag{Name: "kes-addr", Value: "127.0.0.1:7373", Usage: "listen address of the KES API (empty disables)", EnvVars: []string{"KMSBOX_KES_ADDR"}},
 			&cli.StringFlag{Name: "s3-addr", Value: "127.0.0.1:9000", Usage: "listen address of the S3 API (empty disables)", EnvVars: []string{"KMSBOX_S3_ADDR"}},
+			&cli.StringFlag{Name: "console-addr", Value: "127.0.0.1:9001", Usage: "listen address of the web console, login with the S3 credentials (empty disables)", EnvVars: []string{"KMSBOX_CONSOLE_ADDR"}},
 			&cli.StringSliceFlag{Name: "san", Usage: "extra DNS name or IP for the server certificate (repeatable)", EnvVars: []string{"KMSBOX_SAN"}},
 			&cli.BoolFlag{Name: "dev", Usage: "initialize, unseal and seed everything; write the env file", EnvVars: []string{"KMSBOX_DEV"}},
 			&cli.StringFlag{Name: "dev-root-token", Usage: "fixed Vault root token ID in dev mode", EnvVars: []string{"KMSBOX_DEV_ROOT_TOKEN", "VAULT_DEV_ROOT_TOKEN_ID"}},
@@ -232,6 +236,7 @@ func serverConfig(c *cli.Context, log *slog.Logger) (appliance.Config, error) {
 		VaultAddr:    c.String("vault-addr"),
 		KESAddr:      c.String("kes-addr"),
 		S3Addr:       c.String("s3-addr"),
+		ConsoleAddr:  c.String("console-addr"),
 		SANs:         c.StringSlice("san"),
 		Dev:          c.Bool("dev"),
 		DevRootToken: c.String("dev-root-token"),

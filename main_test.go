@@ -219,7 +219,7 @@ func TestDockerfile(t *testing.T) {
 	case "", "root", "0", "0:0", "root:root":
 		t.Errorf("last stage runs as USER %q, want a non-root user", user)
 	}
-	for _, p := range []string{"8200", "7373", "9000"} {
+	for _, p := range []string{"8200", "7373", "9000", "9001"} {
 		if !slices.Contains(exposed, p) {
 			t.Errorf("EXPOSE %v lacks %s", exposed, p)
 		}
@@ -233,7 +233,7 @@ func TestDockerfile(t *testing.T) {
 	if env["KMSBOX_DATA_DIR"] != "/data" {
 		t.Errorf("ENV KMSBOX_DATA_DIR=%q, want /data (the VOLUME)", env["KMSBOX_DATA_DIR"])
 	}
-	for name, port := range map[string]string{"KMSBOX_VAULT_ADDR": "8200", "KMSBOX_KES_ADDR": "7373", "KMSBOX_S3_ADDR": "9000"} {
+	for name, port := range map[string]string{"KMSBOX_VAULT_ADDR": "8200", "KMSBOX_KES_ADDR": "7373", "KMSBOX_S3_ADDR": "9000", "KMSBOX_CONSOLE_ADDR": "9001"} {
 		if v := env[name]; v != "0.0.0.0:"+port && v != ":"+port {
 			t.Errorf("ENV %s=%q, want 0.0.0.0:%s (listen on every interface inside the container)", name, v, port)
 		}
@@ -464,7 +464,7 @@ func TestUsage(t *testing.T) {
 
 	defaults := map[string]string{
 		"data-dir": "./kmsbox-data", "vault-addr": "127.0.0.1:8200", "kes-addr": "127.0.0.1:7373",
-		"s3-addr": "127.0.0.1:9000", "log-level": "info", "log-format": "text",
+		"s3-addr": "127.0.0.1:9000", "console-addr": "127.0.0.1:9001", "log-level": "info", "log-format": "text",
 	}
 	seen := map[string]bool{}
 	for _, f := range serverCommand().Flags {
@@ -636,7 +636,7 @@ func TestServerRejectsBadSettings(t *testing.T) {
 			}
 			dir := filepath.Join(t.TempDir(), "data")
 			args := append([]string{"server", "--data-dir", dir,
-				"--vault-addr", "127.0.0.1:0", "--kes-addr", "127.0.0.1:0", "--s3-addr", "127.0.0.1:0"}, tc.args...)
+				"--vault-addr", "127.0.0.1:0", "--kes-addr", "127.0.0.1:0", "--s3-addr", "127.0.0.1:0", "--console-addr", ""}, tc.args...)
 			_, _, err := runApp(t, args...)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want one saying %q", err, tc.want)

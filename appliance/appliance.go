@@ -25,6 +25,9 @@ type Config struct {
 	// VaultAddr, KESAddr and S3Addr are the listen addresses ("127.0.0.1:8200", ...). An
 	// empty address disables that server (its state may still run in-process for the others).
 	VaultAddr, KESAddr, S3Addr string
+	// ConsoleAddr is the listen address of the web console ("127.0.0.1:9001"); empty disables
+	// it. It logs in with the S3 root credentials and needs the S3 server's state.
+	ConsoleAddr string
 
 	// SANs are extra DNS names or IPs for the server certificate (e.g. a compose service name).
 	SANs []string
@@ -122,13 +125,14 @@ type Appliance struct {
 	cfg      Config
 	log      *slog.Logger
 	certs    *certs.Manager
-	services []*service     // in start order: vault, kes, s3
+	services []*service     // in start order: vault, kes, s3, console
 	closers  []func() error // state closed after serving stopped, in reverse order
 	addrs    map[string]string
 	envFile  string
 	adminID  string // KES identity of <data-dir>/certs/admin.crt
 	minioID  string // KES identity of <data-dir>/certs/minio.crt (dev)
 	devKey   string // the key --dev creates for the MinIO identity
+	keys     keyStoreInfo
 }
 
 // Open binds the listeners of every enabled server and opens every store. It fails fast and
@@ -190,6 +194,7 @@ func Open(ctx context.Context, cfg Config) (_ *Appliance, err error) {
 		{"vault", cfg.VaultAddr, "Vault API", "--vault-addr"},
 		{"kes", cfg.KESAddr, "KES API", "--kes-addr"},
 		{"s3", cfg.S3Addr, "S3 API", "--s3-addr"},
+		{"console", cfg.ConsoleAddr, "console", "--console-addr"},
 	} {
 		if l.addr == "" {
 			continue
@@ -208,8 +213,8 @@ func Open(ctx context.Context, cfg Config) (_ *Appliance, err error) {
 	return a, nil
 }
 
-// Addr returns the address a client dials for server "vault", "kes" or "s3", or "" when it
-// is disabled.
+// Addr returns the address a client dials for server "vault", "kes", "s3" or "console", or ""
+// when it is disabled.
 func (a *Appliance) Addr(server string) string { return a.addrs[server] }
 
 // URL returns https://Addr(server), or "" when the server is disabled.

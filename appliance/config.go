@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"path"
 	"strings"
 
 	"github.com/kmsbox/kmsbox/appliance/vaultconf"
@@ -44,6 +45,7 @@ func (a *Appliance) applyKESConfig(ctx context.Context, kcfg *kescore.Config, va
 		}
 		// In dev mode kmsbox enables the configured mount too, as it does kes/.
 		kcfg.Store = &vaultKeyStore{vault: vault, mount: engine, prefix: v.Prefix, manage: a.cfg.Dev}
+		a.keys = keyStoreInfo{where: "embedded vault, KV v1 " + keyPath(engine, v.Prefix), mount: engine + "/"}
 		return nil
 	}
 	vcfg := vaultstore.Config{
@@ -67,6 +69,7 @@ func (a *Appliance) applyKESConfig(ctx context.Context, kcfg *kescore.Config, va
 	}
 	a.closers = append(a.closers, store.Close)
 	kcfg.Store = store
+	a.keys = keyStoreInfo{external: true, where: "Vault at " + v.Endpoint + ", " + keyPath(engine, v.Prefix), mount: engine + "/"}
 	return nil
 }
 
@@ -130,4 +133,9 @@ func vaultListenerTLS(vc *vaultconf.Config, serverTLS *tls.Config) (*tls.Config,
 		conf.MinVersion = vc.TLSMinVersion
 	}
 	return conf, nil
+}
+
+// keyPath is the path prefix under which a KV key store keeps key <name>: "kv/minio/".
+func keyPath(engine, prefix string) string {
+	return strings.TrimSuffix(path.Join(engine, prefix), "/") + "/"
 }

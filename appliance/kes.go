@@ -19,6 +19,7 @@ func (a *Appliance) kesConfig(ctx context.Context, vault *embeddedvault.Server) 
 	}
 	a.adminID = adminID
 	a.log.Info("kes admin identity", "identity", adminID, "cert", adminCert, "key", adminKey)
+	a.keys = keyStoreInfo{where: "embedded vault, KV v1 " + kesDefaultMount + "/", mount: kesDefaultMount + "/"}
 	kcfg := kescore.Config{
 		Store:    &vaultKeyStore{vault: vault, mount: kesDefaultMount, manage: true},
 		Admin:    adminID,

@@ -102,6 +102,15 @@ func (a *Appliance) wire(ctx context.Context, lns map[string]net.Listener) error
 			srv: newHTTPServer(s3.Handler(), serverTLS, log.With("server", "s3"))})
 	}
 
+	if ln := lns["console"]; ln != nil {
+		srv, err := a.newConsole(vault, kes, s3, scfg, vcfg.Path)
+		if err != nil {
+			return err
+		}
+		a.services = append(a.services, &service{name: "console", scheme: "https", ln: ln,
+			srv: newHTTPServer(srv.Handler(), serverTLS, log.With("server", "console"))})
+	}
+
 	if err := a.writeTrustBundle(); err != nil {
 		return err
 	}
@@ -185,6 +194,9 @@ func (a *Appliance) writeDevFiles(vault *embeddedvault.Server, s3cfg s3lite.Conf
 	}
 	if u := a.URL("s3"); u != "" {
 		fmt.Fprintf(w, "  S3     %s\n         access key  %s\n         secret key  %s\n", u, accessKey, secretKey)
+	}
+	if u := a.URL("console"); u != "" {
+		fmt.Fprintf(w, "  Console %s (log in with the S3 access key and secret key)\n", u)
 	}
 	fmt.Fprintf(w, "  CA     %s\n", ca)
 	_, err := fmt.Fprintf(w, "  env    %s\n         load it with: eval \"$(kmsbox env --data-dir %s)\"\n", a.envFile, a.cfg.DataDir)

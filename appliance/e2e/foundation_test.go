@@ -340,17 +340,18 @@ func TestRestartKeepsState(t *testing.T) {
 }
 
 func TestPortConflict(t *testing.T) {
-	for _, flag := range []string{"--vault-addr", "--kes-addr", "--s3-addr"} {
+	for _, flag := range []string{"--vault-addr", "--kes-addr", "--s3-addr", "--console-addr"} {
 		t.Run(strings.TrimPrefix(flag, "--"), func(t *testing.T) {
 			taken, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer taken.Close()
-			addrs := map[string]string{"--vault-addr": "127.0.0.1:0", "--kes-addr": "127.0.0.1:0", "--s3-addr": "127.0.0.1:0"}
+			addrs := map[string]string{"--vault-addr": "127.0.0.1:0", "--kes-addr": "127.0.0.1:0", "--s3-addr": "127.0.0.1:0", "--console-addr": "127.0.0.1:0"}
 			addrs[flag] = taken.Addr().String()
 			p := spawn(t, []string{"server", "--dev", "--data-dir", t.TempDir(),
-				"--vault-addr", addrs["--vault-addr"], "--kes-addr", addrs["--kes-addr"], "--s3-addr", addrs["--s3-addr"]})
+				"--vault-addr", addrs["--vault-addr"], "--kes-addr", addrs["--kes-addr"], "--s3-addr", addrs["--s3-addr"],
+				"--console-addr", addrs["--console-addr"]})
 			if code := p.wait(t, readyTimeout); code != 1 {
 				t.Fatalf("exit code %d with %s on a taken port, want 1\nstderr:\n%s", code, flag, p.stderr)
 			}

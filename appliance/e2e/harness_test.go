@@ -239,7 +239,8 @@ func (b *lockedBuffer) String() string {
 // serverArgs are the arguments of a dev server on 127.0.0.1:0 ports in dataDir.
 func serverArgs(dataDir string, extra ...string) []string {
 	return append([]string{"server", "--dev", "--data-dir", dataDir,
-		"--vault-addr", "127.0.0.1:0", "--kes-addr", "127.0.0.1:0", "--s3-addr", "127.0.0.1:0"}, extra...)
+		"--vault-addr", "127.0.0.1:0", "--kes-addr", "127.0.0.1:0", "--s3-addr", "127.0.0.1:0",
+		"--console-addr", "127.0.0.1:0"}, extra...)
 }
 
 // baseEnv is the environment every child starts from: PATH, a HOME of its own and a locale.
@@ -323,7 +324,7 @@ func startServer(t testing.TB, dataDir string, extra ...string) *proc {
 }
 
 // waitReady waits for the `msg=ready` line and a `msg=listening` line for each of the three
-// servers, then parses the env file.
+// servers and the console, then parses the env file.
 func (p *proc) waitReady(t testing.TB) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
@@ -332,7 +333,7 @@ func (p *proc) waitReady(t testing.TB) {
 		t.Fatalf("kmsbox never logged msg=ready: %v\nstderr:\n%s", err, p.stderr)
 	}
 	p.urls = map[string]string{}
-	for _, name := range []string{"vault", "kes", "s3"} {
+	for _, name := range []string{"vault", "kes", "s3", "console"} {
 		line, _, err := p.stderr.waitFor(ctx, 0, func(l string) bool {
 			f := parseLogfmt(l)
 			return f["msg"] == "listening" && f["server"] == name
