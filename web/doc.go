@@ -32,8 +32,8 @@
 // constant time. A login is a random 32-byte token in the cookie "kmsbox_session"
 // (HttpOnly, Secure, SameSite=Strict), kept in memory keyed by its SHA-256 and dropped
 // after Config.SessionTTL or at logout. Pages without a session redirect to /login; the
-// API answers 401. A write (POST) whose Origin is not the request's host, or whose
-// Sec-Fetch-Site is cross-site, is refused with 403. Every answer carries a
+// API answers 401. Cross-origin writes are refused with 403 by net/http's
+// CrossOriginProtection (Sec-Fetch-Site, else Origin against Host). Every answer carries a
 // Content-Security-Policy allowing only the console's own stylesheet (there is no
 // JavaScript at all), nosniff, no-referrer, and, except for the stylesheet, no-store.
 //

@@ -118,36 +118,15 @@ func (s *Server) secure(next http.Handler) http.Handler {
 		} else {
 			h.Set("Cache-Control", "no-store")
 		}
-		if !safeMethod(r.Method) && crossOrigin(r) {
+		// net/http's check: Sec-Fetch-Site must be same-origin (or none), or without it the
+		// Origin must name the request's host. Browsers send Origin "null" with a
+		// no-referrer policy, so Sec-Fetch-Site is what lets the console's own forms through.
+		if err := s.csrf.Check(r); err != nil {
 			s.fail(w, r, errCrossOrigin)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// safeMethod reports whether method only reads.
-func safeMethod(method string) bool {
-	return method == http.MethodGet || method == http.MethodHead || method == http.MethodOptions
-}
-
-// crossOrigin reports whether a browser sent r from another site: an Origin header that
-// does not name r's host (or is "null"), or a Sec-Fetch-Site other than same-origin.
-// A request with neither header comes from a non-browser client and passes: it has no
-// ambient cookie to abuse unless it was given one.
-func crossOrigin(r *http.Request) bool {
-	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
-		return true
-	}
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return false
-	}
-	u, err := url.Parse(origin)
-	if err != nil || u.Host == "" {
-		return true
-	}
-	return !strings.EqualFold(u.Host, r.Host)
 }
 
 // toLogin sends a visitor without a session to the login page, remembering where they

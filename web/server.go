@@ -69,6 +69,7 @@ type Server struct {
 	sessions *sessions
 	pages    map[string]*template.Template
 	static   fs.FS
+	csrf     *http.CrossOriginProtection
 	handler  http.Handler
 }
 
@@ -99,6 +100,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("web: static files: %w", err)
 	}
 	s := &Server{
+		csrf:     http.NewCrossOriginProtection(),
 		source:   cfg.Source,
 		access:   []byte(cfg.AccessKey),
 		secret:   []byte(cfg.SecretKey),
