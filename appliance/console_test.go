@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -205,5 +207,41 @@ func TestConsoleChain(t *testing.T) {
 	}
 	if code := consoleGet(t, c, base+"/status", &st); code != http.StatusOK || st.KES.Ready.OK || st.S3.Ready.OK || !st.Vault.Sealed || len(st.KES.Keys) != 0 {
 		t.Errorf("status with the vault sealed: %d %+v", code, st)
+	}
+}
+
+// With the guide's appendix B static key the chain ends at that key: there is no key
+// server or vault below it to show, and the console says so instead of a red vault.
+func TestConsoleChainStaticKey(t *testing.T) {
+	dir := t.TempDir()
+	key := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{5}, 32))
+	a, _ := startAppliance(t, Config{DataDir: dir, Dev: true, ConsoleAddr: "127.0.0.1:0", KMS: KMSConfig{StaticKey: "static-key:" + key}})
+	env := mustRead(t, EnvFile(dir))
+	access, secret := envValue(env, "AWS_ACCESS_KEY_ID"), envValue(env, "AWS_SECRET_ACCESS_KEY")
+	mc := minioClient(t, a, access, secret)
+	ctx := context.Background()
+	if err := mc.MakeBucket(ctx, "static", minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mc.PutObject(ctx, "static", "o", strings.NewReader("x"), 1, minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c := consoleLogin(t, a, access, secret)
+	var ch consoleChain
+	if code := consoleGet(t, c, a.URL("console")+"/api/v1/chain/static/o", &ch); code != http.StatusOK {
+		t.Fatalf("chain: %d", code)
+	}
+	if ch.Object.Encryption != "SSE-S3" || ch.MasterKey.Name != "static-key" || !strings.HasPrefix(ch.MasterKey.Location, "static key static-key") ||
+		!ch.DataKey.OK || !ch.MasterKeyCheck.OK || ch.Vault.StorageFile != "" || ch.Vault.Initialized {
+		t.Errorf("chain with a static key = %+v", ch)
+	}
+	resp, err := c.Get(a.URL("console") + "/objects/static/o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !bytes.Contains(page, []byte(`id="chain-end"`)) || bytes.Contains(page, []byte(`id="link-vault"`)) || bytes.Contains(page, []byte("broken")) {
+		t.Errorf("chain page with a static key: want the chain to end at the master key, all green:\n%s", page)
 	}
 }

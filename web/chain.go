@@ -30,6 +30,7 @@ const (
 		"Uploads are encrypted when auto-encryption is on, the bucket has default encryption, or the client asks for SSE."
 	endSSEC = "SSE-C: the object key is sealed with a key the client sent with the upload, which kmsbox never stores. " +
 		"The chain ends here; without that customer key nobody, not even the KMS, can read the object."
+	endOutside = "The master key is kept outside this kmsbox (%s): the rest of the chain is there, out of the console's sight."
 )
 
 // newChainPage decides which boxes c has and whether each link holds now.
@@ -53,6 +54,10 @@ func newChainPage(c Chain) chainPage {
 	}
 	p.DataKey = checkState(c.DataKey)
 	p.MasterKey = checkState(c.MasterKeyCheck)
+	if c.Vault == (VaultStatus{}) {
+		p.End = fmt.Sprintf(endOutside, c.MasterKey.Location)
+		return p
+	}
 	p.Vault = vaultState(c.Vault, c.MasterKeyCheck)
 	return p
 }

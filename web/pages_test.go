@@ -196,6 +196,10 @@ func TestChainStates(t *testing.T) {
 		{"no sealed object key", func(c *Chain) { c.SealedObjectKey = "" }, map[string]string{"objectkey": "broken: The object's metadata holds no sealed object key: the body cannot be decrypted."}},
 		{"SSE-C", func(c *Chain) { *c = okChain(Object{Bucket: "b", Key: "k", Encryption: "SSE-C"}) }, map[string]string{"objectkey": "ok", "datakey": "", "masterkey": "", "vault": ""}},
 		{"plaintext", func(c *Chain) { *c = okChain(Object{Bucket: "b", Key: "k"}) }, map[string]string{"objectkey": "", "datakey": "", "masterkey": "", "vault": ""}},
+		{"master key outside kmsbox", func(c *Chain) {
+			c.Vault = VaultStatus{}
+			c.MasterKey.Location = "KES at https://kes:7373"
+		}, map[string]string{"objectkey": "ok", "datakey": "ok", "masterkey": "ok", "vault": ""}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ch := full
@@ -203,6 +207,9 @@ func TestChainStates(t *testing.T) {
 			p := newChainPage(ch)
 			if p.Object == nil || !p.Object.OK {
 				t.Errorf("object box %+v, want ok", p.Object)
+			}
+			if c.name == "master key outside kmsbox" && !strings.Contains(p.End, "outside this kmsbox (KES at https://kes:7373)") {
+				t.Errorf("End = %q, want it to name where the master key is", p.End)
 			}
 			boxes := map[string]*linkState{"objectkey": p.ObjectKey, "datakey": p.DataKey, "masterkey": p.MasterKey, "vault": p.Vault}
 			for box, want := range c.want {

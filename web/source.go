@@ -137,7 +137,8 @@ type Chain struct {
 	// server can use it now. Zero for SSE-C and plaintext objects.
 	MasterKey      MasterKey
 	MasterKeyCheck Check
-	// Vault is the sealed store at the bottom of the chain (zero for SSE-C and plaintext).
+	// Vault is the sealed store at the bottom of the chain: zero for SSE-C and plaintext,
+	// and when the master key is not kept by this kmsbox (a remote KES, a static key).
 	Vault VaultStatus
 }
 
