@@ -42,6 +42,9 @@ func (s *Server) openCopySource(q *request) (*copySource, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkRecordSize(m); err != nil {
+		return nil, err
+	}
 	h := q.r.Header
 	cond := http.Header{}
 	for _, c := range []string{"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"} {

@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path"
@@ -178,13 +179,35 @@ func (t tamperedReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// checkRecordSize refuses (errObjectTampered) a record whose object size is
+// not the sum of its part sizes, as every record written has it: an edited
+// size would make GET answer a prefix of the object, or HEAD a wrong
+// length. The part sizes are then checked against the files as they open.
+func checkRecordSize(m *objectMeta) error {
+	if len(m.Parts) == 0 {
+		return fmt.Errorf("%w: record lists no body", errObjectTampered)
+	}
+	var sum int64
+	for _, p := range m.Parts {
+		if p.Size < 0 || p.Size > maxObjectSize {
+			return fmt.Errorf("%w: part %d records %d bytes", errObjectTampered, p.Number, p.Size)
+		}
+		sum += p.Size
+	}
+	if sum != m.Size {
+		return fmt.Errorf("%w: record says %d bytes, its parts %d", errObjectTampered, m.Size, sum)
+	}
+	return nil
+}
+
 // segment is the part of one body file a read needs.
 type segment struct {
-	part   partMeta
-	key    []byte   // nil: plaintext
-	start  int64    // plaintext offset within the part
-	length int64    // plaintext bytes wanted
-	f      *os.File // opened by preopen, nil otherwise
+	part     partMeta
+	key      []byte   // nil: plaintext
+	fileSize int64    // the size the part's record implies for its file
+	start    int64    // plaintext offset within the part
+	length   int64    // plaintext bytes wanted
+	f        *os.File // opened by preopen, nil otherwise
 }
 
 // rangeReader streams plaintext [off, off+length) of an object, opening one
@@ -197,18 +220,28 @@ type rangeReader struct {
 	left int64
 }
 
+// newRangeReader reads [off, off+length) of m, whose sizes checkRecordSize
+// accepted. A read of the whole object opens every part file, empty ones
+// included, so that each file's size is checked against its record
+// (a part's size lowered to 0 would otherwise go unnoticed); a range opens
+// only the parts it overlaps.
 func (s *Server) newRangeReader(m *objectMeta, oek []byte, off, length int64) *rangeReader {
 	rr := &rangeReader{st: s.st}
+	encrypted := sseTypeOf(m.SSE) != ""
+	whole := off == 0 && length == m.Size
 	var cum int64
 	end := off + length
 	for _, p := range m.Parts {
 		pStart, pEnd := cum, cum+p.Size
 		cum = pEnd
-		if pEnd <= off || pStart >= end || p.Size == 0 {
+		if !whole && (pEnd <= off || pStart >= end || p.Size == 0) {
 			continue
 		}
-		seg := segment{part: p, start: max(off, pStart) - pStart}
+		seg := segment{part: p, fileSize: p.Size, start: max(off, pStart) - pStart}
 		seg.length = min(end, pEnd) - pStart - seg.start
+		if encrypted {
+			seg.fileSize = encryptedSize(p.Size)
+		}
 		if oek != nil {
 			seg.key = partKey(oek, p.Number)
 		}
@@ -217,15 +250,30 @@ func (s *Server) newRangeReader(m *objectMeta, oek []byte, off, length int64) *r
 	return rr
 }
 
+// openSegment opens the body file of seg, refusing it (errObjectTampered)
+// unless both the file and the record's stored size are what the part's
+// plaintext size implies. Every object ever written satisfies this:
+// writeBody records EncSize as the plaintext size or encryptedSize of it,
+// and the file holds exactly the bytes written.
+func (rr *rangeReader) openSegment(seg *segment) (*os.File, error) {
+	if seg.part.EncSize != seg.fileSize {
+		return nil, fmt.Errorf("%w: part %d records %d stored bytes for %d plaintext bytes", errObjectTampered, seg.part.Number, seg.part.EncSize, seg.part.Size)
+	}
+	return rr.st.openFile(seg.part.File, seg.fileSize)
+}
+
 // maxPreopen bounds the part files a read opens before answering.
 const maxPreopen = 256
 
 // preopen opens the first files of the read, so that a concurrent
 // overwrite (which removes replaced bodies) cannot pull them away later:
-// an open file stays readable after its name is gone.
+// an open file stays readable after its name is gone. It checks their
+// sizes too, so that a mismatch in any of them is an S3 error before the
+// response starts; a file past maxPreopen is checked when the stream
+// reaches it, which then aborts the stream.
 func (rr *rangeReader) preopen() error {
 	for i := range rr.segs[:min(len(rr.segs), maxPreopen)] {
-		f, err := rr.st.openFile(rr.segs[i].part.File)
+		f, err := rr.openSegment(&rr.segs[i])
 		if err != nil {
 			return err
 		}
@@ -240,12 +288,15 @@ func (rr *rangeReader) open() error {
 	f := seg.f
 	if f == nil {
 		var err error
-		if f, err = rr.st.openFile(seg.part.File); err != nil {
+		if f, err = rr.openSegment(&seg); err != nil {
 			return err
 		}
 	}
 	rr.f = f
 	rr.left = seg.length
+	if seg.length == 0 { // an empty part, opened only to check its size
+		return nil
+	}
 	if seg.key == nil {
 		rr.cur = io.NewSectionReader(f, seg.start, seg.length)
 		return nil

@@ -143,6 +143,9 @@ func (s *Server) readObjectOnce(w http.ResponseWriter, q *request, withBody bool
 	if err != nil {
 		return err
 	}
+	if err := checkRecordSize(m); err != nil {
+		return err
+	}
 	if err := checkPreconditions(q.r.Header, m.ETag, m.ModTime); err != nil {
 		if errors.Is(err, errNotModified) {
 			w.Header().Set("ETag", `"`+m.ETag+`"`)
@@ -174,7 +177,7 @@ func (s *Server) readObjectOnce(w http.ResponseWriter, q *request, withBody bool
 	}
 	var rr *rangeReader
 	var first, buf []byte
-	if withBody && length > 0 {
+	if withBody { // an empty object's file is opened too, to check its size
 		rr = s.newRangeReader(m, oek, off, length)
 		defer rr.Close()
 		if err := rr.preopen(); err != nil {

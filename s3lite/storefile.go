@@ -109,12 +109,29 @@ func validFileName(name string) bool {
 	return err == nil
 }
 
-// openFile opens a committed body.
-func (st *store) openFile(name string) (*os.File, error) {
+// openFile opens a committed body that must hold exactly size bytes: the
+// plaintext size of a plain part, the DARE size of an encrypted one. A
+// file of any other size was cut, padded or replaced, or its record was
+// edited (a lowered or raised size, encryption metadata removed so that
+// ciphertext would pass for plaintext): errObjectTampered, before a byte
+// of it is read.
+func (st *store) openFile(name string, size int64) (*os.File, error) {
 	if !validFileName(name) {
 		return nil, fmt.Errorf("s3lite: bad body file name %q", name)
 	}
-	return os.Open(filepath.Join(st.dataDir, filepath.FromSlash(name)))
+	f, err := os.Open(filepath.Join(st.dataDir, filepath.FromSlash(name)))
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil && fi.Size() != size {
+		err = fmt.Errorf("%w: body file %s holds %d bytes, its record implies %d", errObjectTampered, name, fi.Size(), size)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // removeFiles deletes committed bodies no longer referenced.
