@@ -132,10 +132,7 @@ func (s *Server) list(bucket string, p listParams) ([]listEntry, bool, error) {
 		return nil, false, nil
 	}
 	lastCP := ""
-	skipCP := ""
-	if p.delimiter != "" && strings.HasSuffix(p.after, p.delimiter) && strings.HasPrefix(p.after, p.prefix) {
-		skipCP = p.after // resuming after a common prefix: skip its keys
-	}
+	skipCP := markerPrefix(p)
 	err := s.st.scanObjects(bucket, p.prefix, p.after, func(m *objectMeta) bool {
 		if skipCP != "" && strings.HasPrefix(m.Key, skipCP) {
 			return true
@@ -164,6 +161,22 @@ func (s *Server) list(bucket string, p listParams) ([]listEntry, bool, error) {
 		return true
 	})
 	return out, truncated, err
+}
+
+// markerPrefix returns p.after if it is a common prefix of this listing
+// (the prefix, then text whose first delimiter ends it), as a NextMarker or
+// continuation token resuming after a common prefix is: the keys under it
+// are skipped, as S3 does. Any other marker, for example the listing's own
+// prefix, only starts the listing after it: "".
+func markerPrefix(p listParams) string {
+	rest, ok := strings.CutPrefix(p.after, p.prefix)
+	if p.delimiter == "" || !ok || rest == "" {
+		return ""
+	}
+	if i := strings.Index(rest, p.delimiter); i < 0 || i+len(p.delimiter) != len(rest) {
+		return ""
+	}
+	return p.after
 }
 
 // s3URLEncode encodes a key as S3 does for encoding-type=url: everything
