@@ -350,13 +350,6 @@ func (s *Server) listParts(w http.ResponseWriter, q *request) error {
 	return nil
 }
 
-// listUploadsResponse is S3's ListMultipartUploadsResult with the
-// EncodingType element of encoding-type=url.
-type listUploadsResponse struct {
-	listMultipartUploadsResult
-	EncodingType string `xml:"EncodingType,omitempty"`
-}
-
 // listMultipartUploads answers ListMultipartUploads: uploads in key order,
 // the uploads of one key in initiation order (which upload IDs follow, see
 // newUploadID); keys with the delimiter after the prefix fold into common
@@ -391,8 +384,8 @@ func (s *Server) listMultipartUploads(w http.ResponseWriter, q *request) error {
 		return ""
 	}
 	o := s.owner(q)
-	res := listUploadsResponse{listMultipartUploadsResult: listMultipartUploadsResult{Xmlns: s3NS, Bucket: q.bucket,
-		KeyMarker: enc(keyMarker), UploadIDMarker: idMarker, Prefix: enc(prefix), Delimiter: enc(delim), MaxUploads: maxUploads}}
+	res := listMultipartUploadsResult{Xmlns: s3NS, Bucket: q.bucket,
+		KeyMarker: enc(keyMarker), UploadIDMarker: idMarker, Prefix: enc(prefix), Delimiter: enc(delim), MaxUploads: maxUploads}
 	if v.Get("encoding-type") != "" {
 		res.EncodingType = "url"
 	}

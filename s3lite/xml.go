@@ -264,6 +264,7 @@ type listMultipartUploadsResult struct {
 	IsTruncated        bool           `xml:"IsTruncated"`
 	Uploads            []uploadItem   `xml:"Upload"`
 	CommonPrefixes     []commonPrefix `xml:"CommonPrefixes"`
+	EncodingType       string         `xml:"EncodingType,omitempty"` // "url" for encoding-type=url
 }
 
 // sseConfiguration is the bucket default encryption document.
