@@ -18,7 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
-	"github.com/minio/minio-go/v7/pkg/signer"
 )
 
 // rawPut sends a signed UNSIGNED-PAYLOAD PUT with extra headers.
@@ -28,15 +27,8 @@ func rawPut(t *testing.T, e *env, path string, body []byte, hdr map[string]strin
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
-	req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
-	req = signer.SignV4(*req, testAccess, testSecret, "", "us-east-1")
-	resp, err := e.ts.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	status, b := e.doSigned(t, req)
+	return status, string(b)
 }
 
 func crc32b64(b []byte) string {

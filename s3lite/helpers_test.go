@@ -20,9 +20,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awscreds "github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/minio/minio-go/v7/pkg/encrypt"
+	"github.com/minio/minio-go/v7/pkg/signer"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -239,4 +241,66 @@ func countDataFiles(t *testing.T, e *env) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// forgeMultipart stores data as a plaintext multipart object of parts of
+// partSize bytes straight through the store, bypassing S3's 5 MiB minimum
+// part size. It returns the files of the object it replaced (for the
+// caller to remove).
+func (e *env) forgeMultipart(t testing.TB, bucket, key string, data []byte, partSize int, etag string) []string {
+	t.Helper()
+	if partSize <= 0 || len(data)%partSize != 0 {
+		t.Fatalf("forgeMultipart: %d bytes is not a whole number of %d-byte parts", len(data), partSize)
+	}
+	m := &objectMeta{Key: key, Size: int64(len(data)), ETag: etag, ModTime: time.Now().UTC(), Multipart: true}
+	for i := range len(data) / partSize {
+		f, err := e.srv.st.tempFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.Write(data[i*partSize : (i+1)*partSize]); err != nil {
+			t.Fatal(err)
+		}
+		name, err := e.srv.st.commitFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Parts = append(m.Parts, partMeta{Number: i + 1, File: name, Size: int64(partSize), EncSize: int64(partSize), ETag: "p", ModTime: m.ModTime})
+	}
+	old, err := e.srv.st.putObject(bucket, m, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return old
+}
+
+// doSigned signs req with SigV4 (UNSIGNED-PAYLOAD, the test credentials),
+// sends it through the test server's TLS client and returns the status and
+// the whole response body.
+func (e *env) doSigned(t testing.TB, req *http.Request) (int, []byte) {
+	t.Helper()
+	req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+	req = signer.SignV4(*req, testAccess, testSecret, "", "us-east-1")
+	resp, err := e.ts.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, body
+}
+
+// withSSE sets in's server-side encryption to sse: "s3" (SSE-S3), "kms"
+// (SSE-KMS with the test key and the base64 context kmsCtx) or "c" (SSE-C
+// with ssecHeaders); anything else leaves it unencrypted.
+func withSSE(in *s3.PutObjectInput, sse, kmsCtx string) *s3.PutObjectInput {
+	switch sse {
+	case "s3":
+		in.ServerSideEncryption = types.ServerSideEncryptionAes256
+	case "kms":
+		in.ServerSideEncryption, in.SSEKMSKeyId, in.SSEKMSEncryptionContext = types.ServerSideEncryptionAwsKms, aws.String(testKeyID), aws.String(kmsCtx)
+	case "c":
+		in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = ssecHeaders()
+	}
+	return in
 }

@@ -18,6 +18,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
+// kmsOp is one S3 call that needs the KMS, named for the error message.
+type kmsOp struct {
+	name string
+	call func() error
+}
+
 // faultKMS wraps the test's real KMS and makes GenerateKey or Decrypt fail
 // with a chosen error while one is set; everything else is the real KMS.
 type faultKMS struct {
@@ -99,13 +105,7 @@ func TestKMSFailures(t *testing.T) {
 	kmsCtx := base64.StdEncoding.EncodeToString([]byte(`{"project":"kmsbox"}`))
 	objects := map[string][]byte{"plain": randBytes(70000), "s3": randBytes(70000), "kms": randBytes(70000)}
 	for k, data := range objects {
-		in := &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String(k), Body: bytes.NewReader(data)}
-		switch k {
-		case "s3":
-			in.ServerSideEncryption = types.ServerSideEncryptionAes256
-		case "kms":
-			in.ServerSideEncryption, in.SSEKMSKeyId, in.SSEKMSEncryptionContext = types.ServerSideEncryptionAwsKms, aws.String(testKeyID), aws.String(kmsCtx)
-		}
+		in := withSSE(&s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String(k), Body: bytes.NewReader(data)}, k, kmsCtx) // the key names the encryption
 		if _, err := e.s3.PutObject(ctx, in); err != nil {
 			t.Fatal(err)
 		}
@@ -118,10 +118,7 @@ func TestKMSFailures(t *testing.T) {
 
 	// Operations that make a new data key (GenerateKey) and those that
 	// open a stored one (Decrypt). Each must fail without a trace.
-	newKey := []struct {
-		name string
-		call func() error
-	}{
+	newKey := []kmsOp{
 		{"put/sse-s3", func() error {
 			_, err := e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("new-s3"), Body: bytes.NewReader(randBytes(1000)),
 				ServerSideEncryption: types.ServerSideEncryptionAes256})
@@ -152,10 +149,7 @@ func TestKMSFailures(t *testing.T) {
 			return err
 		}},
 	}
-	openKey := []struct {
-		name string
-		call func() error
-	}{
+	openKey := []kmsOp{
 		{"get/sse-s3", func() error { _, err := readAWS(ctx, e, b, "s3"); return err }},
 		{"get/sse-kms", func() error { _, err := readAWS(ctx, e, b, "kms"); return err }},
 		{"get/sse-kms-range", func() error {
@@ -196,29 +190,26 @@ func TestKMSFailures(t *testing.T) {
 	} {
 		wrapped := fmt.Errorf("kes: %s: %w", tc.name, tc.err)
 		t.Run(tc.name, func(t *testing.T) {
-			f.gen.Store(&wrapped)
-			for _, op := range newKey {
-				before := f.genCalls.Load()
-				code, status := apiStatus(op.call())
-				if code != tc.code || status != tc.status {
-					t.Errorf("%s: %s (%d), want %s (%d)", op.name, code, status, tc.code, tc.status)
-				}
-				if f.genCalls.Load() == before {
-					t.Errorf("%s: the KMS was not asked", op.name)
+			// failAll checks that each op fails with wantCode and tc.status
+			// and that it asked the KMS (calls grew).
+			failAll := func(ops []kmsOp, calls *atomic.Int64, wantCode string) {
+				t.Helper()
+				for _, op := range ops {
+					before := calls.Load()
+					code, status := apiStatus(op.call())
+					if code != wantCode || status != tc.status {
+						t.Errorf("%s: %s (%d), want %s (%d)", op.name, code, status, wantCode, tc.status)
+					}
+					if calls.Load() == before {
+						t.Errorf("%s: the KMS was not asked", op.name)
+					}
 				}
 			}
+			f.gen.Store(&wrapped)
+			failAll(newKey, &f.genCalls, tc.code)
 			f.gen.Store(nil)
 			f.dec.Store(&wrapped)
-			for _, op := range openKey {
-				before := f.decCalls.Load()
-				code, status := apiStatus(op.call())
-				if code != tc.dataCode || status != tc.status {
-					t.Errorf("%s: %s (%d), want %s (%d)", op.name, code, status, tc.dataCode, tc.status)
-				}
-				if f.decCalls.Load() == before {
-					t.Errorf("%s: the KMS was not asked", op.name)
-				}
-			}
+			failAll(openKey, &f.decCalls, tc.dataCode)
 			// HEAD answers from the record alone: the ETag and SSE headers
 			// are stored in clear, so no KMS call (as AWS S3, unlike MinIO,
 			// which decrypts the sealed SSE-S3 ETag).

@@ -3,7 +3,6 @@ package s3lite
 import (
 	"context"
 	"encoding/xml"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/minio/minio-go/v7/pkg/signer"
 )
 
 // luResult is the ListMultipartUploadsResult as a client reads it.
@@ -58,21 +56,14 @@ func (r luResult) entries() []string {
 func listUploadsRaw(t *testing.T, e *env, b string, params url.Values) (int, string, luResult) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, e.ts.URL+"/"+b+"?uploads&"+params.Encode(), nil)
-	req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
-	req = signer.SignV4(*req, testAccess, testSecret, "", "us-east-1")
-	resp, err := e.ts.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
+	status, body := e.doSigned(t, req)
 	var res luResult
-	if resp.StatusCode == 200 {
+	if status == 200 {
 		if err := xml.Unmarshal(body, &res); err != nil {
 			t.Fatalf("%s: %v", body, err)
 		}
 	}
-	return resp.StatusCode, string(body), res
+	return status, string(body), res
 }
 
 // TestListMultipartUploads checks ListMultipartUploads against S3's

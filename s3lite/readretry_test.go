@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
-	"time"
 )
 
 // overwriteOnHeader is a ResponseWriter that, when the response starts,
@@ -38,25 +37,7 @@ func TestReadOverwrittenWhileStreaming(t *testing.T) {
 	}
 	put := func(fill byte) ([]byte, []string) {
 		data := bytes.Repeat([]byte{fill}, nParts*partSize)
-		m := &objectMeta{Key: "k", Size: int64(len(data)), ETag: "etag-" + string(fill), ModTime: time.Now().UTC(), Multipart: true}
-		for i := range nParts {
-			f, err := e.srv.st.tempFile()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := f.Write(data[i*partSize : (i+1)*partSize]); err != nil {
-				t.Fatal(err)
-			}
-			name, err := e.srv.st.commitFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			m.Parts = append(m.Parts, partMeta{Number: i + 1, File: name, Size: partSize, EncSize: partSize, ETag: "p", ModTime: m.ModTime})
-		}
-		old, err := e.srv.st.putObject(b, m, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		old := e.forgeMultipart(t, b, "k", data, partSize, "etag-"+string(fill))
 		return data, old
 	}
 	oldData, _ := put('a')

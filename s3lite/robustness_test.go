@@ -284,15 +284,8 @@ func TestConditionalAndRange(t *testing.T) {
 		for k, v := range hdr {
 			req.Header.Set(k, v)
 		}
-		req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
-		req = signer.SignV4(*req, testAccess, testSecret, "", "us-east-1")
-		resp, err := e.ts.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(body)
+		status, body := e.doSigned(t, req)
+		return status, string(body)
 	}
 	etag := `"` + info.ETag + `"`
 	for _, tc := range []struct {

@@ -155,24 +155,7 @@ func forgeManyParts(t *testing.T, e *env, b, k string) []byte {
 	t.Helper()
 	const nParts, partSize = maxPreopen + 8, 1024
 	data := randBytes(nParts * partSize)
-	m := &objectMeta{Key: k, Size: int64(len(data)), ETag: "forged-2", ModTime: time.Now().UTC(), Multipart: true}
-	for i := range nParts {
-		f, err := e.srv.st.tempFile()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := f.Write(data[i*partSize : (i+1)*partSize]); err != nil {
-			t.Fatal(err)
-		}
-		name, err := e.srv.st.commitFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m.Parts = append(m.Parts, partMeta{Number: i + 1, File: name, Size: partSize, EncSize: partSize, ETag: "p", ModTime: m.ModTime})
-	}
-	if _, err := e.srv.st.putObject(b, m, nil); err != nil {
-		t.Fatal(err)
-	}
+	e.forgeMultipart(t, b, k, data, partSize, "forged-2")
 	return data
 }
 
@@ -298,15 +281,7 @@ func TestTamperedMetadata(t *testing.T) {
 			data[k] = forgeManyParts(t, e, b, k)
 			return
 		}
-		in := &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String(k), Body: bytes.NewReader(body)}
-		switch sse {
-		case "s3":
-			in.ServerSideEncryption = types.ServerSideEncryptionAes256
-		case "kms":
-			in.ServerSideEncryption, in.SSEKMSKeyId, in.SSEKMSEncryptionContext = types.ServerSideEncryptionAwsKms, aws.String(testKeyID), aws.String(kmsCtx)
-		case "c":
-			in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = ssecHeaders()
-		}
+		in := withSSE(&s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String(k), Body: bytes.NewReader(body)}, sse, kmsCtx)
 		if _, err := e.s3.PutObject(ctx, in); err != nil {
 			t.Fatal(err)
 		}
