@@ -114,6 +114,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("x-amz-request-id", strings.ToUpper(hex.EncodeToString(id[:])))
 	w.Header().Set("Server", "kmsbox")
 	w.Header().Set("Accept-Ranges", "bytes")
+	continueEmptyBody(w, r)
 
 	switch r.URL.Path {
 	case pathHealthLive:
@@ -280,6 +281,17 @@ func checkObjectKey(k string) error {
 		return withMsg(errInvalidArgument, "Object name contains unsupported characters.")
 	}
 	return nil
+}
+
+// continueEmptyBody answers "100 Continue" to an "Expect: 100-continue" request without a
+// body, as S3 does. net/http sends it only when a handler reads a body, so an empty one
+// would get the final answer alone, and botocore (aws cli, boto3) then keeps that status
+// line for the connection: its next upload on it misparses and stalls for its 60 s read
+// timeout (boto/botocore#3755).
+func continueEmptyBody(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength == 0 && r.ProtoAtLeast(1, 1) && strings.EqualFold(r.Header.Get("Expect"), "100-continue") {
+		w.WriteHeader(http.StatusContinue)
+	}
 }
 
 // ready answers 503 while the KMS cannot serve.
