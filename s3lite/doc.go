@@ -21,6 +21,13 @@
 // no record refers to, so a crash leaves neither partial objects nor
 // orphans. Bodies are streamed: nothing holds an object in memory.
 //
+// What the metadata keeps in the clear: keys, sizes, user metadata and the ETag
+// clients see. For SSE-S3 that ETag is the plaintext's MD5, kept readable so a
+// listing needs no KMS call per object (../shared/spec/s3-clients.md; MinIO seals
+// it and decrypts one per listed object); it confirms a guessed content but reveals
+// nothing else. Every body file's size is checked against its record when it is
+// opened, so an edited record cannot make a GET serve ciphertext or a silent prefix.
+//
 // Throughput (pipeline.go): an upload moves in 256 KiB chunks lent by a
 // per-server pool. The request goroutine reads, encrypts and writes each
 // chunk while one goroutine per hash (MD5 for the ETag, the request
