@@ -10,7 +10,6 @@ import (
 var (
 	errNoSession   = errors.New("web: no session")
 	errCrossOrigin = errors.New("web: cross-origin request")
-	errBadLogin    = errors.New("web: invalid login")
 	errNoRoute     = errors.New("web: no such page")
 	errBadForm     = errors.New("web: malformed form")
 )
@@ -26,7 +25,6 @@ var errorTable = []struct {
 	{ErrNotFound, http.StatusNotFound, "No such bucket or object"},
 	{errNoRoute, http.StatusNotFound, "Not found"},
 	{errNoSession, http.StatusUnauthorized, "Not logged in"},
-	{errBadLogin, http.StatusUnauthorized, "Invalid login"},
 	{errCrossOrigin, http.StatusForbidden, "Cross-origin request refused"},
 	{errBadForm, http.StatusBadRequest, "Malformed form"},
 }

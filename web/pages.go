@@ -25,9 +25,9 @@ func parsePages() (map[string]*template.Template, error) {
 		"bucketURL": bucketPath,
 		"size":      formatSize,
 		"when":      formatTime,
-		"state":     func(ok bool) string { return map[bool]string{true: "ok", false: "broken"}[ok] },
-		"yesno":     func(b bool) string { return map[bool]string{true: "yes", false: "no"}[b] },
-		"orNone":    func(s string) string { return map[bool]string{true: "none", false: s}[s == ""] },
+		"state":     func(ok bool) string { return pick(ok, "ok", "broken") },
+		"yesno":     func(b bool) string { return pick(b, "yes", "no") },
+		"orNone":    func(s string) string { return pick(s == "", "none", s) },
 	}
 	pages := make(map[string]*template.Template, len(pageNames))
 	for _, name := range pageNames {
@@ -38,6 +38,14 @@ func parsePages() (map[string]*template.Template, error) {
 		pages[name] = t
 	}
 	return pages, nil
+}
+
+// pick is yes when cond holds, else no.
+func pick(cond bool, yes, no string) string {
+	if cond {
+		return yes
+	}
+	return no
 }
 
 // page is what every page shows around its content.
