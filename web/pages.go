@@ -15,10 +15,12 @@ import (
 // listLimit is how many objects a listing shows.
 const listLimit = 1000
 
-// pageNames are the templates under templates/, each rendered inside layout.html.
+// pageNames are the templates under templates/, each rendered inside layout.html with
+// the shared pieces of parts.html.
 var pageNames = []string{"login.html", "overview.html", "bucket.html", "chain.html", "error.html"}
 
-// parsePages parses every page with the layout and the template functions.
+// parsePages parses every page with the layout, the shared parts and the template
+// functions.
 func parsePages() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
 		"objectURL": func(bucket, key string) string { return objectPath(pathObjects, bucket, key) },
@@ -31,7 +33,7 @@ func parsePages() (map[string]*template.Template, error) {
 	}
 	pages := make(map[string]*template.Template, len(pageNames))
 	for _, name := range pageNames {
-		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name)
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/parts.html", "templates/"+name)
 		if err != nil {
 			return nil, fmt.Errorf("web: template %s: %w", name, err)
 		}
