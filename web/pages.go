@@ -133,8 +133,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 // SHA-256 so that not even their lengths leak.
 func (s *Server) credentialsMatch(access, secret string) bool {
 	ga, gs := sha256.Sum256([]byte(access)), sha256.Sum256([]byte(secret))
-	wa, ws := sha256.Sum256(s.access), sha256.Sum256(s.secret)
-	return subtle.ConstantTimeCompare(ga[:], wa[:])&subtle.ConstantTimeCompare(gs[:], ws[:]) == 1
+	return subtle.ConstantTimeCompare(ga[:], s.accessSum[:])&subtle.ConstantTimeCompare(gs[:], s.secretSum[:]) == 1
 }
 
 // logout ends the session and returns to the login page.

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"crypto/sha256"
 	"embed"
 	"errors"
 	"fmt"
@@ -63,14 +64,16 @@ func (c *Config) Validate() error {
 // It starts no goroutines.
 type Server struct {
 	source   Source
-	access   []byte // the access key
-	secret   []byte // the secret key
 	log      *slog.Logger
 	sessions *sessions
 	pages    map[string]*template.Template
 	static   fs.FS
 	csrf     *http.CrossOriginProtection
 	handler  http.Handler
+
+	// accessSum and secretSum are the SHA-256 of the login credentials: the Server
+	// keeps no copy of the secret key itself.
+	accessSum, secretSum [sha256.Size]byte
 }
 
 // New checks cfg and builds a Server. The caller serves [Server.Handler] over TLS: the
@@ -102,12 +105,13 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		csrf:     http.NewCrossOriginProtection(),
 		source:   cfg.Source,
-		access:   []byte(cfg.AccessKey),
-		secret:   []byte(cfg.SecretKey),
 		log:      logger,
 		sessions: newSessions(ttl, now),
 		pages:    pages,
 		static:   static,
+
+		accessSum: sha256.Sum256([]byte(cfg.AccessKey)),
+		secretSum: sha256.Sum256([]byte(cfg.SecretKey)),
 	}
 	s.handler = s.newHandler()
 	return s, nil
