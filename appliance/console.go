@@ -131,7 +131,7 @@ func (c *console) Chain(ctx context.Context, bucket, key string) (web.Chain, err
 	}
 	ch.DataKeyCiphertext = base64.StdEncoding.EncodeToString(sk.DataKey)
 	ch.DataKeyContext = string(sk.Context)
-	ch.DataKey = check(c.s3.CheckKey(ctx, bucket, key))
+	ch.DataKey = check(sk.Check)
 
 	name := sk.Object.KeyID
 	ch.MasterKey = web.MasterKey{Name: name, Location: c.s3KMS}

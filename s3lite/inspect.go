@@ -54,6 +54,9 @@ type SealedKey struct {
 	// DataKey is the KMS ciphertext of the data key and Context the associated data it is
 	// bound to (both nil for SSE-C and plaintext objects).
 	DataKey, Context []byte
+	// Check is the live check of the key chain, made on the same record: what
+	// [Server.CheckKey] returns for it.
+	Check error
 }
 
 func objectInfo(m *objectMeta) ObjectInfo {
@@ -116,7 +119,9 @@ func (s *Server) Objects(ctx context.Context, bucket, prefix string, limit int) 
 	return out, notFound(err)
 }
 
-// Sealed returns how the key of bucket/key is sealed.
+// Sealed returns how the key of bucket/key is sealed and, in SealedKey.Check, the live
+// check of its key chain, made on the same record (so never one version's key beside
+// another's check).
 func (s *Server) Sealed(ctx context.Context, bucket, key string) (SealedKey, error) {
 	if err := ctx.Err(); err != nil {
 		return SealedKey{}, err
@@ -133,16 +138,24 @@ func (s *Server) Sealed(ctx context.Context, bucket, key string) (SealedKey, err
 	sk.SealAlgorithm = m.SSE[metaSealAlgo]
 	sk.IV, _ = base64.StdEncoding.DecodeString(m.SSE[metaIV])
 	sk.Sealed, _ = base64.StdEncoding.DecodeString(m.SSE[sealedKeyMeta[typ]])
-	if typ != sseC {
-		sk.DataKey, _ = base64.StdEncoding.DecodeString(m.SSE[metaKEKSealed])
-		var clientCtx map[string]string
-		if c := m.SSE[metaContext]; c != "" {
-			if raw, err := base64.StdEncoding.DecodeString(c); err == nil {
-				_ = json.Unmarshal(raw, &clientCtx) // a tampered context shows as the default one
-			}
-		}
-		sk.Context = kmsContext(clientCtx, bucket, key)
+	if typ == sseC {
+		return sk, nil // checking it takes the customer's key
 	}
+	sk.DataKey, _ = base64.StdEncoding.DecodeString(m.SSE[metaKEKSealed])
+	var clientCtx map[string]string
+	if c := m.SSE[metaContext]; c != "" {
+		if raw, err := base64.StdEncoding.DecodeString(c); err == nil {
+			_ = json.Unmarshal(raw, &clientCtx) // a tampered context shows as the default one
+		}
+	}
+	sk.Context = kmsContext(clientCtx, bucket, key)
+
+	oek, err := s.objectKey(ctx, m.SSE, bucket, key, nil)
+	clear(oek)
+	if errors.Is(err, errObjectTampered) {
+		err = errors.Join(ErrTampered, err)
+	}
+	sk.Check = err
 	return sk, nil
 }
 
@@ -150,21 +163,14 @@ func (s *Server) Sealed(ctx context.Context, bucket, key string) (SealedKey, err
 // the KMS decrypts the data key and the data key unseals the object key. It returns nil
 // when both hold, the KMS error (ErrKMSUnavailable, ErrKMSKeyNotFound, ...) or ErrTampered
 // otherwise. SSE-C objects cannot be checked without the customer's key and return
-// nil; so do plaintext objects. Every key is zeroed before it returns.
+// nil; so do plaintext objects. Every key is zeroed before it returns. It is
+// [Server.Sealed]'s Check.
 func (s *Server) CheckKey(ctx context.Context, bucket, key string) error {
-	m, err := s.st.getObject(bucket, key)
+	sk, err := s.Sealed(ctx, bucket, key)
 	if err != nil {
-		return notFound(err)
+		return err
 	}
-	if typ := sseTypeOf(m.SSE); typ == "" || typ == sseC {
-		return nil
-	}
-	oek, err := s.objectKey(ctx, m.SSE, bucket, key, nil)
-	clear(oek)
-	if errors.Is(err, errObjectTampered) {
-		return errors.Join(ErrTampered, err)
-	}
-	return err
+	return sk.Check
 }
 
 // Ready reports whether the KMS the store needs can serve, as /minio/health/ready does.

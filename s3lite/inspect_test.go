@@ -3,6 +3,7 @@ package s3lite
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -68,6 +69,9 @@ func TestInspect(t *testing.T) {
 		json.Unmarshal(sk.Context, &kctx) != nil || kctx["team"] != "a" || kctx["inspect"] != "inspect/kms" {
 		t.Fatalf("Sealed(kms) = %+v (context %s)", sk, sk.Context)
 	}
+	if sk.Check != nil {
+		t.Fatalf("Sealed(kms).Check = %v, want the chain to hold", sk.Check)
+	}
 	if sk, err := e.srv.Sealed(ctx, bk, "ssec"); err != nil || len(sk.Sealed) == 0 || sk.DataKey != nil || sk.Context != nil {
 		t.Fatalf("Sealed(ssec) = %+v, %v", sk, err)
 	}
@@ -86,6 +90,9 @@ func TestInspect(t *testing.T) {
 	e.kms.down.Store(true)
 	if err := e.srv.CheckKey(ctx, bk, "s3/a"); !errors.Is(err, ErrKMSUnavailable) {
 		t.Fatalf("CheckKey with the KMS down = %v, want ErrKMSUnavailable", err)
+	}
+	if sk, err := e.srv.Sealed(ctx, bk, "s3/a"); err != nil || len(sk.Sealed) == 0 || !errors.Is(sk.Check, ErrKMSUnavailable) {
+		t.Fatalf("Sealed with the KMS down = %+v, %v; want the sealed key and Check ErrKMSUnavailable", sk, err)
 	}
 	if err := e.srv.Ready(ctx); !errors.Is(err, ErrKMSUnavailable) {
 		t.Fatalf("Ready with the KMS down = %v", err)
@@ -106,6 +113,22 @@ func TestInspect(t *testing.T) {
 	if err := e.srv.CheckKey(ctx, bk, "s3/b"); !errors.Is(err, ErrTampered) {
 		t.Fatalf("CheckKey of a tampered sealed key = %v, want ErrTampered", err)
 	}
+	if sk, err := e.srv.Sealed(ctx, bk, "s3/b"); err != nil || !errors.Is(sk.Check, ErrTampered) {
+		t.Fatalf("Sealed of a tampered sealed key: Check %v, %v; want ErrTampered", sk.Check, err)
+	}
+
+	// A context that is no JSON shows as the default one; the check finds the tampering.
+	m, err = e.srv.st.getObject(bk, "kms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.SSE[metaContext] = base64.StdEncoding.EncodeToString([]byte("{not json"))
+	if _, err := e.srv.st.putObject(bk, m, nil); err != nil {
+		t.Fatal(err)
+	}
+	if sk, err := e.srv.Sealed(ctx, bk, "kms"); err != nil || string(sk.Context) != string(kmsContext(nil, bk, "kms")) || !errors.Is(sk.Check, ErrTampered) {
+		t.Fatalf("Sealed with a tampered context = context %s, Check %v, %v; want the default context and ErrTampered", sk.Context, sk.Check, err)
+	}
 	if err := e.srv.CheckKey(ctx, bk, "s3/a"); err != nil {
 		t.Fatalf("CheckKey of an untouched neighbour = %v", err)
 	}
@@ -117,6 +140,20 @@ func TestInspect(t *testing.T) {
 	} {
 		if !errors.Is(err, ErrNotFound) {
 			t.Errorf("%s = %v, want ErrNotFound", name, err)
+		}
+	}
+
+	// A cancelled context stops every read before it starts.
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	for name, err := range map[string]error{
+		"Buckets":  func() error { _, err := e.srv.Buckets(cancelled); return err }(),
+		"Objects":  func() error { _, err := e.srv.Objects(cancelled, bk, "", 1); return err }(),
+		"Sealed":   func() error { _, err := e.srv.Sealed(cancelled, bk, "s3/a"); return err }(),
+		"CheckKey": e.srv.CheckKey(cancelled, bk, "s3/a"),
+	} {
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("%s with a cancelled context = %v, want context.Canceled", name, err)
 		}
 	}
 }
