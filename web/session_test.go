@@ -193,7 +193,7 @@ func TestUnauthenticated(t *testing.T) {
 		t.Errorf("stylesheet Content-Type %q", ct)
 	}
 	wantContains(t, r.body, ".link.broken", ".link.ok")
-	for _, p := range []string{"/static/", "/static/nothing.css", "/static/a/b.css", "/static/%2E%2E/server.go", "/static/..%2Fserver.go"} {
+	for _, p := range []string{"/static/", "/static/%2E", "/static/nothing.css", "/static/a/b.css", "/static/%2E%2E/server.go", "/static/..%2Fserver.go"} {
 		if r := tc.get(p); r.StatusCode != http.StatusNotFound {
 			t.Errorf("GET %s without a session: %d, want 404", p, r.StatusCode)
 		}
