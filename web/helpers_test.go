@@ -342,7 +342,14 @@ func (tc *testConsole) login() {
 	}
 }
 
-// sessionCookie is the client's session cookie, "" without one.
+// len is the number of sessions held, expired or not.
+func (ss *sessions) len() int {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return len(ss.expires)
+}
+
+// cookie is the client's session cookie, "" without one.
 func (tc *testConsole) cookie() string {
 	u, _ := url.Parse(tc.ts.URL)
 	for _, c := range tc.client.Jar.Cookies(u) {

@@ -79,13 +79,6 @@ func (ss *sessions) clear() {
 	clear(ss.expires)
 }
 
-// len is the number of sessions held, expired or not.
-func (ss *sessions) len() int {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	return len(ss.expires)
-}
-
 // sessionToken is the token of r's session cookie, "" without one.
 func sessionToken(r *http.Request) string {
 	c, err := r.Cookie(sessionCookie)
