@@ -6,6 +6,8 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -14,6 +16,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kmsbox/kmsbox/kescore"
+	"github.com/kmsbox/kmsbox/s3lite"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/encrypt"
 )
@@ -243,5 +247,34 @@ func TestConsoleChainStaticKey(t *testing.T) {
 	resp.Body.Close()
 	if !bytes.Contains(page, []byte(`id="chain-end"`)) || bytes.Contains(page, []byte(`id="link-vault"`)) || bytes.Contains(page, []byte("broken")) {
 		t.Errorf("chain page with a static key: want the chain to end at the master key, all green:\n%s", page)
+	}
+}
+
+// check gives every error a link can fail with its sentence, wrapped or not, and keeps
+// the text of an error it does not know.
+func TestConsoleCheck(t *testing.T) {
+	if c := check(nil); !c.OK || c.Err != "" {
+		t.Errorf("check(nil) = %+v, want OK", c)
+	}
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{s3lite.ErrKMSKeyNotFound, "the master key does not exist"},
+		{kescore.ErrKeyNotFound, "the master key does not exist"},
+		{s3lite.ErrKMSUnavailable, "the key store is unavailable: is the vault sealed?"},
+		{kescore.ErrStoreUnavailable, "the key store is unavailable: is the vault sealed?"},
+		{kescore.ErrStoreUnreachable, "the key store is not reachable"},
+		{s3lite.ErrKMSNotAuthorized, "the identity lacks a policy for this key"},
+		{s3lite.ErrKMSInvalidCiphertext, "the data key does not decrypt"},
+		{kescore.ErrDecrypt, "the data key does not decrypt"},
+		{s3lite.ErrTampered, "the sealed object key does not open with the data key"},
+		{errors.New("kes: connection reset"), "kes: connection reset"},
+	} {
+		for _, err := range []error{c.err, fmt.Errorf("decrypt minio-key-1: %w", c.err)} {
+			if got := check(err); got.OK || !strings.Contains(got.Err, c.want) {
+				t.Errorf("check(%v) = %+v, want a broken link saying %q", err, got, c.want)
+			}
+		}
 	}
 }
