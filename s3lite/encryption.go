@@ -228,12 +228,9 @@ func (s *Server) objectKey(ctx context.Context, meta map[string]string, bucket, 
 	if s.cfg.KMS == nil {
 		return nil, errKMSNotConfigured
 	}
-	var clientCtx map[string]string
-	if c := meta[metaContext]; c != "" {
-		raw, _ := base64.StdEncoding.DecodeString(c)
-		if json.Unmarshal(raw, &clientCtx) != nil {
-			return nil, errObjectTampered
-		}
+	clientCtx, err := clientContext(meta)
+	if err != nil {
+		return nil, err
 	}
 	ct, err := base64.StdEncoding.DecodeString(meta[metaKEKSealed])
 	if err != nil {
@@ -249,6 +246,21 @@ func (s *Server) objectKey(ctx context.Context, meta map[string]string, bucket, 
 		return nil, errObjectTampered
 	}
 	return oek, nil
+}
+
+// clientContext is the SSE-KMS encryption context a client gave at upload, as stored in
+// meta (nil when none); errObjectTampered when the stored value does not decode.
+func clientContext(meta map[string]string) (map[string]string, error) {
+	c := meta[metaContext]
+	if c == "" {
+		return nil, nil
+	}
+	var ctx map[string]string
+	raw, _ := base64.StdEncoding.DecodeString(c)
+	if json.Unmarshal(raw, &ctx) != nil {
+		return nil, errObjectTampered
+	}
+	return ctx, nil
 }
 
 // visibleETag turns the plaintext MD5 into the ETag clients see for typ.

@@ -3,7 +3,6 @@ package s3lite
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"time"
 )
@@ -142,12 +141,7 @@ func (s *Server) Sealed(ctx context.Context, bucket, key string) (SealedKey, err
 		return sk, nil // checking it takes the customer's key
 	}
 	sk.DataKey, _ = base64.StdEncoding.DecodeString(m.SSE[metaKEKSealed])
-	var clientCtx map[string]string
-	if c := m.SSE[metaContext]; c != "" {
-		if raw, err := base64.StdEncoding.DecodeString(c); err == nil {
-			_ = json.Unmarshal(raw, &clientCtx) // a tampered context shows as the default one
-		}
-	}
+	clientCtx, _ := clientContext(m.SSE) // a tampered context shows as the default one
 	sk.Context = kmsContext(clientCtx, bucket, key)
 
 	oek, err := s.objectKey(ctx, m.SSE, bucket, key, nil)
