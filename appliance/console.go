@@ -52,10 +52,7 @@ func (a *Appliance) newConsole(vault *embeddedvault.Server, kes *kescore.Server,
 	default:
 		c.s3KMS = "none: SSE-S3 and SSE-KMS are disabled"
 	}
-	var access, secret string
-	for k, v := range scfg.Credentials {
-		access, secret = k, v
-	}
+	access, secret := rootCredentials(scfg)
 	srv, err := web.New(web.Config{Source: c, AccessKey: access, SecretKey: secret,
 		Logger: a.cfg.Logger.With("server", "console")})
 	if err != nil {

@@ -132,3 +132,12 @@ func remoteKMSError(err error) error {
 	}
 	return fmt.Errorf("%w: %w", s3lite.ErrKMSUnavailable, err)
 }
+
+// rootCredentials returns the object store's one access/secret key pair (s3Config makes
+// exactly one).
+func rootCredentials(scfg s3lite.Config) (accessKey, secretKey string) {
+	for k, v := range scfg.Credentials {
+		accessKey, secretKey = k, v
+	}
+	return accessKey, secretKey
+}

@@ -149,10 +149,7 @@ func (a *Appliance) writeTrustBundle() error {
 // writeDevFiles writes the env file and prints the dev banner.
 func (a *Appliance) writeDevFiles(vault *embeddedvault.Server, s3cfg s3lite.Config) error {
 	rootToken, unsealKey := vault.DevCredentials()
-	var accessKey, secretKey string
-	for k, v := range s3cfg.Credentials {
-		accessKey, secretKey = k, v
-	}
+	accessKey, secretKey := rootCredentials(s3cfg)
 	dir := filepath.Join(a.cfg.DataDir, "certs")
 	abs := func(p string) string {
 		if q, err := filepath.Abs(p); err == nil {
