@@ -1,0 +1,197 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/minio/minio-go/v7/pkg/encrypt"
+)
+
+// peerBin returns the path of a real server binary named by env (the Makefile builds it),
+// failing with how to build it.
+func peerBin(t testing.TB, env, target string) string {
+	t.Helper()
+	bin := os.Getenv(env)
+	if bin == "" {
+		t.Fatalf("%s is not set: run `make e2e` (it builds %s and points %s at it)", env, target, env)
+	}
+	if fi, err := os.Stat(bin); err != nil || fi.IsDir() || fi.Mode().Perm()&0o111 == 0 {
+		t.Fatalf("%s=%s is not an executable file (build it with `make %s`): %v", env, bin, target, err)
+	}
+	return bin
+}
+
+// freePort returns a loopback address that was free a moment ago, for a peer that must be
+// given its port (the race with another process taking it is accepted in tests).
+func freePort(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startPeer runs a real third-party server and returns once a line of its output contains
+// ready. It is killed at cleanup; its output is logged when the test failed.
+func startPeer(t testing.TB, bin string, args, env []string, ready string) {
+	t.Helper()
+	out := newLineLog()
+	ctx, cancel := context.WithCancel(context.Background())
+	x := exec.CommandContext(ctx, bin, args...)
+	x.Env, x.Stdout, x.Stderr = env, out, out
+	if err := x.Start(); err != nil {
+		cancel()
+		t.Fatalf("%s: %v", filepath.Base(bin), err)
+	}
+	exited := make(chan struct{})
+	go func() { x.Wait(); out.close(); close(exited) }()
+	t.Cleanup(func() {
+		cancel()
+		<-exited
+		if t.Failed() {
+			t.Logf("%s output:\n%s", filepath.Base(bin), out)
+		}
+	})
+	wctx, wcancel := context.WithTimeout(ctx, readyTimeout)
+	defer wcancel()
+	if _, _, err := out.waitFor(wctx, 0, func(l string) bool { return strings.Contains(l, ready) }); err != nil {
+		t.Fatalf("%s never printed %q: %v\n%s", filepath.Base(bin), ready, err, out)
+	}
+}
+
+// TestRealMinIO is the guide's last step with the real MinIO server: MinIO takes its keys
+// from kmsbox's KES over mTLS with the MinIO identity and the env file's MINIO_KMS_KES_*
+// variables, encrypts every upload with minio-key-1, and stops serving encrypted objects
+// the moment kmsbox's vault is sealed, until it is unsealed again.
+func TestRealMinIO(t *testing.T) {
+	bin := peerBin(t, "KMSBOX_MINIO_BIN", "bin/minio")
+	srv := startServer(t, t.TempDir())
+	addr, console := freePort(t), freePort(t)
+	disk := t.TempDir()
+	env := append(baseEnv(t.TempDir()),
+		"MINIO_ROOT_USER=guide-admin", "MINIO_ROOT_PASSWORD=guide-admin-secret",
+		"MINIO_KMS_AUTO_ENCRYPTION=on", "MINIO_BROWSER=off", "MINIO_UPDATE=off")
+	for _, v := range []string{"MINIO_KMS_KES_ENDPOINT", "MINIO_KMS_KES_CERT_FILE", "MINIO_KMS_KES_KEY_FILE", "MINIO_KMS_KES_KEY_NAME", "MINIO_KMS_KES_CAPATH"} {
+		if srv.env[v] == "" {
+			t.Fatalf("the env file has no %s", v)
+		}
+		env = append(env, v+"="+srv.env[v])
+	}
+	startPeer(t, bin, []string{"server", disk, "--address", addr, "--console-address", console}, env, "API:")
+
+	mc, err := minio.New(addr, &minio.Options{Creds: credentials.NewStaticV4("guide-admin", "guide-admin-secret", ""), MaxRetries: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := mc.MakeBucket(ctx, "guide", minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	body := make([]byte, 300<<10)
+	rand.Read(body)
+	put := func(key string, sse encrypt.ServerSide) error {
+		_, err := mc.PutObject(ctx, "guide", key, bytes.NewReader(body), int64(len(body)), minio.PutObjectOptions{ServerSideEncryption: sse})
+		return err
+	}
+	get := func(key string) error {
+		obj, err := mc.GetObject(ctx, "guide", key, minio.GetObjectOptions{})
+		if err != nil {
+			return err
+		}
+		defer obj.Close()
+		got, err := io.ReadAll(obj)
+		if err == nil && !bytes.Equal(got, body) {
+			t.Errorf("GET %s returned other bytes", key)
+		}
+		return err
+	}
+	if err := put("auto.bin", nil); err != nil {
+		t.Fatalf("upload with auto-encryption: %v", err)
+	}
+	if err := put("sse-s3.bin", encrypt.NewSSE()); err != nil {
+		t.Fatalf("upload with SSE-S3: %v", err)
+	}
+	for key, want := range map[string]string{"auto.bin": "aws:kms", "sse-s3.bin": "AES256"} {
+		st, err := mc.StatObject(ctx, "guide", key, minio.StatObjectOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := st.Metadata.Get("X-Amz-Server-Side-Encryption"); got != want {
+			t.Errorf("%s: x-amz-server-side-encryption %q, want %q", key, got, want)
+		}
+		if err := get(key); err != nil {
+			t.Errorf("GET %s: %v", key, err)
+		}
+	}
+	if got := mustStat(t, mc, "auto.bin").Metadata.Get("X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id"); !strings.HasSuffix(got, srv.env["MINIO_KMS_KES_KEY_NAME"]) {
+		t.Errorf("auto-encrypted object's key id %q, want kmsbox's %s", got, srv.env["MINIO_KMS_KES_KEY_NAME"])
+	}
+	noPlaintextAtRest(t, disk, map[string][]byte{"the object": body[:4096]})
+
+	// The emergency stop: sealing kmsbox's vault stops MinIO's encrypted reads and writes.
+	vaultDo := func(path string, payload any) {
+		t.Helper()
+		var rd io.Reader
+		if payload != nil {
+			b, _ := json.Marshal(payload)
+			rd = bytes.NewReader(b)
+		}
+		req, _ := http.NewRequest(http.MethodPut, srv.env["VAULT_ADDR"]+path, rd)
+		req.Header.Set("X-Vault-Token", srv.env["VAULT_TOKEN"])
+		resp, err := httpsClient(t, caPool(t, srv.caFile()), "", "").Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode/100 != 2 {
+			t.Fatalf("vault PUT %s: %s", path, resp.Status)
+		}
+	}
+	vaultDo("/v1/sys/seal", nil)
+	if code := minio.ToErrorResponse(get("auto.bin")).Code; code != "kms:DecryptionFailed" {
+		t.Errorf("GET with kmsbox's vault sealed: code %q, want kms:DecryptionFailed", code)
+	}
+	if code := minio.ToErrorResponse(put("sealed.bin", nil)).Code; code != "kms:KeyGenerationFailed" {
+		t.Errorf("PUT with kmsbox's vault sealed: code %q, want kms:KeyGenerationFailed", code)
+	}
+
+	var dev struct {
+		UnsealKey string `json:"unseal_key"`
+	}
+	b, err := os.ReadFile(filepath.Join(srv.dataDir, "vault-dev-INSECURE-unseal.json"))
+	if err != nil || json.Unmarshal(b, &dev) != nil || dev.UnsealKey == "" {
+		t.Fatalf("dev unseal key: %v", err)
+	}
+	vaultDo("/v1/sys/unseal", map[string]string{"key": dev.UnsealKey})
+	if err := get("auto.bin"); err != nil {
+		t.Errorf("GET after unseal: %v", err)
+	}
+	if err := put("after-unseal.bin", nil); err != nil {
+		t.Errorf("PUT after unseal: %v", err)
+	}
+}
+
+func mustStat(t testing.TB, mc *minio.Client, key string) minio.ObjectInfo {
+	t.Helper()
+	st, err := mc.StatObject(context.Background(), "guide", key, minio.StatObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
