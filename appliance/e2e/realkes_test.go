@@ -19,6 +19,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	vaultapi "github.com/hashicorp/vault/api"
 )
@@ -82,19 +83,10 @@ func startRealKES(t testing.TB, bin, config string) *lineLog {
 		x.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-exited:
-		case <-t.Context().Done():
-		}
-		select {
-		case <-exited:
-		default:
-			ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
-			defer cancel()
-			select {
-			case <-exited:
-			case <-ctx.Done():
-				x.Process.Kill()
-				<-exited
-			}
+		case <-time.After(stopTimeout):
+			t.Logf("the real KES still runs %v after SIGTERM; killing it", stopTimeout)
+			x.Process.Kill()
+			<-exited
 		}
 		if t.Failed() {
 			t.Logf("real kes output:\n%s", out)
@@ -162,29 +154,34 @@ func (k kesAPI) call(t testing.TB, method, path string, body any, want int) stri
 	return resp
 }
 
-// generate asks for a data key of key name.
-func (k kesAPI) generate(t testing.TB, name string) dek {
+// do sends a KES API request, fails unless the status is 200, and decodes the body into out.
+func (k kesAPI) do(t testing.TB, method, path string, body, out any) {
+	t.Helper()
+	resp := k.call(t, method, path, body, http.StatusOK)
+	if err := json.Unmarshal([]byte(resp), out); err != nil {
+		t.Fatalf("%s: %s %s: %v in %q", k.name, method, path, err, resp)
+	}
+}
+
+// generate asks for a data key of key name, bound to kesContext (none when nil).
+func (k kesAPI) generate(t testing.TB, name string, kesContext []byte) dek {
 	t.Helper()
 	var d dek
-	if err := json.Unmarshal([]byte(k.call(t, http.MethodPost, "/v1/key/generate/"+name, struct{}{}, http.StatusOK)), &d); err != nil {
-		t.Fatalf("%s: generate %s: %v", k.name, name, err)
-	}
+	k.do(t, http.MethodPost, "/v1/key/generate/"+name, map[string][]byte{"context": kesContext}, &d)
 	if len(d.Plaintext) != 32 || len(d.Ciphertext) == 0 {
 		t.Fatalf("%s: generate %s: %d-byte plaintext, %d-byte ciphertext; want 32 and some", k.name, name, len(d.Plaintext), len(d.Ciphertext))
 	}
 	return d
 }
 
-// decrypt fails unless the ciphertext of d decrypts under key name to d's plaintext.
-func (k kesAPI) decrypt(t testing.TB, name string, d dek) {
+// decrypt fails unless the ciphertext of d decrypts under key name and kesContext to d's
+// plaintext.
+func (k kesAPI) decrypt(t testing.TB, name string, d dek, kesContext []byte) {
 	t.Helper()
 	var got struct {
 		Plaintext []byte `json:"plaintext"`
 	}
-	body := k.call(t, http.MethodPost, "/v1/key/decrypt/"+name, map[string][]byte{"ciphertext": d.Ciphertext}, http.StatusOK)
-	if err := json.Unmarshal([]byte(body), &got); err != nil {
-		t.Fatalf("%s: decrypt %s: %v in %s", k.name, name, err, body)
-	}
+	k.do(t, http.MethodPost, "/v1/key/decrypt/"+name, map[string][]byte{"ciphertext": d.Ciphertext, "context": kesContext}, &got)
 	if !bytes.Equal(got.Plaintext, d.Plaintext) {
 		t.Fatalf("%s: decrypt %s gave %x, want %x", k.name, name, got.Plaintext, d.Plaintext)
 	}
@@ -205,13 +202,10 @@ func (k kesAPI) unknownKey(t testing.TB, name string) {
 // list returns the names of the keys matching pattern.
 func (k kesAPI) list(t testing.TB, pattern string) []string {
 	t.Helper()
-	body := k.call(t, http.MethodGet, "/v1/key/list/"+pattern, nil, http.StatusOK)
 	var l struct {
 		Names []string `json:"names"`
 	}
-	if err := json.Unmarshal([]byte(body), &l); err != nil {
-		t.Fatalf("%s: list %s: %v in %s", k.name, pattern, err, body)
-	}
+	k.do(t, http.MethodGet, "/v1/key/list/"+pattern, nil, &l)
 	slices.Sort(l.Names)
 	return l.Names
 }
@@ -380,14 +374,15 @@ keystore:
 	box := kesAPI{name: "kmsbox#2 KES", url: box2.urls["kes"], c: admin}
 
 	// A data key of the real KES decrypts through kmsbox, and kmsbox describes the key.
-	d := real.generate(t, "real-key-1")
-	box.decrypt(t, "real-key-1", d)
+	d := real.generate(t, "real-key-1", nil)
+	box.decrypt(t, "real-key-1", d, nil)
 	var desc struct {
 		Name      string `json:"name"`
 		CreatedBy string `json:"created_by"`
 	}
-	if err := json.Unmarshal([]byte(box.call(t, http.MethodGet, "/v1/key/describe/real-key-1", nil, http.StatusOK)), &desc); err != nil || desc.Name != "real-key-1" || desc.CreatedBy != adminID {
-		t.Errorf("kmsbox describes the real KES's key as %+v (%v), want name real-key-1 created_by %s", desc, err, adminID)
+	box.do(t, http.MethodGet, "/v1/key/describe/real-key-1", nil, &desc)
+	if desc.Name != "real-key-1" || desc.CreatedBy != adminID {
+		t.Errorf("kmsbox describes the real KES's key as %+v, want name real-key-1 created_by %s", desc, adminID)
 	}
 	// And the other way: a key kmsbox creates is listed and usable by the real KES.
 	box.call(t, http.MethodPost, "/v1/key/create/kmsbox-key-1", struct{}{}, http.StatusOK)
@@ -402,8 +397,8 @@ keystore:
 	if got := vaultKeys(t, vc, "kv/realkes"); !slices.Equal(got, shared) {
 		t.Fatalf("LIST kv/realkes on kmsbox's vault = %q, want %q", got, shared)
 	}
-	d = box.generate(t, "kmsbox-key-1")
-	real.decrypt(t, "kmsbox-key-1", d)
+	d = box.generate(t, "kmsbox-key-1", nil)
+	real.decrypt(t, "kmsbox-key-1", d, nil)
 	info = kesInfo(t, realCLI.ok(t, kesBin, "key", "info", "kmsbox-key-1"))
 	if info["Name"] != "kmsbox-key-1" || info["Owner"] != adminID || info["Algorithm"] == "" {
 		t.Errorf("kes key info kmsbox-key-1 on the real KES = %q, want Name kmsbox-key-1, Owner %s and an Algorithm", info, adminID)
@@ -415,7 +410,7 @@ keystore:
 	if out := realCLI.ok(t, kesBin, "key", "dek", "real-key-1"); json.Unmarshal([]byte(out), &cliDEK) != nil || len(cliDEK.Plaintext) != 32 {
 		t.Fatalf("kes key dek real-key-1 printed %q, want {\"plaintext\":...,\"ciphertext\":...}", out)
 	}
-	box.decrypt(t, "real-key-1", cliDEK)
+	box.decrypt(t, "real-key-1", cliDEK, nil)
 	out = realCLI.ok(t, kesBin, "key", "decrypt", "kmsbox-key-1", base64.StdEncoding.EncodeToString(d.Ciphertext))
 	var pt struct {
 		Plaintext []byte `json:"plaintext"`
@@ -501,20 +496,12 @@ keystore:
 			var enc struct {
 				Ciphertext []byte `json:"ciphertext"`
 			}
-			json.Unmarshal([]byte(from.call(t, http.MethodPost, "/v1/key/encrypt/"+key, map[string][]byte{"plaintext": msg}, http.StatusOK)), &enc)
-			to.decrypt(t, key, dek{Plaintext: msg, Ciphertext: enc.Ciphertext})
+			from.do(t, http.MethodPost, "/v1/key/encrypt/"+key, map[string][]byte{"plaintext": msg}, &enc)
+			to.decrypt(t, key, dek{Plaintext: msg, Ciphertext: enc.Ciphertext}, nil)
 
-			ctxBody := map[string][]byte{"context": []byte("bucket/object")}
-			var g dek
-			json.Unmarshal([]byte(from.call(t, http.MethodPost, "/v1/key/generate/"+key, ctxBody, http.StatusOK)), &g)
-			var got struct {
-				Plaintext []byte `json:"plaintext"`
-			}
-			json.Unmarshal([]byte(to.call(t, http.MethodPost, "/v1/key/decrypt/"+key,
-				map[string][]byte{"ciphertext": g.Ciphertext, "context": ctxBody["context"]}, http.StatusOK)), &got)
-			if len(g.Plaintext) != 32 || !bytes.Equal(got.Plaintext, g.Plaintext) {
-				t.Errorf("%s decrypts the data key %s generated under %s with a context to %x, want %x", to.name, from.name, key, got.Plaintext, g.Plaintext)
-			}
+			bound := []byte("bucket/object")
+			g := from.generate(t, key, bound)
+			to.decrypt(t, key, g, bound)
 			if len(g.Ciphertext) != 76 {
 				t.Errorf("%s: a data key of %s has a %d-byte ciphertext, want 76 (32 + 16 tag + 16 iv + 12 nonce)", from.name, key, len(g.Ciphertext))
 			}
@@ -531,7 +518,7 @@ keystore:
 			Identity string `json:"identity"`
 			Admin    bool   `json:"admin"`
 		}
-		json.Unmarshal([]byte(k.call(t, http.MethodGet, "/v1/identity/self/describe", nil, http.StatusOK)), &self)
+		k.do(t, http.MethodGet, "/v1/identity/self/describe", nil, &self)
 		return self.Identity, self.Admin
 	}
 	for _, k := range []kesAPI{real, box} {
@@ -541,9 +528,7 @@ keystore:
 	}
 	statusFields := func(k kesAPI) []string {
 		var m map[string]any
-		if err := json.Unmarshal([]byte(k.call(t, http.MethodGet, "/v1/status", nil, http.StatusOK)), &m); err != nil {
-			t.Fatalf("%s: status: %v", k.name, err)
-		}
+		k.do(t, http.MethodGet, "/v1/status", nil, &m)
 		return slices.Sorted(maps.Keys(m))
 	}
 	if r, b := statusFields(real), statusFields(box); !slices.Equal(r, b) {
@@ -555,7 +540,7 @@ keystore:
 			Path    string `json:"path"`
 			Timeout int    `json:"timeout"`
 		}
-		json.Unmarshal([]byte(k.call(t, http.MethodGet, "/v1/api", nil, http.StatusOK)), &routes)
+		k.do(t, http.MethodGet, "/v1/api", nil, &routes)
 		var l []string
 		for _, r := range routes {
 			l = append(l, fmt.Sprintf("%s %s %ds", r.Method, r.Path, r.Timeout))
@@ -603,7 +588,7 @@ keystore:
 		t.Fatalf("kes key dek cli-key against kmsbox printed %q, want a 32-byte data key", out)
 	}
 	own := kesAPI{name: "kmsbox#1 KES", url: srv.urls["kes"], c: httpsClient(t, caPool(t, srv.caFile()), adminCert, adminKey)}
-	own.decrypt(t, "cli-key", ownDEK)
+	own.decrypt(t, "cli-key", ownDEK, nil)
 	out = ownCLI.ok(t, kesBin, "key", "decrypt", "cli-key", base64.StdEncoding.EncodeToString(ownDEK.Ciphertext))
 	if err := json.Unmarshal([]byte(out), &pt); err != nil || !bytes.Equal(pt.Plaintext, ownDEK.Plaintext) {
 		t.Errorf("kes key decrypt cli-key against kmsbox printed %q (%v), want the data key's plaintext", out, err)
