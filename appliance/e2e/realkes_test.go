@@ -309,8 +309,8 @@ type realKESRig struct {
 	pool                         *x509.CertPool
 	admin                        *http.Client
 
-	real, box, own kesPeer // the real KES, kmsbox#2's KES, kmsbox#1's KES
-	realCLI        cmd     // the kes CLI against the real KES
+	real, box, own  kesPeer // the real KES, kmsbox#2's KES, kmsbox#1's KES
+	realCLI, ownCLI cmd     // the kes CLI against the real KES and against kmsbox#1's KES
 }
 
 // TestRealKES runs the real KES (v0.24, a separate process) against kmsbox: the real server
@@ -383,7 +383,9 @@ func (r *realKESRig) identities(t *testing.T) {
 	writeFile(t, r.trust, append(append(caPEM, '\n'), certPEM...))
 	r.pool = caPool(t, r.trust)
 	r.admin = httpsClient(t, r.pool, r.adminCert, r.adminKey)
-	r.own = kesPeer{name: "kmsbox#1 KES", url: r.srv.urls["kes"], c: r.admin}
+	// kmsbox#1's own KES, trusting only kmsbox#1's CA; the real CLI against it likewise.
+	r.own = kesPeer{name: "kmsbox#1 KES", url: r.srv.urls["kes"], c: httpsClient(t, caPool(t, r.srv.caFile()), r.adminCert, r.adminKey)}
+	r.ownCLI = cmd{dir: r.work, env: append(r.srv.envFor(t, []string{"KES_SERVER", "KES_CLIENT_CERT", "KES_CLIENT_KEY"}), "SSL_CERT_FILE="+r.srv.caFile())}
 }
 
 // startRealKES is step 4: the real KES on the guide's config (as v0.24 YAML), with its keys
@@ -693,8 +695,7 @@ func (r *realKESRig) importedKeys(t *testing.T) {
 
 // cliAgainstKmsbox is step 7: the real kes CLI against kmsbox#1's own KES.
 func (r *realKESRig) cliAgainstKmsbox(t *testing.T) {
-	kes := r.kesBin
-	c := cmd{dir: r.work, env: append(r.srv.envFor(t, []string{"KES_SERVER", "KES_CLIENT_CERT", "KES_CLIENT_KEY"}), "SSL_CERT_FILE="+r.srv.caFile())}
+	kes, c := r.kesBin, r.ownCLI
 	status := scanLines(c.ok(t, kes, "status"))
 	if len(status) < 3 || status[0] != "● "+r.srv.addr("kes") || !strings.HasPrefix(status[1], "Version") || !strings.HasPrefix(status[2], "Uptime") {
 		t.Errorf("kes status against kmsbox printed %q, want \"● %s\", Version, Uptime, ...", status, r.srv.addr("kes"))
@@ -717,8 +718,7 @@ func (r *realKESRig) cliAgainstKmsbox(t *testing.T) {
 	if out := c.ok(t, kes, "key", "dek", "cli-key"); json.Unmarshal([]byte(out), &d) != nil || len(d.Plaintext) != 32 {
 		t.Fatalf("kes key dek cli-key against kmsbox printed %q, want a 32-byte data key", out)
 	}
-	own := kesPeer{name: r.own.name, url: r.own.url, c: httpsClient(t, caPool(t, r.srv.caFile()), r.adminCert, r.adminKey)}
-	own.decrypt(t, "cli-key", d, nil)
+	r.own.decrypt(t, "cli-key", d, nil)
 	cliDecrypt(t, c, kes, "cli-key", d)
 
 	res := c.fails(t, kes, "key", "info", "no-such-key")
@@ -764,7 +764,8 @@ func (r *realKESRig) cliAgainstKmsbox(t *testing.T) {
 // serve again as soon as the vault is unsealed (the real KES waits for its next status
 // probe, up to 10 s: not waited for here).
 func (r *realKESRig) sealedVault(t *testing.T) {
-	// Keys the other server never loaded, so that no key cache answers for the store.
+	// Keys the other server never loaded, so that no key cache answers for the store. (Each
+	// of the real KES's three failing calls takes some 4 s: its Vault client retries 503s.)
 	r.realCLI.ok(t, r.kesBin, "key", "create", "seal-probe-real")
 	r.box.call(t, http.MethodPost, "/v1/key/create/seal-probe-kmsbox", nil, http.StatusOK)
 	if err := r.vault.Sys().Seal(); err != nil {
@@ -783,9 +784,14 @@ func (r *realKESRig) sealedVault(t *testing.T) {
 			t.Errorf("%s: /v1/ready with the vault sealed = %d %s, want a 5xx", k.peer.name, code, body)
 		}
 	}
-	// kmsbox#2's status says the store is down (the real KES takes ~10 s to answer /v1/status
-	// here, so it is not asked).
+	// Both statuses say the store is unreachable; kmsbox adds keystore_unavailable, which
+	// the kes CLI needs to print a status at all (see below).
 	var st map[string]any
+	r.real.do(t, http.MethodGet, "/v1/status", nil, &st)
+	if st["keystore_unreachable"] != true {
+		t.Errorf("%s: /v1/status with the vault sealed = %v, want keystore_unreachable", r.real.name, st)
+	}
+	st = nil
 	r.box.do(t, http.MethodGet, "/v1/status", nil, &st)
 	if st["keystore_unreachable"] != true || st["keystore_unavailable"] != true {
 		t.Errorf("%s: /v1/status with the vault sealed = %v, want keystore_unreachable and keystore_unavailable", r.box.name, st)
@@ -793,7 +799,10 @@ func (r *realKESRig) sealedVault(t *testing.T) {
 	// kmsbox#1's own KES, whose store is the sealed vault in-process, through the CLI. The
 	// status says unreachable AND unavailable, so the CLI prints it (for the real KES it says
 	// "kes: keystore is unreachable but not unavailable" and exits 1).
-	own := cmd{dir: r.work, env: append(r.srv.envFor(t, []string{"KES_SERVER", "KES_CLIENT_CERT", "KES_CLIENT_KEY"}), "SSL_CERT_FILE="+r.srv.caFile())}
+	own := r.ownCLI
+	if code, body := doStatus(t, r.own.c, "GET", r.own.url+"/v1/ready", nil, nil); code < 500 {
+		t.Errorf("%s: /v1/ready with its vault sealed = %d %s, want a 5xx", r.own.name, code, body)
+	}
 	if res := own.fails(t, r.kesBin, "key", "ls"); res.code != 1 || strings.TrimSpace(res.stderr) != "Error: failed to list keys: failed to list keys" {
 		t.Errorf("kes key ls against kmsbox with its vault sealed: exit %d, stderr %q; want 1 and \"Error: failed to list keys: failed to list keys\"", res.code, res.stderr)
 	}
@@ -816,6 +825,7 @@ func (r *realKESRig) sealedVault(t *testing.T) {
 		t.Fatalf("unseal: %+v, %v", s, err)
 	}
 	r.box.call(t, http.MethodGet, "/v1/ready", nil, http.StatusOK)
+	r.own.call(t, http.MethodGet, "/v1/ready", nil, http.StatusOK)
 	want := []string{"kmsbox-key-1", "minio-key-1", "real-key-1", "seal-probe-kmsbox", "seal-probe-real"}
 	if got := r.box.list(t, "*"); !slices.Equal(got, want) {
 		t.Errorf("kmsbox#2 lists %q after the unseal, want %q", got, want)
