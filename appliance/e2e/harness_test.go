@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -72,6 +73,71 @@ func kmsboxBin(t testing.TB) string {
 		t.Fatalf("KMSBOX_BIN=%s is not an executable file", abs)
 	}
 	return abs
+}
+
+// peerBin returns the path of a real third-party server binary named by env (the Makefile
+// builds it into bin/), failing with how to build it.
+func peerBin(t testing.TB, env, target string) string {
+	t.Helper()
+	bin := os.Getenv(env)
+	if bin == "" {
+		t.Fatalf("%s is not set: run `make e2e` (it builds %s and points %s at it)", env, target, env)
+	}
+	abs, err := filepath.Abs(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(abs); err != nil || fi.IsDir() || fi.Mode().Perm()&0o111 == 0 {
+		t.Fatalf("%s=%s is not an executable file (build it with `make %s`): %v", env, abs, target, err)
+	}
+	return abs
+}
+
+// freePort returns a loopback address whose port was free a moment ago, for a peer that
+// must be told its port (the race with another process taking it is accepted in tests).
+func freePort(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startPeer runs a real third-party server (bin args, in dir unless "", with env) and
+// returns its output once a line contains ready. At cleanup it gets SIGTERM, and is killed
+// if it lingers; its output is logged when the test failed.
+func startPeer(t testing.TB, bin, dir string, args, env []string, ready string) *lineLog {
+	t.Helper()
+	out := newLineLog()
+	x := exec.Command(bin, args...)
+	x.Env, x.Dir = env, dir
+	x.Stdout, x.Stderr = out, out // one writer: exec serializes the writes
+	if err := x.Start(); err != nil {
+		t.Fatalf("start %s: %v", filepath.Base(bin), err)
+	}
+	exited := make(chan struct{})
+	go func() { x.Wait(); out.close(); close(exited) }()
+	t.Cleanup(func() {
+		x.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(stopTimeout):
+			t.Logf("%s still runs %v after SIGTERM; killing it", filepath.Base(bin), stopTimeout)
+			x.Process.Kill()
+			<-exited
+		}
+		if t.Failed() {
+			t.Logf("%s output:\n%s", filepath.Base(bin), out)
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
+	defer cancel()
+	if _, _, err := out.waitFor(ctx, 0, func(l string) bool { return strings.Contains(l, ready) }); err != nil {
+		t.Fatalf("%s never printed %q: %v\n%s", filepath.Base(bin), ready, err, out)
+	}
+	return out
 }
 
 // lineLog collects a process's stderr line by line and lets tests wait for a line.

@@ -8,10 +8,8 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,60 +18,6 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/minio/minio-go/v7/pkg/encrypt"
 )
-
-// peerBin returns the path of a real server binary named by env (the Makefile builds it),
-// failing with how to build it.
-func peerBin(t testing.TB, env, target string) string {
-	t.Helper()
-	bin := os.Getenv(env)
-	if bin == "" {
-		t.Fatalf("%s is not set: run `make e2e` (it builds %s and points %s at it)", env, target, env)
-	}
-	if fi, err := os.Stat(bin); err != nil || fi.IsDir() || fi.Mode().Perm()&0o111 == 0 {
-		t.Fatalf("%s=%s is not an executable file (build it with `make %s`): %v", env, bin, target, err)
-	}
-	return bin
-}
-
-// freePort returns a loopback address that was free a moment ago, for a peer that must be
-// given its port (the race with another process taking it is accepted in tests).
-func freePort(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// startPeer runs a real third-party server and returns once a line of its output contains
-// ready. It is killed at cleanup; its output is logged when the test failed.
-func startPeer(t testing.TB, bin string, args, env []string, ready string) {
-	t.Helper()
-	out := newLineLog()
-	ctx, cancel := context.WithCancel(context.Background())
-	x := exec.CommandContext(ctx, bin, args...)
-	x.Env, x.Stdout, x.Stderr = env, out, out
-	if err := x.Start(); err != nil {
-		cancel()
-		t.Fatalf("%s: %v", filepath.Base(bin), err)
-	}
-	exited := make(chan struct{})
-	go func() { x.Wait(); out.close(); close(exited) }()
-	t.Cleanup(func() {
-		cancel()
-		<-exited
-		if t.Failed() {
-			t.Logf("%s output:\n%s", filepath.Base(bin), out)
-		}
-	})
-	wctx, wcancel := context.WithTimeout(ctx, readyTimeout)
-	defer wcancel()
-	if _, _, err := out.waitFor(wctx, 0, func(l string) bool { return strings.Contains(l, ready) }); err != nil {
-		t.Fatalf("%s never printed %q: %v\n%s", filepath.Base(bin), ready, err, out)
-	}
-}
 
 // TestRealMinIO is the guide's last step with the real MinIO server: MinIO takes its keys
 // from kmsbox's KES over mTLS with the MinIO identity and the env file's MINIO_KMS_KES_*
@@ -93,7 +37,7 @@ func TestRealMinIO(t *testing.T) {
 		}
 		env = append(env, v+"="+srv.env[v])
 	}
-	startPeer(t, bin, []string{"server", disk, "--address", addr, "--console-address", console}, env, "API:")
+	startPeer(t, bin, "", []string{"server", disk, "--address", addr, "--console-address", console}, env, "API:")
 
 	mc, err := minio.New(addr, &minio.Options{Creds: credentials.NewStaticV4("guide-admin", "guide-admin-secret", ""), MaxRetries: 1})
 	if err != nil {
