@@ -45,7 +45,9 @@ const (
 	authNone                     // no authentication at the HTTP level
 )
 
-const mb = 1 << 20
+// mb is KES's body limit of 1 MB: decimal, as the real KES v0.24 enforces and
+// reports it in /v1/api (max_body 1000000).
+const mb = 1_000_000
 
 // route is one API endpoint.
 type route struct {

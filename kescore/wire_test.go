@@ -456,3 +456,64 @@ func TestRouteOverridesAndAuditLog(t *testing.T) {
 		t.Fatalf("validate: %v", err)
 	}
 }
+
+// TestBodyLimit: the 1 MB body limit of import, generate, encrypt, decrypt
+// and HMAC is KES's decimal one (1000000 bytes): a body of exactly that size
+// is read, one more byte is an invalid body, and /v1/api reports the limit.
+func TestBodyLimit(t *testing.T) {
+	e := newEnv(t, nil)
+	if err := e.srv.CreateKey(ctx(t), "k"); err != nil {
+		t.Fatal(err)
+	}
+	hc := e.httpClient(e.admin)
+	const limit = 1_000_000
+	// {"plaintext":"..."} is 16 bytes around the base64 text.
+	full := `{"plaintext":"` + strings.Repeat("AAAA", (limit-16)/4) + `"}`
+	if len(full) != limit {
+		t.Fatalf("test body is %d bytes, want %d", len(full), limit)
+	}
+	for _, tc := range []struct {
+		body   string
+		status int
+	}{
+		{full, http.StatusOK},
+		{" " + full, http.StatusBadRequest}, // valid JSON, one byte too long
+	} {
+		req, _ := http.NewRequest("PUT", e.url+"/v1/key/encrypt/k", strings.NewReader(tc.body))
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || (tc.status != http.StatusOK && strings.TrimSpace(string(body)) != `{"message":"invalid request body"}`) {
+			t.Errorf("encrypt with a %d-byte body = %d %.80s, want %d", len(tc.body), resp.StatusCode, body, tc.status)
+		}
+	}
+
+	resp, err := hc.Get(e.url + "/v1/api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var api []struct {
+		Path    string `json:"path"`
+		MaxBody int64  `json:"max_body"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&api); err != nil {
+		t.Fatal(err)
+	}
+	limited := 0
+	for _, a := range api {
+		switch a.MaxBody {
+		case 0:
+		case limit:
+			limited++
+		default:
+			t.Errorf("/v1/api: %s has max_body %d, want 0 or %d", a.Path, a.MaxBody, limit)
+		}
+	}
+	if limited != 5 {
+		t.Errorf("/v1/api lists %d routes with max_body %d, want 5 (import, generate, encrypt, decrypt, hmac)", limited, limit)
+	}
+}
