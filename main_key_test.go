@@ -120,6 +120,10 @@ func TestKeyCommands(t *testing.T) {
 		if err == nil || err.Error() != "key does not exist" {
 			t.Fatalf("describe deleted key: err = %v", err)
 		}
+		// As `kes key rm` against KES: deleting a missing key succeeds silently.
+		if out, err := kmsbox(t, admin, "key", "rm", "minio-key-2"); err != nil || out != "" {
+			t.Fatalf("key rm of a deleted key = %q, %v; want no output and no error", out, err)
+		}
 	})
 
 	t.Run("usage", func(t *testing.T) {

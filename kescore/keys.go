@@ -116,7 +116,9 @@ func (s *Server) deleteKey(w http.ResponseWriter, req *apiRequest) {
 		s.writeError(w, req.Request, invalidKeyName(name), nil)
 		return
 	}
-	if err := s.cache.delete(req.Context(), name); err != nil {
+	// Deleting a key that does not exist succeeds, as in KES: the store may
+	// report ErrKeyNotFound, the client sees an empty 200.
+	if err := s.cache.delete(req.Context(), name); err != nil && !errors.Is(err, ErrKeyNotFound) {
 		s.writeError(w, req.Request, err, failDelete)
 		return
 	}

@@ -45,8 +45,8 @@ type KeyStore interface {
 	Create(ctx context.Context, name string, value []byte) error
 	// Get returns the value stored under name or ErrKeyNotFound.
 	Get(ctx context.Context, name string) ([]byte, error)
-	// Delete removes the entry of name. It returns ErrKeyNotFound if there
-	// is none.
+	// Delete removes the entry of name. It may return ErrKeyNotFound if
+	// there is none; the KES API answers 200 either way, as KES does.
 	Delete(ctx context.Context, name string) error
 	// List returns the names that start with prefix, sorted. An empty
 	// prefix lists all names.

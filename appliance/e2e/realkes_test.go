@@ -627,6 +627,13 @@ func (r *realKESRig) sameAnswers(t *testing.T) {
 		r.box.fails(t, rq.c, rq.method, rq.path, rq.body, rq.status, rq.message)
 	}
 
+	// Deleting a key that does not exist succeeds with an empty 200 on both.
+	for _, k := range []kesPeer{r.real, r.box} {
+		if body := k.call(t, http.MethodDelete, "/v1/key/delete/no-such-key", nil, http.StatusOK); body != "" {
+			t.Errorf("%s: DELETE /v1/key/delete/no-such-key = 200 %q, want an empty body", k.name, body)
+		}
+	}
+
 	for _, k := range []kesPeer{r.real, r.box} {
 		var self struct {
 			Identity string `json:"identity"`

@@ -34,8 +34,9 @@
 //
 // # Deviations from real KES
 //
-// Delete reads the entry first, because kescore.KeyStore promises
-// ErrKeyNotFound for a missing key and Vault's K/V delete is idempotent.
+// Delete reads the entry first (Vault's K/V delete is idempotent), so that
+// in-process callers learn of a missing key through kescore.ErrKeyNotFound;
+// the KES API still answers 200 for it, as real KES does.
 // A 403 answer is followed by a lookup-self (and, for an invalid token, a
 // login and one retry) where real KES waits for its next renewal. The
 // sys/health probe is not retried by the Vault client (the next probe is

@@ -295,7 +295,8 @@ func entryValue(secret *vaultapi.Secret, v2 bool, loc, name string) (string, err
 }
 
 // Delete removes the entry of name. Vault's delete is idempotent, so the
-// entry is read first to report kescore.ErrKeyNotFound.
+// entry is read first to report kescore.ErrKeyNotFound (which the KES API
+// turns into an empty 200, as KES does).
 func (s *Store) Delete(ctx context.Context, name string) error {
 	if err := checkName(name); err != nil {
 		return err
