@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 )
 
@@ -182,19 +183,18 @@ func validChars(s string) bool {
 	return true
 }
 
-// validPattern reports whether s is a valid listing pattern: empty, "*",
-// or up to 80 name characters with an optional trailing '*'.
+// validPattern reports whether s is a valid listing pattern, as KES checks
+// it: empty, "*", or up to 80 characters following the name rules (not "_"
+// alone, '-' neither first nor last) where a last '*' is allowed. So
+// "minio-" is refused like the key name "minio-", while "minio-*" is valid.
 func validPattern(s string) bool {
 	if s == "" || s == "*" {
 		return true
 	}
-	if len(s) > 80 {
+	if len(s) > 80 || s == "_" || s[0] == '-' || s[len(s)-1] == '-' {
 		return false
 	}
-	if s[len(s)-1] == '*' {
-		s = s[:len(s)-1]
-	}
-	return validChars(s)
+	return validChars(strings.TrimSuffix(s, "*"))
 }
 
 // listPrefix turns a listing pattern into a name prefix.

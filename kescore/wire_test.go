@@ -48,6 +48,9 @@ func TestWireGolden(t *testing.T) {
 		{"list-all", admin, "GET", "/v1/key/list/", ""},
 		{"list-prefix", admin, "GET", "/v1/key/list/my-key-*", ""},
 		{"list-bad-pattern", admin, "GET", "/v1/key/list/a.b", ""},
+		{"list-trailing-dash", admin, "GET", "/v1/key/list/my-", ""},
+		{"policy-list-trailing-dash", admin, "GET", "/v1/policy/list/mi-", ""},
+		{"identity-list-leading-dash", admin, "GET", "/v1/identity/list/-a*", ""},
 		{"generate-bad-body", admin, "PUT", "/v1/key/generate/my-key", "{"},
 		{"decrypt-empty-body", admin, "PUT", "/v1/key/decrypt/my-key", ""},
 		{"decrypt-garbage", admin, "PUT", "/v1/key/decrypt/my-key", `{"ciphertext":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}`},
@@ -515,5 +518,20 @@ func TestBodyLimit(t *testing.T) {
 	}
 	if limited != 5 {
 		t.Errorf("/v1/api lists %d routes with max_body %d, want 5 (import, generate, encrypt, decrypt, hmac)", limited, limit)
+	}
+}
+
+// TestValidPattern: listing patterns follow the name rules with an optional
+// last '*', as KES checks them.
+func TestValidPattern(t *testing.T) {
+	for p, want := range map[string]bool{
+		"": true, "*": true, "a": true, "my-key": true, "my-key*": true, "my-*": true, "_*": true, "a_": true,
+		strings.Repeat("a", 80): true, strings.Repeat("a", 79) + "*": true,
+		"my-": false, "-a": false, "-*": false, "-": false, "_": false, "a**": false, "**": false, "*a": false,
+		"a*b": false, "a.b": false, "a/b": false, "a b": false, strings.Repeat("a", 81): false, strings.Repeat("a", 80) + "*": false,
+	} {
+		if got := validPattern(p); got != want {
+			t.Errorf("validPattern(%q) = %v, want %v", p, got, want)
+		}
 	}
 }

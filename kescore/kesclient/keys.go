@@ -100,13 +100,18 @@ const maxListPages = 1 << 12
 // all keys; a trailing "*" is accepted and means the same). It follows the
 // server's continue_at paging and reads the NDJSON listing of old servers.
 //
+// The server is asked for the prefix without its trailing "*" and "-"s
+// (empty: "*"): KES lists by name prefix, refuses a pattern ending in "-"
+// (400, as for a key name) and v0.24 takes a "*" after a name literally.
+// The names are filtered by the whole prefix here.
+//
 // Paging: as the reference client does, the next page is requested with the
 // continue_at name in place of the pattern; names not starting with prefix
 // and names already seen are dropped, and paging stops when a page brings
 // nothing new.
 func (c *Client) ListKeys(ctx context.Context, prefix string) ([]string, error) {
 	filter := strings.TrimSuffix(prefix, "*")
-	pattern := prefix
+	pattern := strings.TrimRight(filter, "-")
 	if pattern == "" {
 		pattern = "*"
 	}
