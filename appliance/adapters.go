@@ -52,10 +52,15 @@ func (s *vaultKeyStore) ensureMount(ctx context.Context) error {
 
 func (s *vaultKeyStore) Status(ctx context.Context) (time.Duration, error) {
 	start := time.Now()
+	// A sealed (or uninitialized) vault is a key store that is not reachable, as KES
+	// reports it: /v1/ready answers 504 "key store is not reachable".
 	if s.vault.Sealed() {
-		return 0, fmt.Errorf("%w: the vault is sealed", kescore.ErrStoreUnavailable)
+		return 0, fmt.Errorf("%w: the vault is sealed", kescore.ErrStoreUnreachable)
 	}
 	if err := s.ensureMount(ctx); err != nil {
+		if errors.Is(err, embeddedvault.ErrSealed) || errors.Is(err, embeddedvault.ErrNotInitialized) {
+			return 0, fmt.Errorf("%w: %w", kescore.ErrStoreUnreachable, err)
+		}
 		return 0, err
 	}
 	return time.Since(start), nil

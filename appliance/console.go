@@ -168,7 +168,7 @@ func check(err error) web.Check {
 	case errors.Is(err, s3lite.ErrKMSUnavailable), errors.Is(err, kescore.ErrStoreUnavailable):
 		msg = "the key store is unavailable: is the vault sealed? Unseal it to use the key"
 	case errors.Is(err, kescore.ErrStoreUnreachable):
-		msg = "the key store is not reachable"
+		msg = "the key store is not reachable: is the vault sealed or down?"
 	case errors.Is(err, s3lite.ErrKMSNotAuthorized):
 		msg = "the KMS refused the request: the identity lacks a policy for this key"
 	case errors.Is(err, s3lite.ErrKMSInvalidCiphertext), errors.Is(err, kescore.ErrDecrypt):

@@ -264,7 +264,7 @@ func TestConsoleCheck(t *testing.T) {
 		{kescore.ErrKeyNotFound, "the master key does not exist"},
 		{s3lite.ErrKMSUnavailable, "the key store is unavailable: is the vault sealed?"},
 		{kescore.ErrStoreUnavailable, "the key store is unavailable: is the vault sealed?"},
-		{kescore.ErrStoreUnreachable, "the key store is not reachable"},
+		{kescore.ErrStoreUnreachable, "the key store is not reachable: is the vault sealed or down?"},
 		{s3lite.ErrKMSNotAuthorized, "the identity lacks a policy for this key"},
 		{s3lite.ErrKMSInvalidCiphertext, "the data key does not decrypt"},
 		{kescore.ErrDecrypt, "the data key does not decrypt"},

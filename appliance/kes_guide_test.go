@@ -316,8 +316,9 @@ func TestGuideKESSealedVault(t *testing.T) {
 	adminCert := guideTLSCert(t, filepath.Join(dir, "certs", "admin"))
 	admin := guideKES(a.URL("kes"), guidePool(t, a.CAFile()), adminCert)
 
-	if ok, err := admin.IsReady(ctx); ok || guideKESCode(err) != http.StatusBadGateway {
-		t.Errorf("KES ready before init = %v, %v; want not ready, 502", ok, err)
+	// An uninitialized vault is not reachable, as KES reports one.
+	if ok, err := admin.IsReady(ctx); ok || guideKESCode(err) != http.StatusGatewayTimeout || err.Error() != "key store is not reachable" {
+		t.Errorf("KES ready before init = %v, %v; want not ready, 504 key store is not reachable", ok, err)
 	}
 	c := guideVault(t, a, "")
 	res := guideInit(t, c, 3, 2)
@@ -344,8 +345,8 @@ func TestGuideKESSealedVault(t *testing.T) {
 		t.Errorf("decrypt right after the seal (key cached): err = %v, want KES's 5xx key store error", err)
 	}
 	ok, err := admin.IsReady(ctx)
-	if ok || guideKESCode(err) != http.StatusBadGateway || err.Error() != "key store is unavailable" {
-		t.Errorf("KES ready while sealed = %v, %v; want not ready, 502 key store is unavailable", ok, err)
+	if ok || guideKESCode(err) != http.StatusGatewayTimeout || err.Error() != "key store is not reachable" {
+		t.Errorf("KES ready while sealed = %v, %v; want not ready, 504 key store is not reachable (as KES)", ok, err)
 	}
 	st, err := admin.Status(ctx)
 	if err != nil {
@@ -703,8 +704,8 @@ func TestGuideKESRemoteVault(t *testing.T) {
 		t.Errorf("decrypt with the remote vault down: err = %v, want a 5xx", err)
 	}
 	startAppliance(t, Config{DataDir: remoteDir, VaultAddr: remoteAddr})
-	if ok, err := k.IsReady(ctx); ok || guideKESCode(err) != http.StatusBadGateway {
-		t.Errorf("KES ready with the remote vault back but sealed = %v, %v; want 502", ok, err)
+	if ok, err := k.IsReady(ctx); ok || guideKESCode(err) != http.StatusGatewayTimeout || err.Error() != "key store is not reachable" {
+		t.Errorf("KES ready with the remote vault back but sealed = %v, %v; want 504 key store is not reachable (as KES)", ok, err)
 	}
 	guideUnseal(t, rc, res.KeysB64[0])
 	if ok, err := k.IsReady(ctx); !ok || err != nil {

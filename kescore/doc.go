@@ -54,7 +54,8 @@
 // ones every Cache.ExpiryUnused. The key store is probed every
 // Config.ProbeInterval (and on /v1/status, /v1/ready and Ready). While it
 // is down, /v1/ready answers 502 "key store is unavailable" (504 "key
-// store is not reachable" for ErrStoreUnreachable), /v1/status reports
+// store is not reachable" for ErrStoreUnreachable, which is also what a
+// sealed or uninitialized Vault is, as in KES), /v1/status reports
 // keystore_unreachable and keystore_unavailable, and key operations fail
 // with KES's 502 messages ("failed to read key", ...) unless
 // Cache.ExpiryOffline keeps cached keys serving for that long. The in-

@@ -18,10 +18,13 @@ var (
 	ErrDecrypt = errors.New("decryption failed: ciphertext is not authentic")
 	// ErrNotAllowed is returned when a policy denies an operation.
 	ErrNotAllowed = errors.New("not authorized: insufficient permissions")
-	// ErrStoreUnavailable is returned when the key store is reachable but
-	// cannot serve requests, for example a sealed Vault.
+	// ErrStoreUnavailable is returned when the key store answered but
+	// cannot serve the request, for example a Vault that answers a key
+	// operation with 503 because it is sealed.
 	ErrStoreUnavailable = errors.New("key store is unavailable")
-	// ErrStoreUnreachable is returned when the key store cannot be reached.
+	// ErrStoreUnreachable is returned when the key store cannot be reached,
+	// and by Status for a Vault that is sealed or not initialized: KES
+	// reports such a Vault as not reachable (/v1/ready 504).
 	ErrStoreUnreachable = errors.New("key store is unreachable")
 	// ErrInvalidName is returned for key, policy or identity names that
 	// KES does not accept.
@@ -33,12 +36,14 @@ var (
 // treats it as opaque bytes.
 //
 // Implementations MUST be safe for concurrent use and honour context
-// cancellation. They report ErrStoreUnavailable (e.g. a sealed Vault) and
-// ErrStoreUnreachable (network failure) wrapped or plain.
+// cancellation. They report ErrStoreUnavailable (e.g. a key operation that
+// a sealed Vault refuses) and ErrStoreUnreachable (network failure; a sealed
+// or uninitialized Vault in Status) wrapped or plain.
 type KeyStore interface {
 	// Status reports whether the store is reachable and serving, and the
-	// latency of the probe. It returns ErrStoreUnreachable or
-	// ErrStoreUnavailable when it is not.
+	// latency of the probe. It returns ErrStoreUnreachable when the store
+	// is down, sealed or not initialized (as KES reports a sealed Vault),
+	// ErrStoreUnavailable when it answers with another failure.
 	Status(ctx context.Context) (latency time.Duration, err error)
 	// Create stores value under name if, and only if, no entry of that
 	// name exists; otherwise it returns ErrKeyExists.

@@ -27,8 +27,10 @@
 //
 // # Errors
 //
-// Network failures wrap kescore.ErrStoreUnreachable; a sealed or
-// uninitialized Vault and other 5xx answers wrap kescore.ErrStoreUnavailable;
+// Network failures wrap kescore.ErrStoreUnreachable, and so does a sealed or
+// uninitialized Vault seen by Status (sys/health), as KES reports it; key
+// operations that Vault answers with 503 (sealed) or another 5xx wrap
+// kescore.ErrStoreUnavailable;
 // a missing entry is kescore.ErrKeyNotFound and a create over an existing
 // entry kescore.ErrKeyExists; a policy denial wraps [ErrPermissionDenied].
 //

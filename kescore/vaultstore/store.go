@@ -152,8 +152,10 @@ func (s *Store) Close() error {
 }
 
 // Status probes sys/health and returns its round-trip time. A Vault that
-// cannot be reached gives kescore.ErrStoreUnreachable; one that is sealed,
-// not initialized or answers with an error gives kescore.ErrStoreUnavailable.
+// cannot be reached, is sealed or is not initialized gives
+// kescore.ErrStoreUnreachable, as KES reports such a Vault (/v1/ready: 504
+// "key store is not reachable"); one that answers with an error gives
+// kescore.ErrStoreUnavailable.
 func (s *Store) Status(ctx context.Context) (time.Duration, error) {
 	start := time.Now()
 	h, err := s.health.Sys().HealthWithContext(ctx)
@@ -163,9 +165,9 @@ func (s *Store) Status(ctx context.Context) (time.Duration, error) {
 	}
 	switch {
 	case !h.Initialized:
-		return 0, fmt.Errorf("vaultstore: Vault at %s is not initialized: %w", s.cfg.Endpoint, kescore.ErrStoreUnavailable)
+		return 0, fmt.Errorf("vaultstore: Vault at %s is not initialized: %w", s.cfg.Endpoint, kescore.ErrStoreUnreachable)
 	case h.Sealed:
-		return 0, fmt.Errorf("vaultstore: Vault at %s is sealed: %w", s.cfg.Endpoint, kescore.ErrStoreUnavailable)
+		return 0, fmt.Errorf("vaultstore: Vault at %s is sealed: %w", s.cfg.Endpoint, kescore.ErrStoreUnreachable)
 	}
 	return max(latency, time.Nanosecond), nil
 }

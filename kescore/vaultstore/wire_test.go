@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"flag"
 	"io"
 	"log"
@@ -17,6 +18,8 @@ import (
 	"testing"
 
 	vaultapi "github.com/hashicorp/vault/api"
+
+	"github.com/kmsbox/kmsbox/kescore"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
@@ -122,5 +125,66 @@ func TestWireCalls(t *testing.T) {
 				t.Error("secret_id leaked into the recording")
 			}
 		})
+	}
+}
+
+// TestStatusHealthStates: Status maps Vault's sys/health answer as KES does:
+// a sealed or uninitialized Vault is not reachable (KES's /v1/ready 504), a
+// standby serves, and an error answer makes the store unavailable.
+func TestStatusHealthStates(t *testing.T) {
+	v := startVault(t)
+	role := v.appRole(t, "kes-role", "5m", "minio-key-policy")
+	var health struct {
+		sync.Mutex
+		status int
+		body   string
+	}
+	inner := v.ev.Handler()
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		health.Lock()
+		status, body := health.status, health.body
+		health.Unlock()
+		if r.URL.Path == "/v1/sys/health" && status != 0 {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			_, _ = io.WriteString(w, body)
+			return
+		}
+		inner.ServeHTTP(w, r)
+	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	must(t, os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600))
+	ctx := t.Context()
+	s, err := Connect(ctx, Config{Endpoint: srv.URL, CAFile: ca, Engine: "kv", AppRole: role, hooks: &hooks{}})
+	must(t, err)
+	t.Cleanup(func() { must(t, s.Close()) })
+
+	for _, tc := range []struct {
+		name   string
+		status int
+		body   string
+		want   error // nil: ready
+	}{
+		{"sealed", 299, `{"initialized":true,"sealed":true,"standby":true}`, kescore.ErrStoreUnreachable},
+		{"not initialized", 299, `{"initialized":false,"sealed":true,"standby":true}`, kescore.ErrStoreUnreachable},
+		{"standby", 299, `{"initialized":true,"sealed":false,"standby":true}`, nil},
+		{"active", 200, `{"initialized":true,"sealed":false,"standby":false}`, nil},
+		{"error", 500, `{"errors":["internal error"]}`, kescore.ErrStoreUnavailable},
+	} {
+		health.Lock()
+		health.status, health.body = tc.status, tc.body
+		health.Unlock()
+		latency, err := s.Status(ctx)
+		switch {
+		case tc.want == nil && (err != nil || latency <= 0):
+			t.Errorf("%s: Status = %v, %v; want ready with a latency", tc.name, latency, err)
+		case tc.want != nil && !errors.Is(err, tc.want):
+			t.Errorf("%s: Status = %v; want %v", tc.name, err, tc.want)
+		case errors.Is(tc.want, kescore.ErrStoreUnreachable) && errors.Is(err, kescore.ErrStoreUnavailable):
+			t.Errorf("%s: Status = %v; want only %v", tc.name, err, tc.want)
+		}
 	}
 }
