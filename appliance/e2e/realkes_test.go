@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
@@ -12,95 +11,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	vaultapi "github.com/hashicorp/vault/api"
 )
-
-// realKESBin returns the real KES binary (github.com/minio/kes, AGPL): a separate test peer
-// process, never linked into kmsbox or its tests.
-func realKESBin(t testing.TB) string {
-	t.Helper()
-	bin := os.Getenv("KMSBOX_KES_BIN")
-	if bin == "" {
-		t.Fatal("KMSBOX_KES_BIN is not set: build it with `make bin/kes` and point KMSBOX_KES_BIN at it (`make e2e` does both)")
-	}
-	abs, err := filepath.Abs(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fi, err := os.Stat(abs)
-	if err != nil {
-		t.Fatalf("KMSBOX_KES_BIN: %v (build it with `make bin/kes`)", err)
-	}
-	if fi.IsDir() || fi.Mode().Perm()&0o111 == 0 {
-		t.Fatalf("KMSBOX_KES_BIN=%s is not an executable file (build it with `make bin/kes`)", abs)
-	}
-	return abs
-}
-
-// loopbackAddr returns a loopback address with a port that was free a moment ago: the real KES
-// takes its address from the config file, so the port must be known before it starts.
-func loopbackAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	if err := ln.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return addr
-}
-
-// startRealKES runs `kes server --config file` and returns when the server says it is up,
-// with its output. It is stopped with SIGTERM (killed if it lingers) at cleanup.
-func startRealKES(t testing.TB, bin, config string) *lineLog {
-	t.Helper()
-	out := newLineLog()
-	x := exec.Command(bin, "server", "--config", config)
-	x.Env = baseEnv(t.TempDir())
-	x.Dir = filepath.Dir(config)
-	x.Stdout, x.Stderr = out, out // one writer: exec serializes the writes
-	if err := x.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		x.Wait()
-		out.close()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		x.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(stopTimeout):
-			t.Logf("the real KES still runs %v after SIGTERM; killing it", stopTimeout)
-			x.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("real kes output:\n%s", out)
-		}
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
-	defer cancel()
-	if _, _, err := out.waitFor(ctx, 0, func(l string) bool { return strings.Contains(l, "Server is up and running") }); err != nil {
-		t.Fatalf("the real KES never said it is up: %v\noutput:\n%s", err, out)
-	}
-	return out
-}
 
 // parseKESTable parses a one-column table of the kes CLI (`kes key ls`, `kes identity ls`):
 // the header, then one value a line.
@@ -319,7 +238,7 @@ type realKESRig struct {
 // and the real kes CLI drives kmsbox's own KES API. Last, kmsbox's vault is sealed and
 // unsealed under all three.
 func TestRealKES(t *testing.T) {
-	r := &realKESRig{kesBin: realKESBin(t), bin: kmsboxBin(t), work: t.TempDir()}
+	r := &realKESRig{kesBin: peerBin(t, "KMSBOX_KES_BIN", "bin/kes"), bin: kmsboxBin(t), work: t.TempDir()}
 	r.srv = startServer(t, t.TempDir())
 	r.setupVault(t)
 	r.identities(t)
@@ -414,10 +333,10 @@ keystore:
       ping: 10s
 `, addr, r.adminID, r.srvKey, r.srvCert, r.srv.env["VAULT_ADDR"], r.roleID, r.secretID, r.srv.env["VAULT_CACERT"])
 	}
-	addr := loopbackAddr(t)
+	addr := freePort(t)
 	conf := filepath.Join(r.work, "kes.yml")
 	writeFile(t, conf, r.kesYAML(addr))
-	startRealKES(t, r.kesBin, conf)
+	startPeer(t, r.kesBin, filepath.Dir(conf), []string{"server", "--config", conf}, baseEnv(t.TempDir()), "Server is up and running")
 	r.real = kesPeer{name: "real KES", url: "https://" + addr, c: r.admin}
 	r.realCLI = cmd{dir: r.work, env: append(baseEnv(t.TempDir()), "KES_SERVER="+r.real.url,
 		"KES_CLIENT_CERT="+r.adminCert, "KES_CLIENT_KEY="+r.adminKey, "SSL_CERT_FILE="+r.trust)}
