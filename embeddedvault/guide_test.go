@@ -1,6 +1,7 @@
 package embeddedvault
 
 import (
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"slices"
@@ -249,8 +250,12 @@ func TestSealUnsealRestartWithOtherShares(t *testing.T) {
 		t.Fatalf("duplicate share (hex form) = %+v, %v", st, err)
 	}
 	// A corrupted third share makes the combination wrong: 400, reset.
-	bad := []byte(res.KeysB64[3])
-	bad[5] ^= 0x01
+	raw, err := base64.StdEncoding.DecodeString(res.KeysB64[3])
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw[5] ^= 0x01 // flip a bit of the share itself: still valid base64 (a flipped character may not be)
+	bad := base64.StdEncoding.EncodeToString(raw)
 	if _, err := c.Sys().Unseal(res.KeysB64[2]); err != nil {
 		t.Fatal(err)
 	}
