@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 
@@ -66,27 +65,20 @@ func (s *Server) openCopySource(q *request) (*copySource, error) {
 	return &copySource{bucket: b, key: k, meta: m, oek: oek}, nil
 }
 
-// copyAttempts bounds how often a copy resolves and reads its source
-// (see withCopySource).
-const copyAttempts = 4
-
 // withCopySource resolves the copy source and runs fn with it. A concurrent
-// PUT of the source replaces its record and removes its body files, maybe
-// between the record read and the opening of the files: fn then fails with
-// os.ErrNotExist, and the source is resolved and read again, as GetObject
-// does. A retry is always safe: fn answers and commits only after the whole
-// source was read, and a failed read leaves no temp file.
+// PUT of the source may remove its body files between the record read and
+// their opening: fn then fails with os.ErrNotExist and retryVanished
+// resolves and reads the source again, as GetObject does. A retry is always
+// safe: fn answers and commits only after the whole source was read, and a
+// failed read leaves no temp file.
 func (s *Server) withCopySource(q *request, fn func(*copySource) error) error {
-	for attempt := 1; ; attempt++ {
+	return retryVanished(func() error {
 		src, err := s.openCopySource(q)
 		if err != nil {
 			return err
 		}
-		err = fn(src)
-		if attempt == copyAttempts || !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-	}
+		return fn(src)
+	}, func() bool { return true })
 }
 
 // openSourceRange returns a reader of the plaintext [off, off+length) of

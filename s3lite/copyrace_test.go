@@ -74,7 +74,7 @@ func referencedFiles(t *testing.T, e *env, b string) int {
 // the source again and succeed with the new object, whole (an overwrite
 // after the files were opened leaves the copy the old object, whole); with
 // x-amz-copy-source-if-match naming the old ETag it must answer 412; and a
-// source overwritten on every attempt gives up after copyAttempts with a
+// source overwritten on every attempt gives up after vanishedAttempts with a
 // 500, storing nothing.
 func TestCopySourceOverwritten(t *testing.T) {
 	h := &hookKMS{}
@@ -238,8 +238,8 @@ func TestCopySourceOverwritten(t *testing.T) {
 		if code, status := apiStatus(err); code != "InternalError" || status != 500 {
 			t.Errorf("copy of a source overwritten on every attempt: %v", err)
 		}
-		if ran.Load() != copyAttempts {
-			t.Errorf("%d attempts, want %d", ran.Load(), copyAttempts)
+		if ran.Load() != vanishedAttempts {
+			t.Errorf("%d attempts, want %d", ran.Load(), vanishedAttempts)
 		}
 		if _, err := e.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String("dst7")}); s3Code(err) != "NotFound" {
 			t.Errorf("destination of a failed copy: %v", err)

@@ -130,9 +130,22 @@ func (s *Server) readObject(w http.ResponseWriter, q *request, withBody bool) er
 	// metadata and opening the files: read the new version then, but only
 	// while nothing of the old one has gone out.
 	tw := &trackingWriter{ResponseWriter: w}
-	for attempt := 0; ; attempt++ {
-		err := s.readObjectOnce(tw, q, withBody, ssec)
-		if tw.wrote || !errors.Is(err, os.ErrNotExist) || attempt == 3 {
+	return retryVanished(func() error { return s.readObjectOnce(tw, q, withBody, ssec) },
+		func() bool { return !tw.wrote })
+}
+
+// vanishedAttempts bounds how often a read is tried whose body files vanish
+// under concurrent overwrites of its object.
+const vanishedAttempts = 4
+
+// retryVanished runs read again while it fails with os.ErrNotExist (a
+// concurrent PUT replaced the record it read and removed its body files)
+// and canRetry says nothing of the attempt is out yet, at most
+// vanishedAttempts times in all. Each attempt reads the record afresh.
+func retryVanished(read func() error, canRetry func() bool) error {
+	for attempt := 1; ; attempt++ {
+		err := read()
+		if attempt == vanishedAttempts || !errors.Is(err, os.ErrNotExist) || !canRetry() {
 			return err
 		}
 	}
