@@ -3,6 +3,7 @@ package s3lite
 import (
 	"encoding/base64"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -14,7 +15,6 @@ type listParams struct {
 	delimiter string
 	after     string
 	maxKeys   int
-	urlEncode bool
 }
 
 // listEntry is one result: an object or a common prefix.
@@ -42,14 +42,10 @@ func (s *Server) listObjects(w http.ResponseWriter, q *request) error {
 	if lt := v.Get("list-type"); lt != "" && lt != "2" && lt != "1" {
 		return withMsg(errInvalidArgument, "Invalid list-type")
 	}
-	switch v.Get("encoding-type") {
-	case "":
-	case "url":
-		p.urlEncode = true
-	default:
-		return withMsg(errInvalidArgument, "Invalid Encoding Method specified in Request")
+	enc, encodingType, err := listEncoding(v)
+	if err != nil {
+		return err
 	}
-	var err error
 	if p.maxKeys, err = parseMaxKeys(v.Get("max-keys"), 1000); err != nil {
 		return err
 	}
@@ -73,17 +69,8 @@ func (s *Server) listObjects(w http.ResponseWriter, q *request) error {
 	if err != nil {
 		return err
 	}
-	enc := func(x string) string {
-		if p.urlEncode {
-			return s3URLEncode(x)
-		}
-		return x
-	}
 	res := listBucketResult{Xmlns: s3NS, Name: q.bucket, Prefix: enc(p.prefix), MaxKeys: p.maxKeys,
-		Delimiter: enc(p.delimiter), IsTruncated: truncated}
-	if p.urlEncode {
-		res.EncodingType = "url"
-	}
+		Delimiter: enc(p.delimiter), IsTruncated: truncated, EncodingType: encodingType}
 	withOwner := !p.v2 || v.Get("fetch-owner") == "true"
 	var last string
 	for _, e := range entries {
@@ -177,6 +164,18 @@ func markerPrefix(p listParams) string {
 		return ""
 	}
 	return p.after
+}
+
+// listEncoding reads a listing's encoding-type: the function that encodes
+// the keys and prefixes of the answer, and its EncodingType element.
+func listEncoding(v url.Values) (enc func(string) string, encodingType string, err error) {
+	switch v.Get("encoding-type") {
+	case "":
+		return func(x string) string { return x }, "", nil
+	case "url":
+		return s3URLEncode, "url", nil
+	}
+	return nil, "", withMsg(errInvalidArgument, "Invalid Encoding Method specified in Request")
 }
 
 // s3URLEncode encodes a key as S3 does for encoding-type=url: everything

@@ -361,13 +361,9 @@ func (s *Server) listMultipartUploads(w http.ResponseWriter, q *request) error {
 	if err != nil {
 		return withMsg(errInvalidArgument, "Argument max-uploads must be an integer between 0 and 2147483647")
 	}
-	enc := func(x string) string { return x }
-	switch v.Get("encoding-type") {
-	case "":
-	case "url":
-		enc = s3URLEncode
-	default:
-		return withMsg(errInvalidArgument, "Invalid Encoding Method specified in Request")
+	enc, encodingType, err := listEncoding(v)
+	if err != nil {
+		return err
 	}
 	prefix, delim := v.Get("prefix"), v.Get("delimiter")
 	keyMarker, idMarker := v.Get("key-marker"), v.Get("upload-id-marker")
@@ -385,10 +381,8 @@ func (s *Server) listMultipartUploads(w http.ResponseWriter, q *request) error {
 	}
 	o := s.owner(q)
 	res := listMultipartUploadsResult{Xmlns: s3NS, Bucket: q.bucket,
-		KeyMarker: enc(keyMarker), UploadIDMarker: idMarker, Prefix: enc(prefix), Delimiter: enc(delim), MaxUploads: maxUploads}
-	if v.Get("encoding-type") != "" {
-		res.EncodingType = "url"
-	}
+		KeyMarker: enc(keyMarker), UploadIDMarker: idMarker, Prefix: enc(prefix), Delimiter: enc(delim), MaxUploads: maxUploads,
+		EncodingType: encodingType}
 	n, lastCP := 0, ""
 	for _, u := range uploadsAfter(ups, keyMarker, idMarker) {
 		cp := commonPrefixOf(u.Key)
