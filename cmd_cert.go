@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
+// certCommand is `kmsbox cert ca`: the local CA that clients trust.
 func certCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "cert",
@@ -16,7 +17,7 @@ func certCommand() *cli.Command {
 		Subcommands: []*cli.Command{{
 			Name:  "ca",
 			Usage: "print the CA certificate (PEM) that clients should trust",
-			Flags: []cli.Flag{dataDirFlag},
+			Flags: []cli.Flag{dataDirFlag()},
 			Action: func(c *cli.Context) error {
 				b, err := os.ReadFile(filepath.Join(c.String("data-dir"), "certs", "ca.crt"))
 				if errors.Is(err, os.ErrNotExist) {

@@ -10,12 +10,13 @@ import (
 	"github.com/kmsbox/kmsbox/appliance"
 )
 
+// envCommand is `kmsbox env`: the env file that `kmsbox server --dev` wrote.
 func envCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "env",
 		Usage:     "print the shell exports written by 'kmsbox server --dev'",
 		UsageText: "eval \"$(kmsbox env)\"",
-		Flags:     []cli.Flag{dataDirFlag},
+		Flags:     []cli.Flag{dataDirFlag()},
 		Action: func(c *cli.Context) error {
 			b, err := os.ReadFile(appliance.EnvFile(c.String("data-dir")))
 			if errors.Is(err, os.ErrNotExist) {

@@ -10,12 +10,14 @@ import (
 	"github.com/kmsbox/kmsbox/appliance"
 )
 
+// healthCommand is `kmsbox health`, the container health check: it exits with code 1 and
+// the reason when an enabled server is not ready.
 func healthCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "health",
 		Usage: "exit 0 when every enabled server answers ready (for a Docker HEALTHCHECK)",
 		Flags: []cli.Flag{
-			dataDirFlag,
+			dataDirFlag(),
 			&cli.StringFlag{Name: "vault-addr", Value: "127.0.0.1:8200", EnvVars: []string{"KMSBOX_VAULT_ADDR"}},
 			&cli.StringFlag{Name: "kes-addr", Value: "127.0.0.1:7373", EnvVars: []string{"KMSBOX_KES_ADDR"}},
 			&cli.StringFlag{Name: "s3-addr", Value: "127.0.0.1:9000", EnvVars: []string{"KMSBOX_S3_ADDR"}},

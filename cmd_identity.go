@@ -11,6 +11,7 @@ import (
 	"github.com/kmsbox/kmsbox/certs"
 )
 
+// identityCommand is `kmsbox identity new|of`, the guide's `kes identity` commands.
 func identityCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "identity",

@@ -21,6 +21,8 @@ import (
 	"github.com/kmsbox/kmsbox/certs"
 )
 
+// serverCommand is `kmsbox server`: the whole appliance in the foreground until SIGINT or
+// SIGTERM.
 func serverCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "server",
@@ -36,31 +38,37 @@ The console (https://127.0.0.1:9001, login with the S3 access and secret key) sh
 three layers and, for every object, the chain object -> data key -> master key -> vault.
 
 An empty address disables that server, e.g. --s3-addr "".`,
-		Flags: []cli.Flag{
-			dataDirFlag,
-			&cli.StringFlag{Name: "vault-addr", Value: "127.0.0.1:8200", Usage: "listen address of the Vault API (empty disables)", EnvVars: []string{"KMSBOX_VAULT_ADDR"}},
-			&cli.StringFlag{Name: "kes-addr", Value: "127.0.0.1:7373", Usage: "listen address of the KES API (empty disables)", EnvVars: []string{"KMSBOX_KES_ADDR"}},
-			&cli.StringFlag{Name: "s3-addr", Value: "127.0.0.1:9000", Usage: "listen address of the S3 API (empty disables)", EnvVars: []string{"KMSBOX_S3_ADDR"}},
-			&cli.StringFlag{Name: "console-addr", Value: "127.0.0.1:9001", Usage: "listen address of the web console, login with the S3 credentials (empty disables)", EnvVars: []string{"KMSBOX_CONSOLE_ADDR"}},
-			&cli.StringSliceFlag{Name: "san", Usage: "extra DNS name or IP for the server certificate (repeatable)", EnvVars: []string{"KMSBOX_SAN"}},
-			&cli.BoolFlag{Name: "dev", Usage: "initialize, unseal and seed everything; write the env file", EnvVars: []string{"KMSBOX_DEV"}},
-			&cli.StringFlag{Name: "dev-root-token", Usage: "fixed Vault root token ID in dev mode", EnvVars: []string{"KMSBOX_DEV_ROOT_TOKEN", "VAULT_DEV_ROOT_TOKEN_ID"}},
-			&cli.StringFlag{Name: "vault-config", Usage: "the guide's vault-config.json (or HCL)", EnvVars: []string{"KMSBOX_VAULT_CONFIG"}},
-			&cli.StringFlag{Name: "kes-config", Usage: "a KES server config: the guide's TOML or the current YAML", EnvVars: []string{"KMSBOX_KES_CONFIG"}},
-			&cli.BoolFlag{Name: "auto-encrypt", Usage: "encrypt (SSE-S3) every upload that asks for no encryption (on with --dev; env MINIO_KMS_AUTO_ENCRYPTION=on)", EnvVars: []string{"KMSBOX_AUTO_ENCRYPT"}},
-			&cli.StringFlag{Name: "region", Value: "us-east-1", Usage: "S3 region", EnvVars: []string{"KMSBOX_REGION", "MINIO_REGION"}},
-			&cli.StringFlag{Name: "domain", Usage: "domain for virtual-hosted-style S3 requests (<bucket>.<domain>)", EnvVars: []string{"KMSBOX_DOMAIN", "MINIO_DOMAIN"}},
-			&cli.StringFlag{Name: "acme-domain", Usage: "get the server certificate for this name from an ACME CA", EnvVars: []string{"KMSBOX_ACME_DOMAIN"}},
-			&cli.StringFlag{Name: "acme-ca", Usage: "ACME directory URL (with --acme-domain)", EnvVars: []string{"KMSBOX_ACME_CA"}},
-			&cli.StringFlag{Name: "acme-email", Usage: "ACME account email (with --acme-domain)", EnvVars: []string{"KMSBOX_ACME_EMAIL"}},
-			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error", EnvVars: []string{"KMSBOX_LOG_LEVEL"}},
-			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json", EnvVars: []string{"KMSBOX_LOG_FORMAT"}},
-			&cli.BoolFlag{Name: "mlock", Usage: "lock all memory so that keys are never swapped to disk", EnvVars: []string{"KMSBOX_MLOCK"}},
-		},
+		Flags:  serverFlags(),
 		Action: runServer,
 	}
 }
 
+// serverFlags are the flags of `kmsbox server`; each has a KMSBOX_* environment variable.
+func serverFlags() []cli.Flag {
+	return []cli.Flag{
+		dataDirFlag(),
+		&cli.StringFlag{Name: "vault-addr", Value: "127.0.0.1:8200", Usage: "listen address of the Vault API (empty disables)", EnvVars: []string{"KMSBOX_VAULT_ADDR"}},
+		&cli.StringFlag{Name: "kes-addr", Value: "127.0.0.1:7373", Usage: "listen address of the KES API (empty disables)", EnvVars: []string{"KMSBOX_KES_ADDR"}},
+		&cli.StringFlag{Name: "s3-addr", Value: "127.0.0.1:9000", Usage: "listen address of the S3 API (empty disables)", EnvVars: []string{"KMSBOX_S3_ADDR"}},
+		&cli.StringFlag{Name: "console-addr", Value: "127.0.0.1:9001", Usage: "listen address of the web console, login with the S3 credentials (empty disables)", EnvVars: []string{"KMSBOX_CONSOLE_ADDR"}},
+		&cli.StringSliceFlag{Name: "san", Usage: "extra DNS name or IP for the server certificate (repeatable)", EnvVars: []string{"KMSBOX_SAN"}},
+		&cli.BoolFlag{Name: "dev", Usage: "initialize, unseal and seed everything; write the env file", EnvVars: []string{"KMSBOX_DEV"}},
+		&cli.StringFlag{Name: "dev-root-token", Usage: "fixed Vault root token ID in dev mode", EnvVars: []string{"KMSBOX_DEV_ROOT_TOKEN", "VAULT_DEV_ROOT_TOKEN_ID"}},
+		&cli.StringFlag{Name: "vault-config", Usage: "the guide's vault-config.json (or HCL)", EnvVars: []string{"KMSBOX_VAULT_CONFIG"}},
+		&cli.StringFlag{Name: "kes-config", Usage: "a KES server config: the guide's TOML or the current YAML", EnvVars: []string{"KMSBOX_KES_CONFIG"}},
+		&cli.BoolFlag{Name: "auto-encrypt", Usage: "encrypt (SSE-S3) every upload that asks for no encryption (on with --dev; env MINIO_KMS_AUTO_ENCRYPTION=on)", EnvVars: []string{"KMSBOX_AUTO_ENCRYPT"}},
+		&cli.StringFlag{Name: "region", Value: "us-east-1", Usage: "S3 region", EnvVars: []string{"KMSBOX_REGION", "MINIO_REGION"}},
+		&cli.StringFlag{Name: "domain", Usage: "domain for virtual-hosted-style S3 requests (<bucket>.<domain>)", EnvVars: []string{"KMSBOX_DOMAIN", "MINIO_DOMAIN"}},
+		&cli.StringFlag{Name: "acme-domain", Usage: "get the server certificate for this name from an ACME CA", EnvVars: []string{"KMSBOX_ACME_DOMAIN"}},
+		&cli.StringFlag{Name: "acme-ca", Usage: "ACME directory URL (with --acme-domain)", EnvVars: []string{"KMSBOX_ACME_CA"}},
+		&cli.StringFlag{Name: "acme-email", Usage: "ACME account email (with --acme-domain)", EnvVars: []string{"KMSBOX_ACME_EMAIL"}},
+		&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error", EnvVars: []string{"KMSBOX_LOG_LEVEL"}},
+		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json", EnvVars: []string{"KMSBOX_LOG_FORMAT"}},
+		&cli.BoolFlag{Name: "mlock", Usage: "lock all memory so that keys are never swapped to disk", EnvVars: []string{"KMSBOX_MLOCK"}},
+	}
+}
+
+// runServer is the action of `kmsbox server`.
 func runServer(c *cli.Context) error {
 	log, err := newLogger(c.App.ErrWriter, c.String("log-level"), c.String("log-format"))
 	if err != nil {
@@ -196,6 +204,7 @@ func kmsFromEnv() (appliance.KMSConfig, error) {
 	return k, nil
 }
 
+// newLogger makes the server's logger from --log-level and --log-format.
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {

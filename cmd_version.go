@@ -11,6 +11,7 @@ import (
 // version or "dev".
 var version = ""
 
+// buildVersion is the version printed by `kmsbox version`.
 func buildVersion() string {
 	if version != "" {
 		return version
@@ -21,6 +22,7 @@ func buildVersion() string {
 	return "dev"
 }
 
+// versionCommand is `kmsbox version`.
 func versionCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "version",

@@ -33,14 +33,19 @@ func run(stdout, stderr io.Writer, args []string) error {
 	return app.Run(flagsFirst(app.Commands, args))
 }
 
-// dataDirFlag is shared by every command that reads the data dir.
-var dataDirFlag = &cli.StringFlag{
-	Name:    "data-dir",
-	Usage:   "directory for certificates, the sealed store, objects and the env file",
-	Value:   "./kmsbox-data",
-	EnvVars: []string{"KMSBOX_DATA_DIR"},
+// dataDirFlag is the --data-dir of every command that reads the data dir. It returns a new
+// flag on each call: urfave/cli writes into a flag while parsing (HasBeenSet, the value from
+// its environment variable), so no two commands or apps may share one.
+func dataDirFlag() cli.Flag {
+	return &cli.StringFlag{
+		Name:    "data-dir",
+		Usage:   "directory for certificates, the sealed store, objects and the env file",
+		Value:   "./kmsbox-data",
+		EnvVars: []string{"KMSBOX_DATA_DIR"},
+	}
 }
 
+// newApp builds the command line, writing output to stdout and messages to stderr.
 func newApp(stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
 		Name:                 "kmsbox",
@@ -64,6 +69,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	}
 }
 
+// firstEnv returns the value of the first of the environment variables names that is set
+// and not empty.
 func firstEnv(names ...string) string {
 	for _, n := range names {
 		if v := os.Getenv(n); v != "" {
