@@ -160,7 +160,11 @@ func (r *weedRig) transitKey(t *testing.T) {
 }
 
 // appRole enables AppRole (unless enabled), writes the policy that allows SeaweedFS exactly
-// what its openbao provider calls for weedKey, and a role with that policy.
+// what its openbao provider calls for weedKey, and a role with that policy. The provider logs
+// in at auth/approle/login, wraps each new data key with transit/encrypt/<key>, unwraps it with
+// transit/decrypt/<key> and describes a key with a read of transit/keys/<key>. (At start it
+// also reads transit/keys/health-check-dummy-key as a health check: refused here with 403, so
+// SeaweedFS logs the provider as unhealthy and serves on.)
 func (r *weedRig) appRole(t *testing.T) {
 	auths, err := r.root.Sys().ListAuth()
 	if err != nil {
