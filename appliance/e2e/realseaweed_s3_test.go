@@ -5,7 +5,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -146,7 +145,7 @@ func (r *weedRig) sealed(t *testing.T) {
 // AppRole login serves again, for reads and writes; the writes refused while sealed left
 // nothing behind.
 func (r *weedRig) unsealed(t *testing.T) {
-	if s, err := r.root.Sys().Unseal(devUnsealKey(t, r.srv)); err != nil || s.Sealed {
+	if s, err := r.root.Sys().Unseal(r.srv.devUnsealKey(t)); err != nil || s.Sealed {
 		t.Fatalf("unseal: %+v, %v", s, err)
 	}
 	ctx := context.Background()
@@ -172,20 +171,4 @@ func (r *weedRig) unsealed(t *testing.T) {
 	if err := r.get(t, weedDefaultBkt, "after-unseal.bin", r.body); err != nil {
 		t.Errorf("GET of the object written after the unseal: %v", err)
 	}
-}
-
-// devUnsealKey is the unseal key `kmsbox server --dev` leaves in its data dir.
-func devUnsealKey(t testing.TB, srv *proc) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(srv.dataDir, "vault-dev-INSECURE-unseal.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var dev struct {
-		UnsealKey string `json:"unseal_key"`
-	}
-	if err := json.Unmarshal(b, &dev); err != nil || dev.UnsealKey == "" {
-		t.Fatalf("vault-dev-INSECURE-unseal.json: %v, %s", err, b)
-	}
-	return dev.UnsealKey
 }

@@ -56,34 +56,30 @@ func TestRealSeaweedFS(t *testing.T) {
 	bin := peerBin(t, "KMSBOX_WEED_BIN", "bin/weed")
 	r := &weedRig{srv: startServer(t, t.TempDir()), disk: t.TempDir(), body: randomBytes(64 << 10), plain: randomBytes(64 << 10)}
 	r.root = vaultClient(t, r.srv, r.srv.env["VAULT_TOKEN"])
-	for _, step := range []struct {
-		name string
-		fn   func(*testing.T)
-	}{
-		{"transit key", r.transitKey},
-		{"approle", r.appRole},
-		{"least privilege", r.leastPrivilege},
-	} {
-		if !t.Run(step.name, step.fn) {
-			return
-		}
+	if !steps(t, step{"transit key", r.transitKey}, step{"approle", r.appRole}, step{"least privilege", r.leastPrivilege}) {
+		return
 	}
 	// Started here, not in a step: a step's cleanups run when the step ends.
 	r.startWeed(t, bin, t.TempDir())
-	for _, step := range []struct {
-		name string
-		fn   func(*testing.T)
-	}{
-		{"sse-kms header", r.sseKMSHeader},
-		{"bucket default encryption", r.bucketDefault},
-		{"nothing in the clear", r.nothingInTheClear},
-		{"sealed", r.sealed},
-		{"unsealed", r.unsealed},
-	} {
-		if !t.Run(step.name, step.fn) {
-			return
+	steps(t, step{"sse-kms header", r.sseKMSHeader}, step{"bucket default encryption", r.bucketDefault},
+		step{"nothing in the clear", r.nothingInTheClear}, step{"sealed", r.sealed}, step{"unsealed", r.unsealed})
+}
+
+// step is one named subtest of a test that runs in steps.
+type step struct {
+	name string
+	fn   func(*testing.T)
+}
+
+// steps runs the steps in order as subtests, up to the first that fails; it reports whether
+// all passed.
+func steps(t *testing.T, list ...step) bool {
+	for _, s := range list {
+		if !t.Run(s.name, s.fn) {
+			return false
 		}
 	}
+	return true
 }
 
 // vaultClient is a vault/api client of kmsbox's vault trusting kmsbox's CA, with token.
