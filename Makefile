@@ -7,6 +7,9 @@ KES_VERSION ?= v0.24.0
 MINIO_BIN   ?= bin/minio
 # MinIO at the commit ../shared/spec/minio-kms.md was read from (7aac2a2).
 MINIO_VERSION ?= v0.0.0-20260212201848-7aac2a2c5b7c
+WEED_BIN    ?= bin/weed
+# SeaweedFS (Apache-2.0), whose openbao KMS provider calls kmsbox's Transit engine.
+WEED_VERSION ?= v0.0.0-20261109003541-7506e5f91cd6
 # The exact build line of the Dockerfile (a test checks they agree).
 BUILD        = CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(BIN) .
 
@@ -28,13 +31,15 @@ build:
 
 # End-to-end: the real binary driven by Debian's aws cli, s3cmd, rclone, restic, curl and headless
 # Chromium (.ci/run installs them), the real KES server and CLI and the real MinIO server (built
-# below) and the vault CLI's Go client.
-e2e: build $(KES_BIN) $(MINIO_BIN)
-	KMSBOX_BIN=$(abspath $(BIN)) KMSBOX_KES_BIN=$(abspath $(KES_BIN)) KMSBOX_MINIO_BIN=$(abspath $(MINIO_BIN)) $(GO) test -count=1 -timeout 10m -tags e2e ./appliance/e2e/
+# below), the real SeaweedFS server (built below) and the vault CLI's Go client.
+e2e: build $(KES_BIN) $(MINIO_BIN) $(WEED_BIN)
+	KMSBOX_BIN=$(abspath $(BIN)) KMSBOX_KES_BIN=$(abspath $(KES_BIN)) KMSBOX_MINIO_BIN=$(abspath $(MINIO_BIN)) \
+	KMSBOX_WEED_BIN=$(abspath $(WEED_BIN)) $(GO) test -count=1 -timeout 10m -tags e2e ./appliance/e2e/
 
-# The real KES and MinIO servers (AGPL: separate test peers, never linked into kmsbox), built
-# from the Go module proxy in a throwaway module (`go install ...@version` fails there on its
-# deprecation lookup). MinIO takes a few minutes the first time.
+# The real KES and MinIO servers (AGPL: separate test peers, never linked into kmsbox) and the
+# real SeaweedFS server, built from the Go module proxy in a throwaway module (`go install
+# ...@version` fails there on its deprecation lookup). MinIO and SeaweedFS take a few minutes
+# the first time.
 peer = d=$$(mktemp -d) && cd $$d && printf 'module peer\n\ngo 1.26.8\n\nrequire $(1) $(2)\n' > go.mod && \
 	GOFLAGS=-mod=mod $(GO) build -o $(abspath $(3)) $(4) && rm -rf $$d
 
@@ -45,6 +50,10 @@ $(KES_BIN):
 $(MINIO_BIN):
 	@mkdir -p $(dir $@)
 	$(call peer,github.com/minio/minio,$(MINIO_VERSION),$@,github.com/minio/minio)
+
+$(WEED_BIN):
+	@mkdir -p $(dir $@)
+	$(call peer,github.com/seaweedfs/seaweedfs,$(WEED_VERSION),$@,github.com/seaweedfs/seaweedfs/weed)
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 2s -timeout 30m ./...

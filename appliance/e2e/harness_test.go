@@ -18,6 +18,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -466,6 +467,22 @@ func (p *proc) addr(name string) string { return strings.TrimPrefix(p.urls[name]
 
 // caFile is the CA certificate clients trust.
 func (p *proc) caFile() string { return filepath.Join(p.dataDir, "certs", "ca.crt") }
+
+// devUnsealKey is the unseal key `kmsbox server --dev` leaves in its data dir.
+func (p *proc) devUnsealKey(t testing.TB) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(p.dataDir, "vault-dev-INSECURE-unseal.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dev struct {
+		UnsealKey string `json:"unseal_key"`
+	}
+	if err := json.Unmarshal(b, &dev); err != nil || dev.UnsealKey == "" {
+		t.Fatalf("vault-dev-INSECURE-unseal.json: %v, %s", err, b)
+	}
+	return dev.UnsealKey
+}
 
 // envFor returns a clean environment with a fresh HOME, the named variables from the env file
 // and the extra NAME=value pairs.

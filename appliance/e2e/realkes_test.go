@@ -754,17 +754,7 @@ func (r *realKESRig) sealedVault(t *testing.T) {
 		t.Errorf("kes status --json against kmsbox with its vault sealed printed %q, want keystore_unreachable and keystore_unavailable", out)
 	}
 
-	unseal, err := os.ReadFile(filepath.Join(r.srv.dataDir, "vault-dev-INSECURE-unseal.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var keys struct {
-		UnsealKey string `json:"unseal_key"`
-	}
-	if err := json.Unmarshal(unseal, &keys); err != nil || keys.UnsealKey == "" {
-		t.Fatalf("vault-dev-INSECURE-unseal.json: %v, %s", err, unseal)
-	}
-	if s, err := r.vault.Sys().Unseal(keys.UnsealKey); err != nil || s.Sealed {
+	if s, err := r.vault.Sys().Unseal(r.srv.devUnsealKey(t)); err != nil || s.Sealed {
 		t.Fatalf("unseal: %+v, %v", s, err)
 	}
 	r.box.call(t, http.MethodGet, "/v1/ready", nil, http.StatusOK)

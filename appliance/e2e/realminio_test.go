@@ -9,8 +9,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -115,14 +113,7 @@ func TestRealMinIO(t *testing.T) {
 		t.Errorf("PUT with kmsbox's vault sealed: code %q, want kms:KeyGenerationFailed", code)
 	}
 
-	var dev struct {
-		UnsealKey string `json:"unseal_key"`
-	}
-	b, err := os.ReadFile(filepath.Join(srv.dataDir, "vault-dev-INSECURE-unseal.json"))
-	if err != nil || json.Unmarshal(b, &dev) != nil || dev.UnsealKey == "" {
-		t.Fatalf("dev unseal key: %v", err)
-	}
-	vaultDo("/v1/sys/unseal", map[string]string{"key": dev.UnsealKey})
+	vaultDo("/v1/sys/unseal", map[string]string{"key": srv.devUnsealKey(t)})
 	if err := get("auto.bin"); err != nil {
 		t.Errorf("GET after unseal: %v", err)
 	}
