@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -283,13 +284,25 @@ func (r *weedRig) weedConfig(t *testing.T) []byte {
 func (r *weedRig) startWeed(t *testing.T, bin, work string) {
 	cfgFile := filepath.Join(work, "s3.json")
 	writeFile(t, cfgFile, r.weedConfig(t))
+	var ports []string
 	port := func() string {
 		_, p, err := net.SplitHostPort(freePort(t))
 		if err != nil {
 			t.Fatal(err)
 		}
+		ports = append(ports, p)
 		return p
 	}
+	// weed leaves its gRPC Unix sockets in the system temp dir, named by port; registered
+	// before startPeer, this runs after weed has been stopped.
+	t.Cleanup(func() {
+		for _, p := range ports {
+			socks, _ := filepath.Glob(filepath.Join(os.TempDir(), "seaweedfs-*-"+p+".sock"))
+			for _, s := range socks {
+				os.Remove(s)
+			}
+		}
+	})
 	s3Port := port()
 	args := []string{"-logtostderr", "server",
 		"-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-dir=" + r.disk, "-master.telemetry=false",
