@@ -1,9 +1,11 @@
 package s3lite
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -11,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/kmsbox/kmsbox/internal/httproute"
 	"github.com/kmsbox/kmsbox/s3lite/internal/sigv4"
 )
 
@@ -182,12 +185,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	body := io.Reader(auth.Body)
-	switch {
-	case rt.limit == 0:
-		body = io.LimitReader(auth.Body, 0)
-	case rt.limit > 0:
-		body = io.LimitReader(auth.Body, rt.limit)
+	body, err := s.routeBody(rt, auth)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	ctx := r.Context()
 	if rt.timeout > 0 {
@@ -200,6 +201,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		return
 	}
+	err = rt.bodyError(err)
 	if rw.wrote {
 		// Headers are out: abort the connection so the client sees a
 		// failure instead of a short or altered body.
@@ -207,6 +209,49 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		panic(http.ErrAbortHandler)
 	}
 	s.writeError(w, r, err)
+}
+
+// routeBody applies rt's body limit to the verified body auth.Body, before the handler
+// runs. Past the limit the body fails instead of ending early (a cut body would hide its
+// end, where the payload hash and chunk signatures are checked):
+//   - object data (limit -1) is streamed to the handler, which commits only after a clean
+//     io.EOF; reading past s.maxObject fails (EntityTooLarge);
+//   - XML bodies (limit > 0) are read whole here, so their payload hash is verified before
+//     the handler sees a byte; past the limit: MaxMessageLengthExceeded;
+//   - routes without a body (limit 0) get an empty one; one that has content is refused
+//     with UnexpectedContent, as S3 does, and an empty one still has its hash checked.
+//
+// A declared decoded length over the limit is refused before anything is read.
+func (s *Server) routeBody(rt *route, auth *sigv4.Auth) (io.Reader, error) {
+	if rt.limit < 0 {
+		if auth.ContentLength > s.maxObject {
+			return nil, errEntityTooLarge
+		}
+		return httproute.LimitReader(auth.Body, s.maxObject), nil
+	}
+	if auth.ContentLength > rt.limit {
+		return nil, rt.bodyError(&httproute.TooLargeError{Limit: rt.limit})
+	}
+	data, err := io.ReadAll(httproute.LimitReader(auth.Body, rt.limit))
+	if err != nil {
+		return nil, rt.bodyError(err)
+	}
+	return bytes.NewReader(data), nil
+}
+
+// bodyError maps a body over rt's limit to rt's S3 error; other errors pass unchanged.
+func (rt *route) bodyError(err error) error {
+	var tl *httproute.TooLargeError
+	if !errors.As(err, &tl) {
+		return err
+	}
+	switch {
+	case rt.limit < 0:
+		return errors.Join(errEntityTooLarge, err)
+	case rt.limit == 0:
+		return errors.Join(errUnexpectedContent, err)
+	}
+	return errors.Join(errMaxMessageLength, err)
 }
 
 // trackingWriter records whether the response has started.
