@@ -222,7 +222,7 @@ func TestObjectBodyLimit(t *testing.T) {
 	ctx := context.Background()
 	b := e.bucket("object-limit")
 	core := minio.Core{Client: e.mc}
-	routes := []struct {
+	objectRoutes := []struct {
 		name  string
 		setup func(t *testing.T, key string) (path string, stored func() bool)
 	}{
@@ -241,7 +241,7 @@ func TestObjectBodyLimit(t *testing.T) {
 		}},
 	}
 	n := 0
-	for _, rt := range routes {
+	for _, rt := range objectRoutes {
 		for _, mode := range payloadModes {
 			for _, tc := range []struct {
 				name    string
