@@ -163,6 +163,42 @@ var xmlRoutes = []xmlRoute{
 	}},
 }
 
+// limitCase is one body sent to a route with a body limit.
+type limitCase struct {
+	name    string
+	size    int
+	spoil   bool   // the body is not the one signed (see sendBody)
+	code    int    // 0: the payload check of the mode refuses it
+	errCode string // S3 error code expected
+}
+
+// limitCases are the bodies around limit; tooLarge is the route's error past it.
+func limitCases(limit int, tooLarge string) []limitCase {
+	return []limitCase{
+		{"at limit", limit, false, 200, ""},
+		{"over limit", limit + 1, false, 400, tooLarge},
+		{"spoiled at limit", limit, true, 0, ""},
+		{"spoiled over limit", limit + 1, true, 400, tooLarge},
+	}
+}
+
+// check compares the answer to tc sent in payload mode with what tc expects, and returns
+// whether the request was to succeed.
+func (tc limitCase) check(t *testing.T, mode string, code int, resp string) bool {
+	t.Helper()
+	wantCode, wantErr := tc.code, tc.errCode
+	if tc.code == 0 {
+		wantCode, wantErr = 400, "XAmzContentSHA256Mismatch"
+		if strings.HasPrefix(mode, "STREAMING") {
+			wantCode, wantErr = 403, "SignatureDoesNotMatch"
+		}
+	}
+	if code != wantCode || wantErr != "" && !strings.Contains(resp, "<Code>"+wantErr+"</Code>") {
+		t.Errorf("%d %.300s, want %d %s", code, resp, wantCode, wantErr)
+	}
+	return wantCode == 200
+}
+
 // TestXMLBodyLimit: an XML body over the 2 MiB limit is refused with
 // MaxMessageLengthExceeded and never reaches its handler, in every payload mode; one of
 // exactly the limit is read whole and its payload checked: applied when it matches what
@@ -173,18 +209,7 @@ func TestXMLBodyLimit(t *testing.T) {
 	n := 0
 	for _, rt := range xmlRoutes {
 		for _, mode := range payloadModes {
-			for _, tc := range []struct {
-				name    string
-				size    int
-				spoil   bool
-				code    int
-				errCode string
-			}{
-				{"at limit", maxXMLBody, false, 200, ""},
-				{"over limit", maxXMLBody + 1, false, 400, "MaxMessageLengthExceeded"},
-				{"spoiled at limit", maxXMLBody, true, 0, ""},
-				{"spoiled over limit", maxXMLBody + 1, true, 400, "MaxMessageLengthExceeded"},
-			} {
+			for _, tc := range limitCases(maxXMLBody, "MaxMessageLengthExceeded") {
 				if tc.spoil && !spoilable(mode) {
 					continue
 				}
@@ -192,17 +217,8 @@ func TestXMLBodyLimit(t *testing.T) {
 					n++
 					path, doc, applied := rt.setup(t, e, fmt.Sprintf("xml-limit-%03d", n))
 					code, resp := e.sendBody(t, mode, rt.method, path, padXML(t, doc, tc.size), tc.spoil)
-					wantCode, wantErr := tc.code, tc.errCode
-					if tc.spoil && tc.code == 0 {
-						wantCode, wantErr = 400, "XAmzContentSHA256Mismatch"
-						if strings.HasPrefix(mode, "STREAMING") {
-							wantCode, wantErr = 403, "SignatureDoesNotMatch"
-						}
-					}
-					if code != wantCode || !strings.Contains(resp, "<Code>"+wantErr+"</Code>") && wantErr != "" {
-						t.Errorf("%d %.300s, want %d %s", code, resp, wantCode, wantErr)
-					}
-					if got := applied(); got != (wantCode == 200) {
+					ok := tc.check(t, mode, code, resp)
+					if got := applied(); got != ok {
 						t.Errorf("applied = %v after %d", got, code)
 					}
 				})
@@ -243,19 +259,8 @@ func TestObjectBodyLimit(t *testing.T) {
 	n := 0
 	for _, rt := range objectRoutes {
 		for _, mode := range payloadModes {
-			for _, tc := range []struct {
-				name    string
-				size    int
-				spoil   bool
-				code    int
-				errCode string
-			}{
-				{"at limit", limit, false, 200, ""},
-				{"over limit", limit + 1, false, 400, "EntityTooLarge"},
-				{"far over limit", 3 * limit, false, 400, "EntityTooLarge"},
-				{"spoiled at limit", limit, true, 0, ""},
-				{"spoiled over limit", limit + 1, true, 400, "EntityTooLarge"},
-			} {
+			cases := append(limitCases(limit, "EntityTooLarge"), limitCase{"far over limit", 3 * limit, false, 400, "EntityTooLarge"})
+			for _, tc := range cases {
 				if tc.spoil && !spoilable(mode) {
 					continue
 				}
@@ -264,23 +269,12 @@ func TestObjectBodyLimit(t *testing.T) {
 					files := countDataFiles(t, e)
 					path, stored := rt.setup(t, fmt.Sprintf("k%03d", n))
 					code, resp := e.sendBody(t, mode, http.MethodPut, path, randBytes(tc.size), tc.spoil)
-					wantCode, wantErr := tc.code, tc.errCode
-					if tc.spoil && tc.code == 0 {
-						wantCode, wantErr = 400, "XAmzContentSHA256Mismatch"
-						if strings.HasPrefix(mode, "STREAMING") {
-							wantCode, wantErr = 403, "SignatureDoesNotMatch"
-						}
-					}
-					if code != wantCode || wantErr != "" && !strings.Contains(resp, "<Code>"+wantErr+"</Code>") {
-						t.Errorf("%d %.300s, want %d %s", code, resp, wantCode, wantErr)
-					}
-					if got := stored(); got != (wantCode == 200) {
+					ok := tc.check(t, mode, code, resp)
+					if got := stored(); got != ok {
 						t.Errorf("stored = %v after %d", got, code)
 					}
-					if wantCode != 200 {
-						if got := countDataFiles(t, e); got != files {
-							t.Errorf("%d body files after a refused upload, want %d", got, files)
-						}
+					if got := countDataFiles(t, e); !ok && got != files {
+						t.Errorf("%d body files after a refused upload, want %d", got, files)
 					}
 				})
 			}
