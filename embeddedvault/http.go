@@ -7,6 +7,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hashicorp/vault/sdk/logical"
+
+	"github.com/kmsbox/kmsbox/internal/httproute"
 )
 
 // serveAPI decodes a request, routes it to the Server's own handlers or to
@@ -47,16 +49,13 @@ func (s *Server) dispatch(hr *http.Request, w http.ResponseWriter) (*response, e
 			timeout = rt.timeout
 		}
 	}
-	ctx, cancel := context.WithTimeout(hr.Context(), timeout)
+	timed, cancel := httproute.WithTimeout(hr, timeout)
 	defer cancel()
+	ctx := timed.Context()
 
 	switch hr.Method {
 	case http.MethodPut, http.MethodPost:
-		// On a copy: net/http must still find its own body on the original request, or an
-		// early error answer to an "Expect: 100-continue" client waits for a body.
-		limited := hr.WithContext(hr.Context())
-		limited.Body = http.MaxBytesReader(w, hr.Body, limit)
-		if r.data, err = decodeBody(limited, limit); err != nil {
+		if r.data, err = decodeBody(httproute.LimitBody(hr, limit)); err != nil {
 			return nil, err
 		}
 	default:

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/sdk/logical"
+
+	"github.com/kmsbox/kmsbox/internal/httproute"
 )
 
 // request is one decoded API call.
@@ -73,22 +75,16 @@ func operation(r *http.Request) (logical.Operation, error) {
 	return "", ErrUnsupportedOperation
 }
 
-// decodeBody reads a JSON object body of at most limit bytes. An empty
-// body, "null" and "{}" all give an empty map.
-func decodeBody(r *http.Request, limit int64) (map[string]any, error) {
-	if r.Body == nil {
-		return nil, nil
-	}
-	raw, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+// decodeBody reads a JSON object body, limited by [httproute.LimitBody]. An
+// empty body, "null" and "{}" all give an empty map.
+func decodeBody(r *http.Request) (map[string]any, error) {
+	raw, err := io.ReadAll(r.Body)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		var tl *httproute.TooLargeError
+		if errors.As(err, &tl) {
 			return nil, ErrBodyTooLarge
 		}
 		return nil, badRequest("failed to read request body: %v", err)
-	}
-	if int64(len(raw)) > limit {
-		return nil, ErrBodyTooLarge
 	}
 	return decodeJSONObject(raw)
 }

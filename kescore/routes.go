@@ -1,12 +1,14 @@
 package kescore
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/kmsbox/kmsbox/internal/httproute"
 )
 
 // API paths. A path ending in '/' takes the resource (key, policy,
@@ -182,19 +184,15 @@ func (s *Server) serveRoute(rt route) http.Handler {
 				}
 			}
 		}
-		// The limited body goes on a copy of the request: net/http must still find its own
-		// body on the original, or an early error answer to an "Expect: 100-continue"
-		// client waits for a body that client never sends.
-		r = r.WithContext(r.Context())
 		if rt.MaxBody > 0 {
-			r.Body = http.MaxBytesReader(sw, r.Body, rt.MaxBody)
+			r = httproute.LimitBody(r, rt.MaxBody)
 		} else {
+			r = r.WithContext(r.Context())
 			r.Body = http.NoBody
 		}
+		r, cancel := httproute.WithTimeout(r, rt.Timeout)
+		defer cancel()
 		if rt.Timeout > 0 {
-			ctx, cancel := context.WithTimeout(r.Context(), rt.Timeout)
-			defer cancel()
-			r = r.WithContext(ctx)
 			// Also bound writing the response, as KES does; recorders and
 			// other writers without deadlines just skip this.
 			_ = http.NewResponseController(sw).SetWriteDeadline(time.Now().Add(rt.Timeout))
@@ -207,10 +205,15 @@ func (s *Server) serveRoute(rt route) http.Handler {
 	})
 }
 
-// readJSON decodes the request body into v. Unknown fields are ignored.
+// readJSON decodes the request body into v. Unknown fields and what follows the JSON
+// value are ignored, but the body is read to its end: one that goes on past the route's
+// limit is refused, not decoded from its first megabyte.
 func readJSON(r *http.Request, v any) error {
 	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
 		// Too large bodies are invalid bodies too, as in KES.
+		return fmt.Errorf("%w: %w", errInvalidBody, err)
+	}
+	if _, err := io.Copy(io.Discard, r.Body); err != nil {
 		return fmt.Errorf("%w: %w", errInvalidBody, err)
 	}
 	return nil

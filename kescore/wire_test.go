@@ -521,6 +521,40 @@ func TestBodyLimit(t *testing.T) {
 	}
 }
 
+// TestBodyLimitPadded: a body whose JSON ends early but which goes on past the 1 MB
+// limit is refused too, not decoded and applied: the import stores nothing.
+func TestBodyLimitPadded(t *testing.T) {
+	e := newEnv(t, nil)
+	hc := e.httpClient(e.admin)
+	doc := `{"key":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=","cipher":"AES256"}`
+	for _, tc := range []struct {
+		name   string
+		size   int
+		status int
+	}{
+		{"padded-to-limit", 1_000_000, http.StatusOK},
+		{"padded-past-limit", 1_000_001, http.StatusBadRequest},
+	} {
+		body := doc + strings.Repeat(" ", tc.size-len(doc))
+		req, _ := http.NewRequest("PUT", e.url+"/v1/key/import/"+tc.name, strings.NewReader(body))
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status {
+			t.Errorf("%s: import = %d %s, want %d", tc.name, resp.StatusCode, msg, tc.status)
+		}
+		e.store.mu.Lock()
+		_, stored := e.store.keys[tc.name]
+		e.store.mu.Unlock()
+		if stored != (tc.status == http.StatusOK) {
+			t.Errorf("%s: key stored = %v after %d", tc.name, stored, resp.StatusCode)
+		}
+	}
+}
+
 // TestValidPattern: listing patterns follow the name rules with an optional
 // last '*', as KES checks them.
 func TestValidPattern(t *testing.T) {

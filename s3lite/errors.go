@@ -42,6 +42,7 @@ var (
 	errInvalidRequest        = errors.New("invalid request")
 	errKeyTooLong            = errors.New("key too long")
 	errMalformedXML          = errors.New("malformed xml")
+	errMaxMessageLength      = errors.New("request body over the route's limit")
 	errMethodNotAllowed      = errors.New("method not allowed")
 	errMissingContentLength  = errors.New("missing content length")
 	errNoSuchBucket          = errors.New("no such bucket")
@@ -49,6 +50,7 @@ var (
 	errNoSuchUpload          = errors.New("no such upload")
 	errNoEncryptionConfig    = errors.New("no bucket encryption config")
 	errNotImplemented        = errors.New("not implemented")
+	errUnexpectedContent     = errors.New("body on a request that takes none")
 	errNotModified           = errors.New("not modified")
 	errPreconditionFailed    = errors.New("precondition failed")
 	errObjectTampered        = errors.New("object tampered")
@@ -113,6 +115,7 @@ var errorTable = []struct {
 	{errInvalidRequest, apiError{"InvalidRequest", 400, "Invalid request."}},
 	{errKeyTooLong, apiError{"KeyTooLongError", 400, "Your key is too long"}},
 	{errMalformedXML, apiError{"MalformedXML", 400, "The XML you provided was not well-formed or did not validate against our published schema."}},
+	{errMaxMessageLength, apiError{"MaxMessageLengthExceeded", 400, "Your request was too big."}},
 	{errMethodNotAllowed, apiError{"MethodNotAllowed", 405, "The specified method is not allowed against this resource."}},
 	{errMissingContentLength, apiError{"MissingContentLength", 411, "You must provide the Content-Length HTTP header."}},
 	{errNoSuchBucket, apiError{"NoSuchBucket", 404, "The specified bucket does not exist"}},
@@ -120,6 +123,7 @@ var errorTable = []struct {
 	{errNoSuchUpload, apiError{"NoSuchUpload", 404, "The specified multipart upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."}},
 	{errNoEncryptionConfig, apiError{"ServerSideEncryptionConfigurationNotFoundError", 404, "The server side encryption configuration was not found"}},
 	{errNotImplemented, apiError{"NotImplemented", 501, "A header or query you provided implies functionality that is not implemented"}},
+	{errUnexpectedContent, apiError{"UnexpectedContent", 400, "This request does not support content"}},
 	{errNotModified, apiError{"NotModified", 304, "Not Modified"}},
 	{errPreconditionFailed, apiError{"PreconditionFailed", 412, "At least one of the pre-conditions you specified did not hold"}},
 	{errObjectTampered, apiError{"XMinioObjectTampered", 500, "The requested object was modified and may be compromised"}},

@@ -1,9 +1,10 @@
 package s3lite
 
 import (
-	"context"
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/kmsbox/kmsbox/internal/httproute"
 	"github.com/kmsbox/kmsbox/s3lite/internal/sigv4"
 )
 
@@ -40,18 +42,23 @@ type request struct {
 
 type handlerFunc func(s *Server, w http.ResponseWriter, q *request) error
 
-// route is one S3 operation. sub is the query subresource that selects it
-// ("" = none of them); header, when set, must be present (CopyObject,
-// UploadPartCopy). limit bounds the decoded body (-1: object data, limited
-// by maxObjectSize); timeout bounds non-streaming operations (0: none).
+// route is one S3 operation, or one of MinIO's unauthenticated health checks.
 type route struct {
-	method  string
-	level   level
-	sub     string
-	header  string
-	name    string
-	h       handlerFunc
-	limit   int64
+	method string // "" (health checks only): any method
+	// path is the exact URL path of an unauthenticated route (no SigV4, no body); ""
+	// for S3 operations, which are routed by level, sub and header.
+	path  string
+	level level
+	// sub is the query subresource that selects the route ("" = none of them).
+	sub string
+	// header, when set, must be present (CopyObject, UploadPartCopy).
+	header string
+	name   string
+	h      handlerFunc
+	// limit bounds the decoded body: -1 object data (Server.maxObject), 0 none, > 0 an
+	// XML body read whole before the handler runs (see routeBody).
+	limit int64
+	// timeout bounds the operation; 0: none (streaming operations).
 	timeout time.Duration
 }
 
@@ -60,30 +67,33 @@ const maxObjectSize = 5 << 30
 
 // routes is the whole S3 API surface of s3lite. First match wins.
 var routes = []route{
-	{http.MethodGet, levelService, "", "", "ListBuckets", (*Server).listBuckets, 0, time.Minute},
+	{path: pathHealthLive, name: "HealthLive", h: (*Server).healthLive, timeout: 5 * time.Second},
+	{path: pathHealthReady, name: "HealthReady", h: (*Server).healthReady, timeout: 5 * time.Second},
 
-	{http.MethodGet, levelBucket, "location", "", "GetBucketLocation", (*Server).getBucketLocation, 0, time.Minute},
-	{http.MethodPut, levelBucket, "encryption", "", "PutBucketEncryption", (*Server).putBucketEncryption, maxXMLBody, time.Minute},
-	{http.MethodGet, levelBucket, "encryption", "", "GetBucketEncryption", (*Server).getBucketEncryption, 0, time.Minute},
-	{http.MethodDelete, levelBucket, "encryption", "", "DeleteBucketEncryption", (*Server).deleteBucketEncryption, 0, time.Minute},
-	{http.MethodGet, levelBucket, "uploads", "", "ListMultipartUploads", (*Server).listMultipartUploads, 0, time.Minute},
-	{http.MethodPost, levelBucket, "delete", "", "DeleteObjects", (*Server).deleteObjects, maxXMLBody, 5 * time.Minute},
-	{http.MethodGet, levelBucket, "", "", "ListObjects", (*Server).listObjects, 0, time.Minute},
-	{http.MethodPut, levelBucket, "", "", "CreateBucket", (*Server).createBucket, maxXMLBody, time.Minute},
-	{http.MethodHead, levelBucket, "", "", "HeadBucket", (*Server).headBucket, 0, time.Minute},
-	{http.MethodDelete, levelBucket, "", "", "DeleteBucket", (*Server).deleteBucket, 0, time.Minute},
+	{method: http.MethodGet, level: levelService, name: "ListBuckets", h: (*Server).listBuckets, timeout: time.Minute},
 
-	{http.MethodPost, levelObject, "uploads", "", "CreateMultipartUpload", (*Server).createMultipartUpload, 0, time.Minute},
-	{http.MethodPost, levelObject, "uploadId", "", "CompleteMultipartUpload", (*Server).completeMultipartUpload, maxXMLBody, 0},
-	{http.MethodPut, levelObject, "uploadId", "x-amz-copy-source", "UploadPartCopy", (*Server).uploadPartCopy, 0, 0},
-	{http.MethodPut, levelObject, "uploadId", "", "UploadPart", (*Server).uploadPart, -1, 0},
-	{http.MethodGet, levelObject, "uploadId", "", "ListParts", (*Server).listParts, 0, time.Minute},
-	{http.MethodDelete, levelObject, "uploadId", "", "AbortMultipartUpload", (*Server).abortMultipartUpload, 0, time.Minute},
-	{http.MethodPut, levelObject, "", "x-amz-copy-source", "CopyObject", (*Server).copyObject, 0, 0},
-	{http.MethodPut, levelObject, "", "", "PutObject", (*Server).putObject, -1, 0},
-	{http.MethodGet, levelObject, "", "", "GetObject", (*Server).getObject, 0, 0},
-	{http.MethodHead, levelObject, "", "", "HeadObject", (*Server).headObject, 0, time.Minute},
-	{http.MethodDelete, levelObject, "", "", "DeleteObject", (*Server).deleteObject, 0, time.Minute},
+	{method: http.MethodGet, level: levelBucket, sub: "location", name: "GetBucketLocation", h: (*Server).getBucketLocation, timeout: time.Minute},
+	{method: http.MethodPut, level: levelBucket, sub: "encryption", name: "PutBucketEncryption", h: (*Server).putBucketEncryption, limit: maxXMLBody, timeout: time.Minute},
+	{method: http.MethodGet, level: levelBucket, sub: "encryption", name: "GetBucketEncryption", h: (*Server).getBucketEncryption, timeout: time.Minute},
+	{method: http.MethodDelete, level: levelBucket, sub: "encryption", name: "DeleteBucketEncryption", h: (*Server).deleteBucketEncryption, timeout: time.Minute},
+	{method: http.MethodGet, level: levelBucket, sub: "uploads", name: "ListMultipartUploads", h: (*Server).listMultipartUploads, timeout: time.Minute},
+	{method: http.MethodPost, level: levelBucket, sub: "delete", name: "DeleteObjects", h: (*Server).deleteObjects, limit: maxXMLBody, timeout: 5 * time.Minute},
+	{method: http.MethodGet, level: levelBucket, name: "ListObjects", h: (*Server).listObjects, timeout: time.Minute},
+	{method: http.MethodPut, level: levelBucket, name: "CreateBucket", h: (*Server).createBucket, limit: maxXMLBody, timeout: time.Minute},
+	{method: http.MethodHead, level: levelBucket, name: "HeadBucket", h: (*Server).headBucket, timeout: time.Minute},
+	{method: http.MethodDelete, level: levelBucket, name: "DeleteBucket", h: (*Server).deleteBucket, timeout: time.Minute},
+
+	{method: http.MethodPost, level: levelObject, sub: "uploads", name: "CreateMultipartUpload", h: (*Server).createMultipartUpload, timeout: time.Minute},
+	{method: http.MethodPost, level: levelObject, sub: "uploadId", name: "CompleteMultipartUpload", h: (*Server).completeMultipartUpload, limit: maxXMLBody},
+	{method: http.MethodPut, level: levelObject, sub: "uploadId", header: "x-amz-copy-source", name: "UploadPartCopy", h: (*Server).uploadPartCopy},
+	{method: http.MethodPut, level: levelObject, sub: "uploadId", name: "UploadPart", h: (*Server).uploadPart, limit: -1},
+	{method: http.MethodGet, level: levelObject, sub: "uploadId", name: "ListParts", h: (*Server).listParts, timeout: time.Minute},
+	{method: http.MethodDelete, level: levelObject, sub: "uploadId", name: "AbortMultipartUpload", h: (*Server).abortMultipartUpload, timeout: time.Minute},
+	{method: http.MethodPut, level: levelObject, header: "x-amz-copy-source", name: "CopyObject", h: (*Server).copyObject},
+	{method: http.MethodPut, level: levelObject, name: "PutObject", h: (*Server).putObject, limit: -1},
+	{method: http.MethodGet, level: levelObject, name: "GetObject", h: (*Server).getObject},
+	{method: http.MethodHead, level: levelObject, name: "HeadObject", h: (*Server).headObject, timeout: time.Minute},
+	{method: http.MethodDelete, level: levelObject, name: "DeleteObject", h: (*Server).deleteObject, timeout: time.Minute},
 }
 
 // subresources are the query keys that select a route.
@@ -114,16 +124,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("x-amz-request-id", strings.ToUpper(hex.EncodeToString(id[:])))
 	w.Header().Set("Server", "kmsbox")
 	w.Header().Set("Accept-Ranges", "bytes")
-	continueEmptyBody(w, r)
-
-	switch r.URL.Path {
-	case pathHealthLive:
-		w.WriteHeader(http.StatusOK)
-		return
-	case pathHealthReady:
-		s.ready(w, r)
-		return
-	}
+	httproute.ContinueEmpty(w, r)
 
 	bucket, key := s.splitPath(r)
 	lvl := levelService
@@ -147,13 +148,14 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			unsupported = withMsg(errNotImplemented, "The "+k+" API is not implemented by this server")
 		}
 	}
-	var rt *route
-	for i := range routes {
-		c := &routes[i]
-		if c.method == r.Method && c.level == lvl && c.sub == sub && (c.header == "" || r.Header.Get(c.header) != "") {
-			rt = c
-			break
+	rt := findRoute(r, lvl, sub)
+	if rt != nil && rt.path != "" {
+		r, cancel := httproute.WithTimeout(r, rt.timeout)
+		defer cancel()
+		if err := rt.h(s, w, &request{r: r}); err != nil {
+			s.writeError(w, r, err)
 		}
+		return
 	}
 
 	auth, err := s.verifier.Verify(r)
@@ -182,24 +184,19 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	body := io.Reader(auth.Body)
-	switch {
-	case rt.limit == 0:
-		body = io.LimitReader(auth.Body, 0)
-	case rt.limit > 0:
-		body = io.LimitReader(auth.Body, rt.limit)
+	body, err := s.routeBody(rt, auth)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
-	ctx := r.Context()
-	if rt.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, rt.timeout)
-		defer cancel()
-	}
+	r, cancel := httproute.WithTimeout(r, rt.timeout)
+	defer cancel()
 	rw := &trackingWriter{ResponseWriter: w}
-	err = rt.h(s, rw, &request{r: r.WithContext(ctx), bucket: bucket, key: key, auth: auth, body: body})
+	err = rt.h(s, rw, &request{r: r, bucket: bucket, key: key, auth: auth, body: body})
 	if err == nil {
 		return
 	}
+	err = rt.bodyError(err)
 	if rw.wrote {
 		// Headers are out: abort the connection so the client sees a
 		// failure instead of a short or altered body.
@@ -207,6 +204,70 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		panic(http.ErrAbortHandler)
 	}
 	s.writeError(w, r, err)
+}
+
+// findRoute returns the first route of the table that matches r, which addresses lvl with
+// the subresource sub; nil if none does.
+func findRoute(r *http.Request, lvl level, sub string) *route {
+	for i := range routes {
+		c := &routes[i]
+		if c.method != "" && c.method != r.Method {
+			continue
+		}
+		if c.path != "" {
+			if c.path == r.URL.Path {
+				return c
+			}
+			continue
+		}
+		if c.level == lvl && c.sub == sub && (c.header == "" || r.Header.Get(c.header) != "") {
+			return c
+		}
+	}
+	return nil
+}
+
+// routeBody applies rt's body limit to the verified body auth.Body, before the handler
+// runs. Past the limit the body fails instead of ending early (a cut body would hide its
+// end, where the payload hash and chunk signatures are checked):
+//   - object data (limit -1) is streamed to the handler, which commits only after a clean
+//     io.EOF; reading past s.maxObject fails (EntityTooLarge);
+//   - XML bodies (limit > 0) are read whole here, so their payload hash is verified before
+//     the handler sees a byte; past the limit: MaxMessageLengthExceeded;
+//   - routes without a body (limit 0) get an empty one; one that has content is refused
+//     with UnexpectedContent, as S3 does, and an empty one still has its hash checked.
+//
+// A declared decoded length over the limit is refused before anything is read.
+func (s *Server) routeBody(rt *route, auth *sigv4.Auth) (io.Reader, error) {
+	if rt.limit < 0 {
+		if auth.ContentLength > s.maxObject {
+			return nil, errEntityTooLarge
+		}
+		return httproute.LimitReader(auth.Body, s.maxObject), nil
+	}
+	if auth.ContentLength > rt.limit {
+		return nil, rt.bodyError(&httproute.TooLargeError{Limit: rt.limit})
+	}
+	data, err := io.ReadAll(httproute.LimitReader(auth.Body, rt.limit))
+	if err != nil {
+		return nil, rt.bodyError(err)
+	}
+	return bytes.NewReader(data), nil
+}
+
+// bodyError maps a body over rt's limit to rt's S3 error; other errors pass unchanged.
+func (rt *route) bodyError(err error) error {
+	var tl *httproute.TooLargeError
+	if !errors.As(err, &tl) {
+		return err
+	}
+	switch {
+	case rt.limit < 0:
+		return errors.Join(errEntityTooLarge, err)
+	case rt.limit == 0:
+		return errors.Join(errUnexpectedContent, err)
+	}
+	return errors.Join(errMaxMessageLength, err)
 }
 
 // trackingWriter records whether the response has started.
@@ -283,27 +344,21 @@ func checkObjectKey(k string) error {
 	return nil
 }
 
-// continueEmptyBody answers "100 Continue" to an "Expect: 100-continue" request without a
-// body, as S3 does. net/http sends it only when a handler reads a body, so an empty one
-// would get the final answer alone, and botocore (aws cli, boto3) then keeps that status
-// line for the connection: its next upload on it misparses and stalls for its 60 s read
-// timeout (boto/botocore#3755).
-func continueEmptyBody(w http.ResponseWriter, r *http.Request) {
-	if r.ContentLength == 0 && r.ProtoAtLeast(1, 1) && strings.EqualFold(r.Header.Get("Expect"), "100-continue") {
-		w.WriteHeader(http.StatusContinue)
-	}
+// healthLive answers MinIO's liveness check: the server runs.
+func (s *Server) healthLive(w http.ResponseWriter, _ *request) error {
+	w.WriteHeader(http.StatusOK)
+	return nil
 }
 
-// ready answers 503 while the KMS cannot serve.
-func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+// healthReady answers MinIO's readiness check: 503 while the KMS cannot serve.
+func (s *Server) healthReady(w http.ResponseWriter, q *request) error {
 	if s.cfg.KMS != nil {
-		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-		defer cancel()
-		if err := s.cfg.KMS.Status(ctx); err != nil {
+		if err := s.cfg.KMS.Status(q.r.Context()); err != nil {
 			s.log.Warn("s3 not ready: KMS unavailable", "err", err)
 			w.WriteHeader(http.StatusServiceUnavailable)
-			return
+			return nil
 		}
 	}
 	w.WriteHeader(http.StatusOK)
+	return nil
 }

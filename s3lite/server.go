@@ -75,6 +75,9 @@ type Server struct {
 	chunks   chunkPool // body buffers shared by all requests
 	verifier *sigv4.Verifier
 	handler  http.Handler
+	// maxObject bounds the body of object data routes (PutObject, UploadPart):
+	// maxObjectSize; tests make it small.
+	maxObject int64
 
 	closeOnce sync.Once
 	closeErr  error
@@ -110,7 +113,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, st: st}
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, st: st, maxObject: maxObjectSize}
 	s.verifier = &sigv4.Verifier{
 		Region: cfg.Region,
 		Secret: func(ak string) (string, bool) {

@@ -1,11 +1,12 @@
 package web
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/kmsbox/kmsbox/internal/httproute"
 )
 
 // Paths the handlers link to or redirect to.
@@ -90,13 +91,10 @@ func (s *Server) serveRoute(rt route) http.Handler {
 			}
 		}
 		if rt.MaxBody > 0 {
-			r.Body = http.MaxBytesReader(w, r.Body, rt.MaxBody)
+			r = httproute.LimitBody(r, rt.MaxBody)
 		}
-		if rt.Timeout > 0 {
-			ctx, cancel := context.WithTimeout(r.Context(), rt.Timeout)
-			defer cancel()
-			r = r.WithContext(ctx)
-		}
+		r, cancel := httproute.WithTimeout(r, rt.Timeout)
+		defer cancel()
 		rt.Handle(w, r)
 	})
 }

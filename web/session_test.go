@@ -130,6 +130,12 @@ func TestLoginFailure(t *testing.T) {
 	r := tc.postForm("/login", url.Values{"accessKey": {testAccessKey}, "secretKey": {strings.Repeat("x", 20*kib)}})
 	wantStatus(t, r, http.StatusBadRequest)
 	wantContains(t, r.body, "Malformed form")
+	// Right credentials padded past the limit: refused as a whole, no session.
+	r = tc.postForm("/login", url.Values{"accessKey": {testAccessKey}, "secretKey": {testSecretKey}, "pad": {strings.Repeat("x", 16*kib)}})
+	wantStatus(t, r, http.StatusBadRequest)
+	if n := tc.srv.sessions.len(); n != 0 {
+		t.Errorf("%d sessions after an over-limit login", n)
+	}
 }
 
 func TestUnauthenticated(t *testing.T) {
