@@ -31,10 +31,14 @@ type legacyVectors struct {
 	} `json:"vectors"`
 }
 
-func loadLegacyVectors(t *testing.T) legacyVectors {
+func loadLegacyVectors(t testing.TB) legacyVectors {
 	t.Helper()
 	var v legacyVectors
-	if err := json.Unmarshal(mustRead(t, filepath.Join("testdata", "static-v1", "datakeys.json")), &v); err != nil {
+	b, err := os.ReadFile(filepath.Join("testdata", "static-v1", "datakeys.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
 		t.Fatal(err)
 	}
 	if len(v.Vectors) == 0 {
@@ -43,7 +47,7 @@ func loadLegacyVectors(t *testing.T) legacyVectors {
 	return v
 }
 
-func openStatic(t *testing.T, spec string) *kmsAdapter {
+func openStatic(t testing.TB, spec string) *kmsAdapter {
 	t.Helper()
 	k, kes, err := openStaticKMS(context.Background(), spec, "", slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -156,4 +160,25 @@ func TestParseStaticKey(t *testing.T) {
 			t.Errorf("%q accepted", bad)
 		}
 	}
+}
+
+// FuzzStaticKMSDecrypt: whatever a tampered record holds as the data key ciphertext, Decrypt
+// fails cleanly or returns a 32-byte key (only an authentic ciphertext opens).
+func FuzzStaticKMSDecrypt(f *testing.F) {
+	v := loadLegacyVectors(f)
+	for _, vec := range v.Vectors {
+		f.Add(vec.Ciphertext, []byte(vec.Context))
+	}
+	f.Add([]byte{1}, []byte(nil))
+	f.Add(bytes.Repeat([]byte{1}, legacyStaticSize), []byte("{}"))
+	k := openStatic(f, v.Key)
+	f.Fuzz(func(t *testing.T, ciphertext, assoc []byte) {
+		pt, err := k.Decrypt(context.Background(), "legacy-key", ciphertext, assoc)
+		if err == nil && len(pt) != 32 {
+			t.Fatalf("opened a %d-byte key", len(pt))
+		}
+		if err != nil && !errors.Is(err, s3lite.ErrKMSInvalidCiphertext) {
+			t.Fatalf("error %v is not ErrKMSInvalidCiphertext", err)
+		}
+	})
 }
