@@ -5,18 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/kmsbox/kmsbox/embeddedvault"
 	"github.com/kmsbox/kmsbox/kescore"
-	"github.com/kmsbox/kmsbox/s3lite"
+	"github.com/kmsbox/kmsbox/kescore/vaultstore"
 )
 
 // vaultKeyStore keeps KES key records in the embedded vault, in-process, where and how real
-// KES keeps them in a Vault: the KV v1 entry {"<name>": "<record>"} at <mount>/<prefix>/<name>.
+// KES keeps them in a Vault: the KV v1 entry {"<name>": "<record>"} at <mount>/<prefix>/<name>
+// (the layout of vaultstore.Entry, Record and Names).
 // So `vault kv list kv/minio` shows the keys of the guide's config, and real KES pointed at
 // :8200 reads the keys kescore made (and the other way round).
 type vaultKeyStore struct {
@@ -70,7 +69,7 @@ func (s *vaultKeyStore) Create(ctx context.Context, name string, value []byte) e
 	if err := s.ensureMount(ctx); err != nil {
 		return err
 	}
-	return storeError(s.vault.KVCreate(ctx, s.entry(name), map[string]any{name: string(value)}))
+	return storeError(s.vault.KVCreate(ctx, s.entry(name), vaultstore.Entry(name, value)))
 }
 
 func (s *vaultKeyStore) Get(ctx context.Context, name string) ([]byte, error) {
@@ -81,11 +80,7 @@ func (s *vaultKeyStore) Get(ctx context.Context, name string) ([]byte, error) {
 	if err != nil {
 		return nil, storeError(err)
 	}
-	v, ok := data[name].(string)
-	if !ok {
-		return nil, fmt.Errorf("vault entry %s holds no key record named %q", s.entry(name), name)
-	}
-	return []byte(v), nil
+	return vaultstore.Record(data, s.entry(name), name)
 }
 
 func (s *vaultKeyStore) Delete(ctx context.Context, name string) error {
@@ -109,14 +104,7 @@ func (s *vaultKeyStore) List(ctx context.Context, prefix string) ([]string, erro
 	if err != nil {
 		return nil, storeError(err)
 	}
-	names := entries[:0]
-	for _, e := range entries {
-		if !strings.HasSuffix(e, "/") && strings.HasPrefix(e, prefix) {
-			names = append(names, e)
-		}
-	}
-	sort.Strings(names)
-	return names, nil
+	return vaultstore.Names(entries, prefix), nil
 }
 
 // storeError translates the vault's errors into kescore's.
@@ -132,49 +120,4 @@ func storeError(err error) error {
 		return fmt.Errorf("%w: %w", kescore.ErrKeyExists, err)
 	}
 	return err
-}
-
-// kesKMS gives the object store its keys from the in-process key server. Like MinIO at
-// start-up, it creates the default key the first time a generate finds it missing.
-type kesKMS struct {
-	kes        *kescore.Server
-	defaultKey string
-}
-
-func (k *kesKMS) GenerateKey(ctx context.Context, keyID string, assoc []byte) (s3lite.DEK, error) {
-	if keyID == "" {
-		keyID = k.defaultKey
-	}
-	pt, ct, err := k.kes.GenerateKey(ctx, keyID, assoc)
-	if errors.Is(err, kescore.ErrKeyNotFound) && keyID == k.defaultKey {
-		if err = k.kes.CreateKey(ctx, keyID); err == nil || errors.Is(err, kescore.ErrKeyExists) {
-			pt, ct, err = k.kes.GenerateKey(ctx, keyID, assoc)
-		}
-	}
-	if err != nil {
-		return s3lite.DEK{}, kmsError(err)
-	}
-	return s3lite.DEK{KeyID: keyID, Plaintext: pt, Ciphertext: ct}, nil
-}
-
-func (k *kesKMS) Decrypt(ctx context.Context, keyID string, ciphertext, assoc []byte) ([]byte, error) {
-	pt, err := k.kes.Decrypt(ctx, keyID, ciphertext, assoc)
-	return pt, kmsError(err)
-}
-
-func (k *kesKMS) Status(ctx context.Context) error { return kmsError(k.kes.Ready(ctx)) }
-
-// kmsError translates kescore's errors into s3lite's KMS errors.
-func kmsError(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, kescore.ErrKeyNotFound):
-		return fmt.Errorf("%w: %w", s3lite.ErrKMSKeyNotFound, err)
-	case errors.Is(err, kescore.ErrNotAllowed):
-		return fmt.Errorf("%w: %w", s3lite.ErrKMSNotAuthorized, err)
-	case errors.Is(err, kescore.ErrDecrypt):
-		return fmt.Errorf("%w: %w", s3lite.ErrKMSInvalidCiphertext, err)
-	}
-	return fmt.Errorf("%w: %w", s3lite.ErrKMSUnavailable, err)
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/kmsbox/kmsbox/embeddedvault"
 	"github.com/kmsbox/kmsbox/kescore"
@@ -42,14 +41,9 @@ type keyStoreInfo struct {
 func (a *Appliance) newConsole(vault *embeddedvault.Server, kes *kescore.Server, s3 *s3lite.Server, scfg s3lite.Config, vaultFile string) (*web.Server, error) {
 	c := &console{vault: vault, kes: kes, s3: s3, urls: a.URL, vaultFile: vaultFile, keys: a.keys,
 		defaultKey: scfg.DefaultKeyID, autoEncrypt: scfg.AutoEncrypt}
-	switch k := scfg.KMS.(type) {
-	case *kesKMS:
-		c.s3KMS, c.s3KMSIsOurs = "kmsbox KES (in-process)", true
-	case *remoteKMS:
-		c.s3KMS = "KES at " + strings.Join(a.cfg.KMS.KESEndpoints, ", ")
-	case *s3lite.StaticKMS:
-		c.s3KMS = "static key " + k.KeyID() + " (MINIO_KMS_SECRET_KEY), held in memory"
-	default:
+	if k, ok := scfg.KMS.(*kmsAdapter); ok {
+		c.s3KMS, c.s3KMSIsOurs = k.source, k.ours
+	} else {
 		c.s3KMS = "none: SSE-S3 and SSE-KMS are disabled"
 	}
 	access, secret := rootCredentials(scfg)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/kmsbox/kmsbox/kescore"
 	"github.com/kmsbox/kmsbox/kescore/kesclient"
@@ -31,25 +32,26 @@ func (a *Appliance) s3Config(ctx context.Context, kes *kescore.Server) (s3lite.C
 		a.log.Warn("s3: no MINIO_ROOT_USER/MINIO_ROOT_PASSWORD set, using the default minioadmin credentials")
 	}
 
-	var kms s3lite.KMS
+	var kms *kmsAdapter
 	switch {
 	case cfg.KMS.StaticKey != "":
-		static, err := s3lite.NewStaticKMS(cfg.KMS.StaticKey)
+		static, staticKES, err := openStaticKMS(ctx, cfg.KMS.StaticKey, cfg.S3.KeyName, cfg.Logger.With("server", "kms-static"))
 		if err != nil {
-			return s3lite.Config{}, fmt.Errorf("s3: static KMS key: %w", err)
+			return s3lite.Config{}, fmt.Errorf("s3: %w", err)
 		}
+		a.closers = append(a.closers, staticKES.Close)
 		kms = static
-		if cfg.S3.KeyName == "" {
-			cfg.S3.KeyName = static.KeyID() // the guide's appendix B names its key freely
-		}
+		cfg.S3.KeyName = static.defaultKey // the guide's appendix B names its key freely
 	case len(cfg.KMS.KESEndpoints) > 0 && !a.isOwnKES(cfg.KMS.KESEndpoints):
 		remote, err := remoteKES(cfg.KMS)
 		if err != nil {
 			return s3lite.Config{}, fmt.Errorf("s3: MINIO_KMS_KES_*: %w", err)
 		}
-		kms = &remoteKMS{client: remote, defaultKey: cfg.S3.KeyName}
+		kms = &kmsAdapter{keys: remote, defaultKey: cfg.S3.KeyName, createDefault: true, probeByGenerate: true,
+			source: "KES at " + strings.Join(cfg.KMS.KESEndpoints, ", ")}
 	default:
-		kms = &kesKMS{kes: kes, defaultKey: cfg.S3.KeyName}
+		kms = &kmsAdapter{keys: kes, defaultKey: cfg.S3.KeyName, createDefault: true,
+			source: "kmsbox KES (in-process)", ours: true}
 	}
 
 	return s3lite.Config{
@@ -81,56 +83,6 @@ func remoteKES(k KMSConfig) (*kesclient.Client, error) {
 		return nil, err
 	}
 	return kesclient.New(kesclient.Config{Endpoints: k.KESEndpoints, TLS: tlsConfig})
-}
-
-// remoteKMS gives the object store its keys from a KES server over mTLS, with kmsbox's own
-// client. Like MinIO, it creates the default key the first time a generate finds it missing.
-type remoteKMS struct {
-	client     *kesclient.Client
-	defaultKey string
-}
-
-func (k *remoteKMS) GenerateKey(ctx context.Context, keyID string, assoc []byte) (s3lite.DEK, error) {
-	if keyID == "" {
-		keyID = k.defaultKey
-	}
-	pt, ct, err := k.client.GenerateKey(ctx, keyID, assoc)
-	if errors.Is(err, kesclient.ErrKeyNotFound) && keyID == k.defaultKey {
-		if err = k.client.CreateKey(ctx, keyID); err == nil || errors.Is(err, kesclient.ErrKeyExists) || errors.Is(err, kesclient.ErrNotAllowed) {
-			pt, ct, err = k.client.GenerateKey(ctx, keyID, assoc)
-		}
-	}
-	if err != nil {
-		return s3lite.DEK{}, remoteKMSError(err)
-	}
-	return s3lite.DEK{KeyID: keyID, Plaintext: pt, Ciphertext: ct}, nil
-}
-
-func (k *remoteKMS) Decrypt(ctx context.Context, keyID string, ciphertext, assoc []byte) ([]byte, error) {
-	pt, err := k.client.Decrypt(ctx, keyID, ciphertext, assoc)
-	return pt, remoteKMSError(err)
-}
-
-// Status asks the KES for a data key, as MinIO's readiness check does: the identity's
-// policy allows that (the guide's allows nothing else), and it proves keys can be had.
-func (k *remoteKMS) Status(ctx context.Context) error {
-	_, err := k.GenerateKey(ctx, "", []byte(`{"healthcheck":""}`))
-	return err
-}
-
-// remoteKMSError translates KES wire errors into s3lite's KMS errors.
-func remoteKMSError(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, kesclient.ErrKeyNotFound):
-		return fmt.Errorf("%w: %w", s3lite.ErrKMSKeyNotFound, err)
-	case errors.Is(err, kesclient.ErrNotAllowed):
-		return fmt.Errorf("%w: %w", s3lite.ErrKMSNotAuthorized, err)
-	case errors.Is(err, kesclient.ErrDecrypt):
-		return fmt.Errorf("%w: %w", s3lite.ErrKMSInvalidCiphertext, err)
-	}
-	return fmt.Errorf("%w: %w", s3lite.ErrKMSUnavailable, err)
 }
 
 // rootCredentials returns the object store's one access/secret key pair (s3Config makes

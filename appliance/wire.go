@@ -61,7 +61,7 @@ func (a *Appliance) wire(ctx context.Context, lns map[string]net.Listener) error
 	if err != nil {
 		return err
 	}
-	kes, err = kescore.New(kcfg)
+	kes, err = kescore.Open(ctx, kcfg)
 	if err != nil {
 		return fmt.Errorf("kes: %w", err)
 	}

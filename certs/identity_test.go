@@ -93,8 +93,8 @@ func TestIdentityMatchesKES(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := Identity(kc.Leaf), apiKey.Identity().String(); got != want {
-		t.Errorf("Identity(kes cert) = %s, kes says %s", got, want)
+	if got, want := kesIdentity(kc.Leaf), apiKey.Identity().String(); got != want {
+		t.Errorf("kesIdentity(kes cert) = %s, kes says %s", got, want)
 	}
 
 	// us -> kes: the Ed25519 seed of our identity, as a KES API key.
@@ -184,7 +184,7 @@ func TestClientIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if Identity(pair.Leaf) != id || !identityRE.MatchString(id) {
+	if kesIdentity(pair.Leaf) != id || !identityRE.MatchString(id) {
 		t.Errorf("returned identity %s does not match the file's", id)
 	}
 	if time.Until(pair.Leaf.NotAfter) < 9*365*24*time.Hour {

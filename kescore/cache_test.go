@@ -7,7 +7,7 @@ import (
 )
 
 func TestCacheEviction(t *testing.T) {
-	store := newMemStore()
+	store := NewMemKeyStore()
 	c := newKeyCache(store, CacheConfig{})
 	if c.conf.Expiry != 5*time.Minute || c.conf.ExpiryUnused != 30*time.Second || c.conf.ExpiryOffline != 0 {
 		t.Fatalf("defaults: %+v", c.conf)
@@ -34,7 +34,7 @@ func TestCacheEviction(t *testing.T) {
 		t.Fatalf("after second pass: %d", cached())
 	}
 	// Store down without offline caching: cache dropped, gets fail.
-	store.setDown(ErrStoreUnreachable)
+	store.SetDown(ErrStoreUnreachable)
 	if _, err := c.status(ctx(t)); !errors.Is(err, ErrStoreUnreachable) {
 		t.Fatalf("status: %v", err)
 	}
@@ -44,7 +44,7 @@ func TestCacheEviction(t *testing.T) {
 	if _, err := c.get(ctx(t), "a"); !errors.Is(err, ErrStoreUnreachable) {
 		t.Fatalf("get while down: %v", err)
 	}
-	store.setDown(nil)
+	store.SetDown(nil)
 	if _, err := c.status(ctx(t)); err != nil || c.offline.Load() {
 		t.Fatalf("status after recovery: %v", err)
 	}
@@ -54,7 +54,7 @@ func TestCacheEviction(t *testing.T) {
 }
 
 func TestCacheRecordErrors(t *testing.T) {
-	store := newMemStore()
+	store := NewMemKeyStore()
 	store.keys["broken"] = []byte("not a record")
 	c := newKeyCache(store, CacheConfig{})
 	if _, err := c.get(ctx(t), "broken"); err == nil || !errors.Is(err, errRecord) {

@@ -4,12 +4,14 @@
 //
 // # Serving
 //
-// New builds a Server from a Config; Handler is served by the caller over
+// Open builds a Server from a Config, creating its configured keys within the
+// caller's context; Handler is served by the caller over
 // TLS with client certificates requested (tls.RequireAnyClientCert), so
 // that self-signed client certificates reach the handler. With
 // Config.VerifyClientCerts the handler verifies the chain against
 // Config.ClientCAs itself (KES "--mtls-auth=verify", "tls.auth: on").
 // Close stops the background key store probe and ends open log streams.
+// MemKeyStore is a KeyStore in memory (the appliance's static key, tests).
 //
 // # Identities and policies
 //

@@ -16,8 +16,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,87 +23,6 @@ import (
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
-
-// memStore is an in-memory KeyStore. Setting down makes every call fail
-// with that error, like a sealed or unreachable vault.
-type memStore struct {
-	mu      sync.Mutex
-	keys    map[string][]byte
-	down    error
-	created chan string // if set, receives each created name
-}
-
-func newMemStore() *memStore { return &memStore{keys: map[string][]byte{}} }
-
-func (m *memStore) setDown(err error) {
-	m.mu.Lock()
-	m.down = err
-	m.mu.Unlock()
-}
-
-func (m *memStore) Status(context.Context) (time.Duration, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return time.Millisecond / 2, m.down
-}
-
-func (m *memStore) Create(_ context.Context, name string, value []byte) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.down != nil {
-		return m.down
-	}
-	if _, ok := m.keys[name]; ok {
-		return ErrKeyExists
-	}
-	m.keys[name] = slices.Clone(value)
-	if m.created != nil {
-		m.created <- name
-	}
-	return nil
-}
-
-func (m *memStore) Get(_ context.Context, name string) ([]byte, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.down != nil {
-		return nil, m.down
-	}
-	v, ok := m.keys[name]
-	if !ok {
-		return nil, ErrKeyNotFound
-	}
-	return slices.Clone(v), nil
-}
-
-func (m *memStore) Delete(_ context.Context, name string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.down != nil {
-		return m.down
-	}
-	if _, ok := m.keys[name]; !ok {
-		return ErrKeyNotFound
-	}
-	delete(m.keys, name)
-	return nil
-}
-
-func (m *memStore) List(_ context.Context, prefix string) ([]string, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.down != nil {
-		return nil, m.down
-	}
-	var names []string
-	for n := range m.keys {
-		if strings.HasPrefix(n, prefix) {
-			names = append(names, n)
-		}
-	}
-	slices.Sort(names)
-	return names, nil
-}
 
 // testIdentity is a client certificate from a fixed Ed25519 seed, so its
 // identity (and the golden files) are stable.
@@ -145,7 +62,7 @@ var (
 // testEnv is a kescore server on an mTLS listener on 127.0.0.1:0.
 type testEnv struct {
 	srv   *Server
-	store *memStore
+	store *MemKeyStore
 	url   string
 	ts    *httptest.Server
 	admin testIdentity
@@ -164,7 +81,7 @@ func guidePolicy(ids ...string) Policy {
 func newEnv(t testing.TB, mutate func(*Config)) *testEnv {
 	t.Helper()
 	e := &testEnv{
-		store: newMemStore(),
+		store: NewMemKeyStore(),
 		admin: newIdentity(t, adminSeed, "admin"),
 		minio: newIdentity(t, minioSeed, "MinIO"),
 		other: newIdentity(t, otherSeed, "other"),
@@ -180,7 +97,7 @@ func newEnv(t testing.TB, mutate func(*Config)) *testEnv {
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	srv, err := New(cfg)
+	srv, err := Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

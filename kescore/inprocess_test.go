@@ -2,6 +2,7 @@ package kescore
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"log/slog"
 	"testing"
@@ -12,8 +13,8 @@ import (
 // HTTP: round trip, bound context, tampering, unknown and invalid names,
 // a store that goes down and comes back.
 func TestInProcessCalls(t *testing.T) {
-	store := newMemStore()
-	srv, err := New(Config{Store: store, Logger: slog.New(slog.DiscardHandler), ProbeInterval: time.Hour})
+	store := NewMemKeyStore()
+	srv, err := Open(context.Background(), Config{Store: store, Logger: slog.New(slog.DiscardHandler), ProbeInterval: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,18 +90,18 @@ func TestInProcessCalls(t *testing.T) {
 	}
 
 	// A store failure that is neither sentinel still reads as unavailable.
-	store.setDown(errors.New("disk on fire"))
+	store.SetDown(errors.New("disk on fire"))
 	if err := srv.Ready(ctx(t)); !errors.Is(err, ErrStoreUnavailable) {
 		t.Fatalf("Ready with a failing store: %v, want ErrStoreUnavailable", err)
 	}
 	if _, err := srv.ListKeys(ctx(t), ""); err == nil {
 		t.Fatal("ListKeys with a failing store = nil error")
 	}
-	store.setDown(ErrStoreUnreachable)
+	store.SetDown(ErrStoreUnreachable)
 	if err := srv.Ready(ctx(t)); !errors.Is(err, ErrStoreUnreachable) {
 		t.Fatalf("Ready with an unreachable store: %v", err)
 	}
-	store.setDown(nil)
+	store.SetDown(nil)
 	if err := srv.Ready(ctx(t)); err != nil {
 		t.Fatalf("Ready after recovery: %v", err)
 	}

@@ -60,13 +60,7 @@ func (s *Server) importKey(w http.ResponseWriter, req *apiRequest) {
 		s.writeError(w, req.Request, failf(http.StatusNotAcceptable, "invalid key size for '%s'", body.Cipher), nil)
 		return
 	}
-	k, err := newMasterKey(typ, req.Identity, time.Now())
-	if err != nil {
-		s.writeError(w, req.Request, err, failCreate)
-		return
-	}
-	copy(k.key[:], body.Key)
-	if err := s.cache.create(req.Context(), name, k); err != nil {
+	if err := s.importMaster(req.Context(), name, typ, body.Key, req.Identity); err != nil {
 		s.writeError(w, req.Request, err, failCreate)
 		return
 	}

@@ -41,9 +41,11 @@ type Server struct {
 	closeOnce sync.Once
 }
 
-// New validates cfg, creates the configured keys that are missing and
-// starts the key store probe. Call Close to stop it.
-func New(cfg Config) (*Server, error) {
+// Open validates cfg, creates the configured keys that are missing (within ctx; keys the
+// store cannot take yet stay pending and are created after a later successful probe) and
+// starts the key store probe. ctx bounds only this start-up I/O, not the Server's life.
+// Call Close to stop the probe.
+func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -86,8 +88,12 @@ func New(cfg Config) (*Server, error) {
 	s.mux = s.newMux()
 
 	s.pending = slices.Clone(cfg.Keys)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	s.createPending(ctx)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// A store that hangs must not hold up the start: what is not created in time stays pending.
+	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	s.createPending(pctx)
 	cancel()
 
 	cctx, stop := context.WithCancel(context.Background())
@@ -143,6 +149,28 @@ func (s *Server) CreateKey(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	return s.cache.create(ctx, name, k)
+}
+
+// ImportKey creates the master key name with the given 32-byte AES-256 key material, as
+// /v1/key/import does, without a policy check (in-process use). ErrKeyExists if name exists.
+func (s *Server) ImportKey(ctx context.Context, name string, key []byte) error {
+	if !validName(name) {
+		return ErrInvalidName
+	}
+	if len(key) != keySize {
+		return fmt.Errorf("kescore: import %s: need a %d-byte key, got %d bytes", name, keySize, len(key))
+	}
+	return s.importMaster(ctx, name, typeAES256, key, "")
+}
+
+// importMaster stores a master key of type typ with the given material.
+func (s *Server) importMaster(ctx context.Context, name string, typ keyType, key []byte, createdBy string) error {
+	k, err := newMasterKey(typ, createdBy, time.Now())
+	if err != nil {
+		return err
+	}
+	copy(k.key[:], key)
 	return s.cache.create(ctx, name, k)
 }
 

@@ -1,6 +1,7 @@
 package kescore
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -179,7 +180,7 @@ func TestStoreDown(t *testing.T) {
 		{fmt.Errorf("vault sealed: %w", ErrStoreUnavailable), 502, "key store is unavailable"},
 		{fmt.Errorf("dial: %w", ErrStoreUnreachable), 504, "key store is not reachable"},
 	} {
-		e.store.setDown(down.err)
+		e.store.SetDown(down.err)
 		st, err := c.Status(ctx(t))
 		if err != nil || st.KeyStoreReachable || st.KeystoreAvailable {
 			t.Fatalf("status while down: %+v %v", st, err)
@@ -207,7 +208,7 @@ func TestStoreDown(t *testing.T) {
 				t.Fatalf("%s while down: %v", name, err)
 			}
 		}
-		e.store.setDown(nil)
+		e.store.SetDown(nil)
 		if ready, err := c.IsReady(ctx(t)); !ready || err != nil {
 			t.Fatalf("ready after recovery: %v %v", ready, err)
 		}
@@ -230,7 +231,7 @@ func TestOfflineCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.store.setDown(ErrStoreUnreachable)
+	e.store.SetDown(ErrStoreUnreachable)
 	if ready, _ := c.IsReady(ctx(t)); ready {
 		t.Fatal("ready while down")
 	}
@@ -242,11 +243,24 @@ func TestOfflineCache(t *testing.T) {
 	}
 }
 
+// notifyStore reports each name it creates on created.
+type notifyStore struct {
+	*MemKeyStore
+	created chan string
+}
+
+func (s notifyStore) Create(ctx context.Context, name string, value []byte) error {
+	err := s.MemKeyStore.Create(ctx, name, value)
+	if err == nil {
+		s.created <- name
+	}
+	return err
+}
+
 func TestConfiguredKeys(t *testing.T) {
-	store := newMemStore()
-	store.created = make(chan string, 1)
-	store.setDown(ErrStoreUnavailable)
-	srv, err := New(Config{Store: store, Keys: []string{"minio-key-1"}, ProbeInterval: time.Millisecond})
+	store := notifyStore{NewMemKeyStore(), make(chan string, 1)}
+	store.SetDown(ErrStoreUnavailable)
+	srv, err := Open(context.Background(), Config{Store: store, Keys: []string{"minio-key-1"}, ProbeInterval: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +271,7 @@ func TestConfiguredKeys(t *testing.T) {
 	if n != 0 {
 		t.Fatal("key created while the store was down")
 	}
-	store.setDown(nil) // the next probe creates the pending key
+	store.SetDown(nil) // the next probe creates the pending key
 	select {
 	case name := <-store.created:
 		if name != "minio-key-1" {
@@ -279,7 +293,7 @@ func TestLogStreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.store.setDown(ErrStoreUnavailable)
+	e.store.SetDown(ErrStoreUnavailable)
 	if ready, _ := c.IsReady(ctx(t)); ready {
 		t.Fatal("ready")
 	}

@@ -24,7 +24,7 @@ func (s *Server) listBuckets(w http.ResponseWriter, q *request) error {
 	if r := v.Get("bucket-region"); r != "" && r != s.cfg.Region {
 		limit = 0
 	}
-	bs, err := s.st.listBuckets()
+	bs, err := s.st.listBuckets(q.r.Context())
 	if err != nil {
 		return err
 	}
@@ -69,7 +69,7 @@ func (s *Server) createBucket(w http.ResponseWriter, q *request) error {
 			return withMsg(errInvalidArgument, "The specified location-constraint is not valid for this server's region "+s.cfg.Region+".")
 		}
 	}
-	if err := s.st.createBucket(q.bucket, s.now().UTC()); err != nil {
+	if err := s.st.createBucket(q.r.Context(), q.bucket, s.now().UTC()); err != nil {
 		return err
 	}
 	w.Header().Set("Location", "/"+q.bucket)
@@ -79,7 +79,7 @@ func (s *Server) createBucket(w http.ResponseWriter, q *request) error {
 
 // headBucket answers HeadBucket.
 func (s *Server) headBucket(w http.ResponseWriter, q *request) error {
-	if _, err := s.st.getBucket(q.bucket); err != nil {
+	if _, err := s.st.getBucket(q.r.Context(), q.bucket); err != nil {
 		return err
 	}
 	w.Header().Set("X-Amz-Bucket-Region", s.cfg.Region)
@@ -89,7 +89,7 @@ func (s *Server) headBucket(w http.ResponseWriter, q *request) error {
 
 // deleteBucket answers DeleteBucket; in-progress uploads are aborted.
 func (s *Server) deleteBucket(w http.ResponseWriter, q *request) error {
-	old, err := s.st.deleteBucket(q.bucket)
+	old, err := s.st.deleteBucket(q.r.Context(), q.bucket)
 	if err != nil {
 		return err
 	}
@@ -100,7 +100,7 @@ func (s *Server) deleteBucket(w http.ResponseWriter, q *request) error {
 
 // getBucketLocation answers GetBucketLocation (us-east-1 is the empty constraint, as S3 does).
 func (s *Server) getBucketLocation(w http.ResponseWriter, q *request) error {
-	if _, err := s.st.getBucket(q.bucket); err != nil {
+	if _, err := s.st.getBucket(q.r.Context(), q.bucket); err != nil {
 		return err
 	}
 	loc := s.cfg.Region
@@ -127,7 +127,7 @@ func (s *Server) deleteObjects(w http.ResponseWriter, q *request) error {
 	if len(req.Objects) == 0 || len(req.Objects) > 1000 {
 		return withMsg(errMalformedXML, "A DeleteObjects request must name 1 to 1000 objects.")
 	}
-	if _, err := s.st.getBucket(q.bucket); err != nil {
+	if _, err := s.st.getBucket(q.r.Context(), q.bucket); err != nil {
 		return err
 	}
 	res := deleteResult{Xmlns: s3NS}
@@ -138,7 +138,7 @@ func (s *Server) deleteObjects(w http.ResponseWriter, q *request) error {
 		}
 		if err == nil {
 			var old []string
-			old, err = s.st.deleteObject(q.bucket, o.Key)
+			old, err = s.st.deleteObject(q.r.Context(), q.bucket, o.Key)
 			s.st.removeFiles(old)
 		}
 		if err != nil {

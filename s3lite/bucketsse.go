@@ -7,7 +7,7 @@ import (
 
 // putBucketEncryption sets a bucket's default encryption.
 func (s *Server) putBucketEncryption(w http.ResponseWriter, q *request) error {
-	if _, err := s.st.getBucket(q.bucket); err != nil {
+	if _, err := s.st.getBucket(q.r.Context(), q.bucket); err != nil {
 		return err
 	}
 	var cfg sseConfiguration
@@ -27,7 +27,7 @@ func (s *Server) putBucketEncryption(w http.ResponseWriter, q *request) error {
 			return kmsErr(errKMSGenerate, err)
 		}
 	}
-	if err := s.st.setBucketEncryption(q.bucket, sse); err != nil {
+	if err := s.st.setBucketEncryption(q.r.Context(), q.bucket, sse); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)
@@ -58,7 +58,7 @@ func parseBucketSSE(cfg *sseConfiguration) (*bucketSSE, error) {
 
 // getBucketEncryption returns a bucket's default encryption.
 func (s *Server) getBucketEncryption(w http.ResponseWriter, q *request) error {
-	bi, err := s.st.getBucket(q.bucket)
+	bi, err := s.st.getBucket(q.r.Context(), q.bucket)
 	if err != nil {
 		return err
 	}
@@ -82,7 +82,7 @@ func (s *Server) getBucketEncryption(w http.ResponseWriter, q *request) error {
 
 // deleteBucketEncryption removes a bucket's default encryption.
 func (s *Server) deleteBucketEncryption(w http.ResponseWriter, q *request) error {
-	if err := s.st.setBucketEncryption(q.bucket, nil); err != nil {
+	if err := s.st.setBucketEncryption(q.r.Context(), q.bucket, nil); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -37,7 +37,7 @@ func (s *Server) openCopySource(q *request) (*copySource, error) {
 	if err := checkObjectKey(k); err != nil {
 		return nil, err
 	}
-	m, err := s.st.getObject(b, k)
+	m, err := s.st.getObject(q.r.Context(), b, k)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +97,7 @@ func (s *Server) openSourceRange(src *copySource, off, length int64) (*rangeRead
 // through a fresh object key for the destination (keys are bound to
 // bucket/object, so every copy re-encrypts).
 func (s *Server) copyObject(w http.ResponseWriter, q *request) error {
-	bi, err := s.st.getBucket(q.bucket)
+	bi, err := s.st.getBucket(q.r.Context(), q.bucket)
 	if err != nil {
 		return err
 	}
@@ -154,11 +154,11 @@ func (s *Server) copyObjectFrom(w http.ResponseWriter, q *request, bi bucketInfo
 		discard(f)
 		return errors.Join(errObjectTampered, errors.New("copy source changed size"))
 	}
-	m, err := s.singlePartObject(q.key, hdrs, f, res, oc, algo)
+	m, err := s.singlePartObject(q.r.Context(), q.key, hdrs, f, res, oc, algo)
 	if err != nil {
 		return err
 	}
-	old, err := s.st.putObject(q.bucket, m, writeCondition(q.r.Header))
+	old, err := s.st.putObject(q.r.Context(), q.bucket, m, writeCondition(q.r.Header))
 	if err != nil {
 		s.st.removeFiles([]string{m.Parts[0].File})
 		return err

@@ -6,7 +6,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -104,7 +103,7 @@ func TestOnDiskFormat(t *testing.T) {
 	if _, err := e.mc.PutObject(ctx, b, "dir/obj", bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{ServerSideEncryption: encrypt.NewSSE()}); err != nil {
 		t.Fatal(err)
 	}
-	m, err := e.srv.st.getObject(b, "dir/obj")
+	m, err := e.srv.st.getObject(context.Background(), b, "dir/obj")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,41 +144,6 @@ func TestOnDiskFormat(t *testing.T) {
 	}
 	if strings.Contains(string(raw), string(data[:64])) {
 		t.Error("plaintext in the stored file")
-	}
-}
-
-func TestStaticKMS(t *testing.T) {
-	key := randBytes(32)
-	for _, spec := range []string{"k1:" + base64.StdEncoding.EncodeToString(key), "k1:" + hex.EncodeToString(key)} {
-		k, err := NewStaticKMS(spec)
-		if err != nil {
-			t.Fatalf("%s: %v", spec, err)
-		}
-		ctx := context.Background()
-		dek, err := k.GenerateKey(ctx, "k1", []byte(`{"a":"a/b"}`))
-		if err != nil || len(dek.Plaintext) != 32 || dek.KeyID != "k1" {
-			t.Fatalf("generate: %v %+v", err, dek)
-		}
-		got, err := k.Decrypt(ctx, "k1", dek.Ciphertext, []byte(`{"a":"a/b"}`))
-		if err != nil || !bytes.Equal(got, dek.Plaintext) {
-			t.Fatalf("decrypt: %v", err)
-		}
-		if _, err := k.Decrypt(ctx, "k1", dek.Ciphertext, []byte(`{"a":"a/c"}`)); !errors.Is(err, ErrKMSInvalidCiphertext) {
-			t.Errorf("other context: %v", err)
-		}
-		if _, err := k.GenerateKey(ctx, "k2", nil); !errors.Is(err, ErrKMSKeyNotFound) {
-			t.Errorf("other key: %v", err)
-		}
-		ct := bytes.Clone(dek.Ciphertext)
-		ct[len(ct)-1] ^= 1
-		if _, err := k.Decrypt(ctx, "k1", ct, []byte(`{"a":"a/b"}`)); !errors.Is(err, ErrKMSInvalidCiphertext) {
-			t.Errorf("tampered: %v", err)
-		}
-	}
-	for _, bad := range []string{"", "nokey", ":" + base64.StdEncoding.EncodeToString(key), "k:abc", "k:" + base64.StdEncoding.EncodeToString(key[:16]), "k:" + strings.Repeat("zz", 32)} {
-		if _, err := NewStaticKMS(bad); err == nil {
-			t.Errorf("%q accepted", bad)
-		}
 	}
 }
 

@@ -128,9 +128,9 @@ func TestSSEKMSHeaders(t *testing.T) {
 
 func countKeysNotFound(t *testing.T, e *env) int {
 	n := 0
-	bs, _ := e.srv.st.listBuckets()
+	bs, _ := e.srv.st.listBuckets(context.Background())
 	for _, b := range bs {
-		_ = e.srv.st.scanObjects(b.Name, "", "", func(*objectMeta) bool { n++; return true })
+		_ = e.srv.st.scanObjects(context.Background(), b.Name, "", "", func(*objectMeta) bool { n++; return true })
 	}
 	return n
 }
@@ -300,16 +300,14 @@ func TestCryptoShredding(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The master key is deleted: the KMS no longer knows it.
-	other, _ := NewStaticKMS("other-key:" + b64(randBytes(32)))
-	e.kms.StaticKMS = other
+	e.kms.testKMS = newTestKMS("other-key", randBytes(32))
 	e.restart()
 	_, err := e.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("o")})
 	if s3Code(err) != "kms:KeyNotFound" {
 		t.Errorf("get after key deletion: %v", err)
 	}
 	// Same name, different key material: the sealed data key does not open.
-	same, _ := NewStaticKMS(testKeyID + ":" + b64(randBytes(32)))
-	e.kms.StaticKMS = same
+	e.kms.testKMS = newTestKMS(testKeyID, randBytes(32))
 	_, err = e.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("o")})
 	if s3Code(err) != "kms:InvalidCiphertextException" {
 		t.Errorf("get with replaced key: %v", err)
@@ -326,7 +324,7 @@ func TestTampering(t *testing.T) {
 		if _, err := e.mc.PutObject(ctx, b, k, bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{ServerSideEncryption: encrypt.NewSSE()}); err != nil {
 			t.Fatal(err)
 		}
-		m, _ := e.srv.st.getObject(b, k)
+		m, _ := e.srv.st.getObject(context.Background(), b, k)
 		path := filepath.Join(e.cfg.Dir, "data", filepath.FromSlash(m.Parts[0].File))
 		raw, err := os.ReadFile(path)
 		if err != nil {

@@ -2,9 +2,12 @@ package s3lite
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -34,9 +37,56 @@ const (
 	testKeyID  = "minio-key-1"
 )
 
-// switchKMS is a real StaticKMS that a test can take down.
+// testKMS is a KMS with one named 32-byte master key in memory (the appliance serves a
+// KES here): data keys are sealed as nonce | AES-256-GCM(data key) with the context as
+// associated data.
+type testKMS struct {
+	name string
+	aead cipher.AEAD
+}
+
+func newTestKMS(name string, key []byte) *testKMS {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		panic(err)
+	}
+	g, err := cipher.NewGCM(block)
+	if err != nil {
+		panic(err)
+	}
+	return &testKMS{name: name, aead: g}
+}
+
+func (k *testKMS) GenerateKey(ctx context.Context, keyID string, context []byte) (DEK, error) {
+	if keyID != k.name {
+		return DEK{}, fmt.Errorf("%w: %q", ErrKMSKeyNotFound, keyID)
+	}
+	plain, nonce := make([]byte, 32), make([]byte, k.aead.NonceSize())
+	_, _ = rand.Read(plain)
+	_, _ = rand.Read(nonce)
+	return DEK{KeyID: keyID, Plaintext: plain, Ciphertext: k.aead.Seal(nonce, nonce, plain, context)}, ctx.Err()
+}
+
+func (k *testKMS) Decrypt(ctx context.Context, keyID string, ciphertext, context []byte) ([]byte, error) {
+	if keyID != k.name {
+		return nil, fmt.Errorf("%w: %q", ErrKMSKeyNotFound, keyID)
+	}
+	n := k.aead.NonceSize()
+	if len(ciphertext) < n {
+		return nil, ErrKMSInvalidCiphertext
+	}
+	plain, err := k.aead.Open(nil, ciphertext[:n], ciphertext[n:], context)
+	if err != nil {
+		return nil, ErrKMSInvalidCiphertext
+	}
+	return plain, ctx.Err()
+}
+
+func (k *testKMS) Status(ctx context.Context) error { return ctx.Err() }
+
+// switchKMS is a testKMS that a test can take down.
 type switchKMS struct {
-	*StaticKMS
+	*testKMS
 	down  atomic.Bool
 	calls atomic.Int64
 }
@@ -46,7 +96,7 @@ func (k *switchKMS) GenerateKey(ctx context.Context, id string, c []byte) (DEK, 
 	if k.down.Load() {
 		return DEK{}, ErrKMSUnavailable
 	}
-	return k.StaticKMS.GenerateKey(ctx, id, c)
+	return k.testKMS.GenerateKey(ctx, id, c)
 }
 
 func (k *switchKMS) Decrypt(ctx context.Context, id string, ct, c []byte) ([]byte, error) {
@@ -54,7 +104,7 @@ func (k *switchKMS) Decrypt(ctx context.Context, id string, ct, c []byte) ([]byt
 	if k.down.Load() {
 		return nil, ErrKMSUnavailable
 	}
-	return k.StaticKMS.Decrypt(ctx, id, ct, c)
+	return k.testKMS.Decrypt(ctx, id, ct, c)
 }
 
 func (k *switchKMS) Status(ctx context.Context) error {
@@ -86,11 +136,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
-	sk, err := NewStaticKMS(testKeyID + ":" + base64.StdEncoding.EncodeToString(key))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, kms: &switchKMS{StaticKMS: sk}}
+	e := &env{t: t, kms: &switchKMS{testKMS: newTestKMS(testKeyID, key)}}
 	e.cfg = Config{
 		Dir:         t.TempDir(),
 		Credentials: map[string]string{testAccess: testSecret},
@@ -125,7 +171,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		e.close()
 	})
 	host := strings.TrimPrefix(e.ts.URL, "https://")
-	e.mc, err = minio.New(host, &minio.Options{
+	mc, err := minio.New(host, &minio.Options{
 		Creds:     credentials.NewStaticV4(testAccess, testSecret, ""),
 		Secure:    true,
 		Transport: e.ts.Client().Transport,
@@ -134,6 +180,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.mc = mc
 	e.s3 = e.awsClient(testAccess, testSecret)
 	return e
 }
@@ -261,13 +308,13 @@ func (e *env) forgeMultipart(t testing.TB, bucket, key string, data []byte, part
 		if _, err := f.Write(data[i*partSize : (i+1)*partSize]); err != nil {
 			t.Fatal(err)
 		}
-		name, err := e.srv.st.commitFile(f)
+		name, err := e.srv.st.commitFile(context.Background(), f)
 		if err != nil {
 			t.Fatal(err)
 		}
 		m.Parts = append(m.Parts, partMeta{Number: i + 1, File: name, Size: int64(partSize), EncSize: int64(partSize), ETag: "p", ModTime: m.ModTime})
 	}
-	old, err := e.srv.st.putObject(bucket, m, nil)
+	old, err := e.srv.st.putObject(context.Background(), bucket, m, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

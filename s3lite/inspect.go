@@ -83,7 +83,7 @@ func (s *Server) Buckets(ctx context.Context) ([]BucketInfo, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	bs, err := s.st.listBuckets()
+	bs, err := s.st.listBuckets(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +108,7 @@ func (s *Server) Objects(ctx context.Context, bucket, prefix string, limit int) 
 		return nil, err
 	}
 	var out []ObjectInfo
-	err := s.st.scanObjects(bucket, prefix, "", func(m *objectMeta) bool {
+	err := s.st.scanObjects(ctx, bucket, prefix, "", func(m *objectMeta) bool {
 		if len(out) >= limit {
 			return false
 		}
@@ -125,7 +125,7 @@ func (s *Server) Sealed(ctx context.Context, bucket, key string) (SealedKey, err
 	if err := ctx.Err(); err != nil {
 		return SealedKey{}, err
 	}
-	m, err := s.st.getObject(bucket, key)
+	m, err := s.st.getObject(ctx, bucket, key)
 	if err != nil {
 		return SealedKey{}, notFound(err)
 	}

@@ -100,14 +100,14 @@ func TestInspect(t *testing.T) {
 	e.kms.down.Store(false)
 
 	// A record whose sealed key was altered fails the check (and a GET), never unseals.
-	m, err := e.srv.st.getObject(bk, "s3/b")
+	m, err := e.srv.st.getObject(context.Background(), bk, "s3/b")
 	if err != nil {
 		t.Fatal(err)
 	}
 	sealed := []byte(m.SSE[metaS3Sealed])
 	sealed[3] ^= 1
 	m.SSE[metaS3Sealed] = string(sealed)
-	if _, err := e.srv.st.putObject(bk, m, nil); err != nil {
+	if _, err := e.srv.st.putObject(context.Background(), bk, m, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.srv.CheckKey(ctx, bk, "s3/b"); !errors.Is(err, ErrTampered) {
@@ -118,12 +118,12 @@ func TestInspect(t *testing.T) {
 	}
 
 	// A context that is no JSON shows as the default one; the check finds the tampering.
-	m, err = e.srv.st.getObject(bk, "kms")
+	m, err = e.srv.st.getObject(context.Background(), bk, "kms")
 	if err != nil {
 		t.Fatal(err)
 	}
 	m.SSE[metaContext] = base64.StdEncoding.EncodeToString([]byte("{not json"))
-	if _, err := e.srv.st.putObject(bk, m, nil); err != nil {
+	if _, err := e.srv.st.putObject(context.Background(), bk, m, nil); err != nil {
 		t.Fatal(err)
 	}
 	if sk, err := e.srv.Sealed(ctx, bk, "kms"); err != nil || string(sk.Context) != string(kmsContext(nil, bk, "kms")) || !errors.Is(sk.Check, ErrTampered) {

@@ -1,6 +1,7 @@
 package s3lite
 
 import (
+	"context"
 	"encoding/base64"
 	"net/http"
 	"net/url"
@@ -62,10 +63,10 @@ func (s *Server) listObjects(w http.ResponseWriter, q *request) error {
 	} else {
 		p.after = v.Get("marker")
 	}
-	if _, err := s.st.getBucket(q.bucket); err != nil {
+	if _, err := s.st.getBucket(q.r.Context(), q.bucket); err != nil {
 		return err
 	}
-	entries, truncated, err := s.list(q.bucket, p)
+	entries, truncated, err := s.list(q.r.Context(), q.bucket, p)
 	if err != nil {
 		return err
 	}
@@ -112,7 +113,7 @@ func (s *Server) listObjects(w http.ResponseWriter, q *request) error {
 
 // list walks the bucket in key order, folding keys into common prefixes,
 // and returns up to p.maxKeys entries and whether more exist.
-func (s *Server) list(bucket string, p listParams) ([]listEntry, bool, error) {
+func (s *Server) list(ctx context.Context, bucket string, p listParams) ([]listEntry, bool, error) {
 	var out []listEntry
 	truncated := false
 	if p.maxKeys == 0 {
@@ -120,7 +121,7 @@ func (s *Server) list(bucket string, p listParams) ([]listEntry, bool, error) {
 	}
 	lastCP := ""
 	skipCP := markerPrefix(p)
-	err := s.st.scanObjects(bucket, p.prefix, p.after, func(m *objectMeta) bool {
+	err := s.st.scanObjects(ctx, bucket, p.prefix, p.after, func(m *objectMeta) bool {
 		if skipCP != "" && strings.HasPrefix(m.Key, skipCP) {
 			return true
 		}

@@ -22,7 +22,7 @@ const minPartSize = 5 << 20
 // createMultipartUpload answers CreateMultipartUpload. The object key is
 // made and sealed now; each part derives its own key from it.
 func (s *Server) createMultipartUpload(w http.ResponseWriter, q *request) error {
-	bi, err := s.st.getBucket(q.bucket)
+	bi, err := s.st.getBucket(q.r.Context(), q.bucket)
 	if err != nil {
 		return err
 	}
@@ -55,7 +55,7 @@ func (s *Server) createMultipartUpload(w http.ResponseWriter, q *request) error 
 	if u.ID, err = newUploadID(u.Initiated); err != nil {
 		return err
 	}
-	if err := s.st.createUpload(q.bucket, u); err != nil {
+	if err := s.st.createUpload(q.r.Context(), q.bucket, u); err != nil {
 		return err
 	}
 	h := w.Header()
@@ -124,7 +124,7 @@ func (s *Server) storePart(q *request, src io.Reader, rc requestChecksum, check 
 		return partMeta{}, nil, err
 	}
 	id := v.Get("uploadId")
-	u, _, err := s.st.getUpload(q.bucket, q.key, id)
+	u, _, err := s.st.getUpload(q.r.Context(), q.bucket, q.key, id)
 	if err != nil {
 		return partMeta{}, nil, err
 	}
@@ -162,7 +162,7 @@ func (s *Server) storePart(q *request, src io.Reader, rc requestChecksum, check 
 		discard(f)
 		return partMeta{}, nil, err
 	}
-	name, err := s.st.commitFile(f)
+	name, err := s.st.commitFile(q.r.Context(), f)
 	if err != nil {
 		return partMeta{}, nil, err
 	}
@@ -170,7 +170,7 @@ func (s *Server) storePart(q *request, src io.Reader, rc requestChecksum, check 
 	if res.sum != nil {
 		p.Checksum = checksum.Encode(res.sum)
 	}
-	old, err := s.st.putPart(q.bucket, q.key, id, p)
+	old, err := s.st.putPart(q.r.Context(), q.bucket, q.key, id, p)
 	if err != nil {
 		s.st.removeFiles([]string{name})
 		return partMeta{}, nil, err
@@ -197,7 +197,7 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, q *request) erro
 		return withMsg(errMalformedXML, "You must specify at least one part")
 	}
 	id := q.r.URL.Query().Get("uploadId")
-	u, stored, err := s.st.getUpload(q.bucket, q.key, id)
+	u, stored, err := s.st.getUpload(q.r.Context(), q.bucket, q.key, id)
 	if err != nil {
 		return err
 	}
@@ -206,7 +206,7 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, q *request) erro
 		return err
 	}
 	m.Key, m.ModTime, m.Header, m.SSE, m.UploadID = q.key, s.now().UTC(), u.Header, u.SSE, id
-	old, err := s.st.completeUpload(q.bucket, id, m, writeCondition(q.r.Header))
+	old, err := s.st.completeUpload(q.r.Context(), q.bucket, id, m, writeCondition(q.r.Header))
 	if err != nil {
 		return err
 	}
@@ -303,7 +303,7 @@ func partChecksumOf(cp completePart, a checksum.Algorithm) string {
 
 // abortMultipartUpload answers AbortMultipartUpload.
 func (s *Server) abortMultipartUpload(w http.ResponseWriter, q *request) error {
-	old, err := s.st.abortUpload(q.bucket, q.key, q.r.URL.Query().Get("uploadId"))
+	old, err := s.st.abortUpload(q.r.Context(), q.bucket, q.key, q.r.URL.Query().Get("uploadId"))
 	if err != nil {
 		return err
 	}
@@ -325,7 +325,7 @@ func (s *Server) listParts(w http.ResponseWriter, q *request) error {
 			return withMsg(errInvalidArgument, "Invalid part-number-marker")
 		}
 	}
-	u, parts, err := s.st.getUpload(q.bucket, q.key, v.Get("uploadId"))
+	u, parts, err := s.st.getUpload(q.r.Context(), q.bucket, q.key, v.Get("uploadId"))
 	if err != nil {
 		return err
 	}
@@ -367,7 +367,7 @@ func (s *Server) listMultipartUploads(w http.ResponseWriter, q *request) error {
 	}
 	prefix, delim := v.Get("prefix"), v.Get("delimiter")
 	keyMarker, idMarker := v.Get("key-marker"), v.Get("upload-id-marker")
-	ups, err := s.st.listUploads(q.bucket, prefix)
+	ups, err := s.st.listUploads(q.r.Context(), q.bucket, prefix)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package s3lite
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -18,7 +19,7 @@ func (s *Server) putObject(w http.ResponseWriter, q *request) error {
 	if q.auth.ContentLength > maxObjectSize {
 		return errEntityTooLarge
 	}
-	bi, err := s.st.getBucket(q.bucket)
+	bi, err := s.st.getBucket(q.r.Context(), q.bucket)
 	if err != nil {
 		return err
 	}
@@ -46,11 +47,11 @@ func (s *Server) putObject(w http.ResponseWriter, q *request) error {
 		discard(f)
 		return err
 	}
-	m, err := s.singlePartObject(q.key, hdrs, f, res, oc, rc.algo)
+	m, err := s.singlePartObject(q.r.Context(), q.key, hdrs, f, res, oc, rc.algo)
 	if err != nil {
 		return err
 	}
-	old, err := s.st.putObject(q.bucket, m, writeCondition(q.r.Header))
+	old, err := s.st.putObject(q.r.Context(), q.bucket, m, writeCondition(q.r.Header))
 	if err != nil {
 		s.st.removeFiles([]string{m.Parts[0].File})
 		return err
@@ -66,13 +67,13 @@ func (s *Server) putObject(w http.ResponseWriter, q *request) error {
 
 // singlePartObject commits the checked body file f and builds the record of
 // a one-part object at key from it. f is discarded on error.
-func (s *Server) singlePartObject(key string, hdrs map[string]string, f *os.File, res bodyResult, oc *objectCrypto, algo checksum.Algorithm) (*objectMeta, error) {
+func (s *Server) singlePartObject(ctx context.Context, key string, hdrs map[string]string, f *os.File, res bodyResult, oc *objectCrypto, algo checksum.Algorithm) (*objectMeta, error) {
 	etag, err := visibleETag(oc, res.md5)
 	if err != nil {
 		discard(f)
 		return nil, err
 	}
-	name, err := s.st.commitFile(f)
+	name, err := s.st.commitFile(ctx, f)
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +153,7 @@ func retryVanished(read func() error, canRetry func() bool) error {
 }
 
 func (s *Server) readObjectOnce(w http.ResponseWriter, q *request, withBody bool, ssec *sseRequest) error {
-	m, err := s.st.getObject(q.bucket, q.key)
+	m, err := s.st.getObject(q.r.Context(), q.bucket, q.key)
 	if err != nil {
 		return err
 	}
@@ -367,7 +368,7 @@ func writeCondition(h http.Header) writeCond {
 
 // deleteObject answers DeleteObject: 204 whether or not the key existed.
 func (s *Server) deleteObject(w http.ResponseWriter, q *request) error {
-	old, err := s.st.deleteObject(q.bucket, q.key)
+	old, err := s.st.deleteObject(q.r.Context(), q.bucket, q.key)
 	if err != nil {
 		return err
 	}

@@ -135,7 +135,7 @@ func TestStreamedGetTampering(t *testing.T) {
 			if _, err := e.mc.PutObject(ctx, b, "o", bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{ServerSideEncryption: encrypt.NewSSE()}); err != nil {
 				t.Fatal(err)
 			}
-			m, err := e.srv.st.getObject(b, "o")
+			m, err := e.srv.st.getObject(context.Background(), b, "o")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -109,7 +109,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		creds[k] = v
 	}
 	cfg.Credentials = creds
-	st, err := openStore(cfg.Dir)
+	st, err := openStore(ctx, cfg.Dir)
 	if err != nil {
 		return nil, err
 	}

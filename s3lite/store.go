@@ -1,6 +1,7 @@
 package s3lite
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -51,7 +52,7 @@ type bucketSSE struct {
 
 // openStore opens (creating if needed) the store under dir, empties tmp/ and
 // removes body files no record refers to.
-func openStore(dir string) (*store, error) {
+func openStore(ctx context.Context, dir string) (*store, error) {
 	st := &store{dataDir: filepath.Join(dir, "data"), tmpDir: filepath.Join(dir, "tmp")}
 	if err := os.RemoveAll(st.tmpDir); err != nil {
 		return nil, err
@@ -81,7 +82,7 @@ func openStore(dir string) (*store, error) {
 		db.Close()
 		return nil, err
 	}
-	if err := st.sweep(); err != nil {
+	if err := st.sweep(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -89,6 +90,35 @@ func openStore(dir string) (*store, error) {
 }
 
 func (st *store) close() error { return st.db.Close() }
+
+// The metadata methods take the request's context: a request that has gone away neither
+// waits for bolt's writer lock nor changes anything. Once a transaction runs it finishes
+// (bolt transactions cannot be interrupted). tempFile, openFile (one open and stat) and
+// removeFiles (clean-up that must run to its end) take none.
+
+// view runs fn in a read transaction unless ctx is done.
+func (st *store) view(ctx context.Context, fn func(*bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return st.db.View(fn)
+}
+
+// update runs fn in a write transaction unless ctx is done.
+func (st *store) update(ctx context.Context, fn func(*bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return st.db.Update(fn)
+}
+
+// batch runs fn in a batched write transaction (see [bolt.DB.Batch]) unless ctx is done.
+func (st *store) batch(ctx context.Context, fn func(*bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return st.db.Batch(fn)
+}
 
 // bucketOf returns the bolt bucket of S3 bucket name, or errNoSuchBucket.
 func bucketOf(tx *bolt.Tx, name string) (*bolt.Bucket, error) {
@@ -100,8 +130,8 @@ func bucketOf(tx *bolt.Tx, name string) (*bolt.Bucket, error) {
 }
 
 // createBucket creates bucket name, or fails with errBucketExists.
-func (st *store) createBucket(name string, now time.Time) error {
-	return st.db.Update(func(tx *bolt.Tx) error {
+func (st *store) createBucket(ctx context.Context, name string, now time.Time) error {
+	return st.update(ctx, func(tx *bolt.Tx) error {
 		if tx.Bucket(rootBucket).Bucket([]byte(name)) != nil {
 			return errBucketExists
 		}
@@ -122,9 +152,9 @@ func (st *store) createBucket(name string, now time.Time) error {
 
 // deleteBucket removes an empty bucket, aborting its uploads; it returns
 // the part files to remove.
-func (st *store) deleteBucket(name string) ([]string, error) {
+func (st *store) deleteBucket(ctx context.Context, name string) ([]string, error) {
 	var old []string
-	err := st.db.Update(func(tx *bolt.Tx) error {
+	err := st.update(ctx, func(tx *bolt.Tx) error {
 		b, err := bucketOf(tx, name)
 		if err != nil {
 			return err
@@ -148,9 +178,9 @@ func (st *store) deleteBucket(name string) ([]string, error) {
 }
 
 // getBucket returns the record of bucket name, or errNoSuchBucket.
-func (st *store) getBucket(name string) (bucketInfo, error) {
+func (st *store) getBucket(ctx context.Context, name string) (bucketInfo, error) {
 	var bi bucketInfo
-	err := st.db.View(func(tx *bolt.Tx) error {
+	err := st.view(ctx, func(tx *bolt.Tx) error {
 		b, err := bucketOf(tx, name)
 		if err != nil {
 			return err
@@ -162,9 +192,9 @@ func (st *store) getBucket(name string) (bucketInfo, error) {
 }
 
 // listBuckets returns every bucket record in name order.
-func (st *store) listBuckets() ([]bucketInfo, error) {
+func (st *store) listBuckets(ctx context.Context) ([]bucketInfo, error) {
 	var out []bucketInfo
-	err := st.db.View(func(tx *bolt.Tx) error {
+	err := st.view(ctx, func(tx *bolt.Tx) error {
 		return tx.Bucket(rootBucket).ForEachBucket(func(name []byte) error {
 			var bi bucketInfo
 			if err := json.Unmarshal(tx.Bucket(rootBucket).Bucket(name).Get(infoKey), &bi); err != nil {
@@ -180,8 +210,8 @@ func (st *store) listBuckets() ([]bucketInfo, error) {
 
 // setBucketEncryption sets (nil: removes) the default encryption of bucket
 // name, or fails with errNoSuchBucket.
-func (st *store) setBucketEncryption(name string, cfg *bucketSSE) error {
-	return st.db.Update(func(tx *bolt.Tx) error {
+func (st *store) setBucketEncryption(ctx context.Context, name string, cfg *bucketSSE) error {
+	return st.update(ctx, func(tx *bolt.Tx) error {
 		b, err := bucketOf(tx, name)
 		if err != nil {
 			return err

@@ -1,6 +1,7 @@
 package s3lite
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -13,9 +14,9 @@ import (
 
 // sweep removes body files no record refers to: leftovers of a crash
 // between rename and metadata commit, or before removing replaced bodies.
-func (st *store) sweep() error {
+func (st *store) sweep(ctx context.Context) error {
 	used := map[string]bool{}
-	err := st.db.View(func(tx *bolt.Tx) error {
+	err := st.view(ctx, func(tx *bolt.Tx) error {
 		return tx.Bucket(rootBucket).ForEachBucket(func(name []byte) error {
 			b := tx.Bucket(rootBucket).Bucket(name)
 			if err := b.Bucket(objectsBucket).ForEach(func(_, v []byte) error {
@@ -66,8 +67,12 @@ func (st *store) tempFile() (*os.File, error) { return os.CreateTemp(st.tmpDir, 
 // commitFile makes a fully written temp file durable and moves it under a
 // fresh random name into data/. The caller then commits metadata or calls
 // removeFiles.
-func (st *store) commitFile(f *os.File) (string, error) {
+func (st *store) commitFile(ctx context.Context, f *os.File) (string, error) {
 	defer os.Remove(f.Name())
+	if err := ctx.Err(); err != nil {
+		f.Close()
+		return "", err
+	}
 	if err := f.Sync(); err != nil {
 		f.Close()
 		return "", err

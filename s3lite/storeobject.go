@@ -2,6 +2,7 @@ package s3lite
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"time"
 
@@ -40,9 +41,9 @@ type objectMeta struct {
 
 // getObject returns the record of bucket/key, or errNoSuchBucket or
 // errNoSuchKey.
-func (st *store) getObject(bucket, key string) (*objectMeta, error) {
+func (st *store) getObject(ctx context.Context, bucket, key string) (*objectMeta, error) {
 	var m objectMeta
-	err := st.db.View(func(tx *bolt.Tx) error {
+	err := st.view(ctx, func(tx *bolt.Tx) error {
 		b, err := bucketOf(tx, bucket)
 		if err != nil {
 			return err
@@ -66,13 +67,13 @@ type writeCond func(cur *objectMeta) error
 
 // putObject commits m if cond (may be nil) allows, returning the body files
 // of the object it replaced.
-func (st *store) putObject(bucket string, m *objectMeta, cond writeCond) ([]string, error) {
+func (st *store) putObject(ctx context.Context, bucket string, m *objectMeta, cond writeCond) ([]string, error) {
 	var old []string
 	v, err := json.Marshal(m)
 	if err != nil {
 		return nil, err
 	}
-	err = st.db.Batch(func(tx *bolt.Tx) error {
+	err = st.batch(ctx, func(tx *bolt.Tx) error {
 		old = nil // Batch may run fn more than once
 		b, err := bucketOf(tx, bucket)
 		if err != nil {
@@ -98,9 +99,9 @@ func (st *store) putObject(bucket string, m *objectMeta, cond writeCond) ([]stri
 }
 
 // deleteObject removes key (absent keys are no error) and returns its files.
-func (st *store) deleteObject(bucket, key string) ([]string, error) {
+func (st *store) deleteObject(ctx context.Context, bucket, key string) ([]string, error) {
 	var old []string
-	err := st.db.Batch(func(tx *bolt.Tx) error {
+	err := st.batch(ctx, func(tx *bolt.Tx) error {
 		old = nil // Batch may run fn more than once
 		b, err := bucketOf(tx, bucket)
 		if err != nil {
@@ -122,8 +123,8 @@ func (st *store) deleteObject(bucket, key string) ([]string, error) {
 
 // scanObjects calls fn for objects with prefix and key > after, in key
 // order, until fn returns false.
-func (st *store) scanObjects(bucket, prefix, after string, fn func(*objectMeta) bool) error {
-	return st.db.View(func(tx *bolt.Tx) error {
+func (st *store) scanObjects(ctx context.Context, bucket, prefix, after string, fn func(*objectMeta) bool) error {
+	return st.view(ctx, func(tx *bolt.Tx) error {
 		b, err := bucketOf(tx, bucket)
 		if err != nil {
 			return err
@@ -136,6 +137,9 @@ func (st *store) scanObjects(bucket, prefix, after string, fn func(*objectMeta) 
 		for k, v := c.Seek([]byte(start)); k != nil && bytes.HasPrefix(k, []byte(prefix)); k, v = c.Next() {
 			if string(k) <= after {
 				continue
+			}
+			if err := ctx.Err(); err != nil {
+				return err // a listing of a large bucket stops with its request
 			}
 			var m objectMeta
 			if err := json.Unmarshal(v, &m); err != nil {

@@ -1,6 +1,7 @@
 package s3lite
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"sort"
@@ -31,12 +32,12 @@ func partRecordKey(n int) []byte {
 
 // createUpload records the new upload u (u.ID fresh) in bucket, or fails
 // with errNoSuchBucket.
-func (st *store) createUpload(bucket string, u *uploadMeta) error {
+func (st *store) createUpload(ctx context.Context, bucket string, u *uploadMeta) error {
 	v, err := json.Marshal(u)
 	if err != nil {
 		return err
 	}
-	return st.db.Update(func(tx *bolt.Tx) error {
+	return st.update(ctx, func(tx *bolt.Tx) error {
 		b, err := bucketOf(tx, bucket)
 		if err != nil {
 			return err
@@ -72,10 +73,10 @@ func uploadOf(tx *bolt.Tx, bucket, key, id string) (*bolt.Bucket, *uploadMeta, e
 }
 
 // getUpload returns the upload and its parts in part number order.
-func (st *store) getUpload(bucket, key, id string) (*uploadMeta, []partMeta, error) {
+func (st *store) getUpload(ctx context.Context, bucket, key, id string) (*uploadMeta, []partMeta, error) {
 	var u *uploadMeta
 	var parts []partMeta
-	err := st.db.View(func(tx *bolt.Tx) error {
+	err := st.view(ctx, func(tx *bolt.Tx) error {
 		ub, um, err := uploadOf(tx, bucket, key, id)
 		if err != nil {
 			return err
@@ -97,13 +98,13 @@ func (st *store) getUpload(bucket, key, id string) (*uploadMeta, []partMeta, err
 }
 
 // putPart records a part, returning the file of the part it replaced.
-func (st *store) putPart(bucket, key, id string, p partMeta) ([]string, error) {
+func (st *store) putPart(ctx context.Context, bucket, key, id string, p partMeta) ([]string, error) {
 	var old []string
 	v, err := json.Marshal(p)
 	if err != nil {
 		return nil, err
 	}
-	err = st.db.Batch(func(tx *bolt.Tx) error {
+	err = st.batch(ctx, func(tx *bolt.Tx) error {
 		old = nil // Batch may run fn more than once
 		ub, _, err := uploadOf(tx, bucket, key, id)
 		if err != nil {
@@ -123,13 +124,13 @@ func (st *store) putPart(bucket, key, id string, p partMeta) ([]string, error) {
 // completeUpload atomically turns an upload into object m (whose Parts must
 // be a subset of the stored parts, checked by the caller on a snapshot and
 // re-checked here) and returns every file no longer referenced.
-func (st *store) completeUpload(bucket, id string, m *objectMeta, cond writeCond) ([]string, error) {
+func (st *store) completeUpload(ctx context.Context, bucket, id string, m *objectMeta, cond writeCond) ([]string, error) {
 	var old []string
 	v, err := json.Marshal(m)
 	if err != nil {
 		return nil, err
 	}
-	err = st.db.Update(func(tx *bolt.Tx) error {
+	err = st.update(ctx, func(tx *bolt.Tx) error {
 		ub, _, err := uploadOf(tx, bucket, m.Key, id)
 		if err != nil {
 			return err
@@ -175,9 +176,9 @@ func (st *store) completeUpload(bucket, id string, m *objectMeta, cond writeCond
 }
 
 // abortUpload deletes an upload and returns its part files.
-func (st *store) abortUpload(bucket, key, id string) ([]string, error) {
+func (st *store) abortUpload(ctx context.Context, bucket, key, id string) ([]string, error) {
 	var old []string
-	err := st.db.Update(func(tx *bolt.Tx) error {
+	err := st.update(ctx, func(tx *bolt.Tx) error {
 		ub, _, err := uploadOf(tx, bucket, key, id)
 		if err != nil {
 			return err
@@ -197,9 +198,9 @@ func (st *store) abortUpload(bucket, key, id string) ([]string, error) {
 
 // listUploads returns the bucket's uploads with prefix, ordered by key, then
 // initiation time, then id.
-func (st *store) listUploads(bucket, prefix string) ([]uploadMeta, error) {
+func (st *store) listUploads(ctx context.Context, bucket, prefix string) ([]uploadMeta, error) {
 	var out []uploadMeta
-	err := st.db.View(func(tx *bolt.Tx) error {
+	err := st.view(ctx, func(tx *bolt.Tx) error {
 		b, err := bucketOf(tx, bucket)
 		if err != nil {
 			return err

@@ -8,9 +8,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,93 +18,19 @@ import (
 	"github.com/kmsbox/kmsbox/kescore/kesclient"
 )
 
-// memStore is an in-memory kescore.KeyStore; down makes every call fail.
-type memStore struct {
-	mu   sync.Mutex
-	keys map[string][]byte
-	down error
-}
-
-func (m *memStore) setDown(err error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.down = err
-}
-
-func (m *memStore) Status(context.Context) (time.Duration, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return time.Millisecond, m.down
-}
-
-func (m *memStore) Create(_ context.Context, name string, value []byte) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.down != nil {
-		return m.down
-	}
-	if _, ok := m.keys[name]; ok {
-		return kescore.ErrKeyExists
-	}
-	m.keys[name] = slices.Clone(value)
-	return nil
-}
-
-func (m *memStore) Get(_ context.Context, name string) ([]byte, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.down != nil {
-		return nil, m.down
-	}
-	v, ok := m.keys[name]
-	if !ok {
-		return nil, kescore.ErrKeyNotFound
-	}
-	return slices.Clone(v), nil
-}
-
-func (m *memStore) Delete(_ context.Context, name string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.down != nil {
-		return m.down
-	}
-	if _, ok := m.keys[name]; !ok {
-		return kescore.ErrKeyNotFound
-	}
-	delete(m.keys, name)
-	return nil
-}
-
-func (m *memStore) List(_ context.Context, prefix string) ([]string, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.down != nil {
-		return nil, m.down
-	}
-	var names []string
-	for n := range m.keys {
-		if strings.HasPrefix(n, prefix) {
-			names = append(names, n)
-		}
-	}
-	slices.Sort(names)
-	return names, nil
-}
-
 // kesServer is the real kescore server over mTLS on 127.0.0.1:0, with the
 // guide's policy: MinIO may create, generate and decrypt minio-* keys.
 type kesServer struct {
 	srv          *httptest.Server
-	store        *memStore
+	store        *kescore.MemKeyStore
 	admin, minio tls.Certificate
 	roots        *x509.CertPool
 }
 
 func startKescore(t *testing.T) *kesServer {
 	t.Helper()
-	k := &kesServer{store: &memStore{keys: map[string][]byte{}}, admin: newIdentity(t, "admin"), minio: newIdentity(t, "MinIO")}
-	s, err := kescore.New(kescore.Config{
+	k := &kesServer{store: kescore.NewMemKeyStore(), admin: newIdentity(t, "admin"), minio: newIdentity(t, "MinIO")}
+	s, err := kescore.Open(context.Background(), kescore.Config{
 		Store: k.store,
 		Admin: identityOf(k.admin.Leaf),
 		Policies: map[string]kescore.Policy{"minio": {
@@ -265,7 +189,7 @@ func TestKescore(t *testing.T) {
 
 	// The key store goes away: ready and key operations fail with the
 	// server's messages, status reports it.
-	k.store.setDown(kescore.ErrStoreUnavailable)
+	k.store.SetDown(kescore.ErrStoreUnavailable)
 	if err := admin.Ready(ctx); err == nil {
 		t.Fatal("ready while the store is down")
 	} else if !errors.As(err, &kerr) || kerr.Status < 500 {
@@ -277,7 +201,7 @@ func TestKescore(t *testing.T) {
 	if err := admin.CreateKey(ctx, "while-down"); !errors.As(err, &kerr) || kerr.Status < 500 {
 		t.Fatalf("create while down: %v", err)
 	}
-	k.store.setDown(nil)
+	k.store.SetDown(nil)
 	if err := admin.CreateKey(ctx, "after-down"); err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package vaultstore
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -40,7 +41,7 @@ func TestKescoreOverVault(t *testing.T) {
 	must(t, err)
 	sum := sha256.Sum256(leaf.RawSubjectPublicKeyInfo)
 
-	k, err := kescore.New(kescore.Config{
+	k, err := kescore.Open(context.Background(), kescore.Config{
 		Store:  store,
 		Admin:  hex.EncodeToString(sum[:]),
 		Cache:  kescore.CacheConfig{Expiry: -1, ExpiryUnused: -1},

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"path"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -200,7 +199,7 @@ func (s *Store) Create(ctx context.Context, name string, value []byte) error {
 		return err
 	}
 
-	var body any = map[string]string{name: string(value)}
+	var body any = Entry(name, value)
 	if s.cfg.Version == KVv2 {
 		body = map[string]any{"options": map[string]int{"cas": 0}, "data": body}
 	}
@@ -282,18 +281,11 @@ func entryValue(secret *vaultapi.Secret, v2 bool, loc, name string) (string, err
 		}
 		data = d
 	}
-	v, ok := data[name]
-	if !ok || v == nil {
-		if len(secret.Warnings) > 0 && len(data) == 0 {
-			return "", fmt.Errorf("vaultstore: %s: Vault warns: %s", loc, strings.Join(secret.Warnings, "; "))
-		}
-		return "", fmt.Errorf("vaultstore: %s: entry exists but has no field %q", loc, name)
+	if len(data) == 0 && len(secret.Warnings) > 0 {
+		return "", fmt.Errorf("vaultstore: %s: Vault warns: %s", loc, strings.Join(secret.Warnings, "; "))
 	}
-	str, ok := v.(string)
-	if !ok {
-		return "", fmt.Errorf("vaultstore: %s: field %q is not a string", loc, name)
-	}
-	return str, nil
+	record, err := Record(data, loc, name)
+	return string(record), err
 }
 
 // Delete removes the entry of name. Vault's delete is idempotent, so the
@@ -354,25 +346,22 @@ func (s *Store) List(ctx context.Context, prefix string) ([]string, error) {
 // listedNames returns the sorted key names of a K/V list answer that start
 // with prefix, without sub-folders ("name/").
 func listedNames(secret *vaultapi.Secret, loc, prefix string) ([]string, error) {
-	names := []string{}
 	if secret == nil || secret.Data == nil || secret.Data["keys"] == nil {
-		return names, nil
+		return []string{}, nil
 	}
 	keys, ok := secret.Data["keys"].([]any)
 	if !ok {
 		return nil, fmt.Errorf("vaultstore: list %s: malformed key listing", loc)
 	}
+	listed := make([]string, 0, len(keys))
 	for _, k := range keys {
 		n, ok := k.(string)
 		if !ok {
 			return nil, fmt.Errorf("vaultstore: list %s: malformed key listing", loc)
 		}
-		if !strings.HasSuffix(n, "/") && strings.HasPrefix(n, prefix) {
-			names = append(names, n)
-		}
+		listed = append(listed, n)
 	}
-	slices.Sort(names)
-	return names, nil
+	return Names(listed, prefix), nil
 }
 
 // checkName refuses names that would address another Vault path.
