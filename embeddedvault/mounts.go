@@ -10,6 +10,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hashicorp/vault/sdk/logical"
+	"github.com/kmsbox/kmsbox/embeddedvault/approle"
+	"github.com/kmsbox/kmsbox/embeddedvault/kv"
 )
 
 const mountTableKey = "core/mounts"
@@ -258,11 +260,11 @@ func newBackend(ctx context.Context, e *mountEntry, cfg Config) (logical.Backend
 	}
 	switch {
 	case e.Table == tableSecret && e.kvVersion() == "1":
-		return newKVv1(ctx, conf)
+		return kv.NewV1(ctx, conf)
 	case e.Table == tableSecret && e.kvVersion() == "2":
-		return newKVv2(ctx, conf)
+		return kv.NewV2(ctx, conf)
 	case e.Table == tableAuth && e.Type == "approle":
-		return newAppRole(ctx, conf)
+		return approle.New(ctx, conf)
 	}
 	return nil, badRequest("plugin not found in the catalog: %s", e.Type)
 }
