@@ -42,6 +42,9 @@ type mountEntry struct {
 
 	backend logical.Backend
 	view    logical.Storage
+	// unmounted is set by remove before the data is deleted; guarded by
+	// mountTable.rollbackMu.
+	unmounted bool
 }
 
 // routePrefix is the logical path prefix the mount serves.
@@ -96,17 +99,26 @@ func (e *mountEntry) info() map[string]any {
 	}
 }
 
+// backendFactory builds the backend of a mount; newBackend in the server,
+// test backends in tests.
+type backendFactory func(ctx context.Context, e *mountEntry, cfg Config) (logical.Backend, error)
+
 // mountTable holds the mounts of both tables and their live backends.
 type mountTable struct {
 	barrier *barrier
 	cfg     Config
+	build   backendFactory
 
 	mu      sync.RWMutex
 	entries []*mountEntry
+
+	// rollbackMu is held while a periodic rollback runs on a backend, so
+	// that remove can wait for it (rollback.go).
+	rollbackMu sync.Mutex
 }
 
-func loadMountTable(ctx context.Context, b *barrier, cfg Config) (*mountTable, error) {
-	t := &mountTable{barrier: b, cfg: cfg}
+func loadMountTable(ctx context.Context, b *barrier, cfg Config, build backendFactory) (*mountTable, error) {
+	t := &mountTable{barrier: b, cfg: cfg, build: build}
 	ok, err := b.getJSON(ctx, mountTableKey, &t.entries)
 	if err != nil {
 		return nil, err
@@ -143,7 +155,7 @@ func newAccessor(typ string) string {
 // start creates the backend of e over its storage view.
 func (t *mountTable) start(ctx context.Context, e *mountEntry) error {
 	e.view = logical.NewStorageView(t.barrier, e.storagePrefix())
-	b, err := newBackend(ctx, e, t.cfg)
+	b, err := t.build(ctx, e, t.cfg)
 	if err != nil {
 		return err
 	}
@@ -242,6 +254,9 @@ func (t *mountTable) remove(ctx context.Context, table, path string) (*mountEntr
 		return nil, err
 	}
 	t.entries = next
+	t.rollbackMu.Lock()
+	gone.unmounted = true
+	t.rollbackMu.Unlock()
 	if gone.backend != nil {
 		gone.backend.Cleanup(ctx)
 	}
