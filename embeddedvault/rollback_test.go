@@ -60,6 +60,20 @@ func (p *periodicProbe) wait(t *testing.T, ch chan struct{}, what string) {
 	}
 }
 
+// stopped fails the test unless rb's goroutine has ended and no
+// PeriodicFunc call is running once what returned.
+func (p *periodicProbe) stopped(t *testing.T, rb *rollback, what string) {
+	t.Helper()
+	select {
+	case <-rb.done:
+	default:
+		t.Fatalf("rollback goroutine still running after %s returned", what)
+	}
+	if n := p.inside.Load(); n != 0 {
+		t.Fatalf("%d PeriodicFunc calls still running after %s returned", n, what)
+	}
+}
+
 // warnLog records the rollback messages logged at warn or above.
 type warnLog struct {
 	mu   sync.Mutex
@@ -127,14 +141,7 @@ func TestRollbackTicker(t *testing.T) {
 	if err := c.Sys().Seal(); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-rb.done:
-	default:
-		t.Fatal("rollback goroutine still running after seal returned")
-	}
-	if n := probe.inside.Load(); n != 0 {
-		t.Fatalf("%d PeriodicFunc calls still running after seal", n)
-	}
+	probe.stopped(t, rb, "seal")
 
 	// Unseal again: the ticker restarts; Close stops it the same way.
 	if _, err := c.Sys().Unseal(res.KeysB64[0]); err != nil {
@@ -152,13 +159,6 @@ func TestRollbackTicker(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Close did not return while a PeriodicFunc was running")
 	}
-	select {
-	case <-rb.done:
-	default:
-		t.Fatal("rollback goroutine still running after Close returned")
-	}
-	if n := probe.inside.Load(); n != 0 {
-		t.Fatalf("%d PeriodicFunc calls still running after Close", n)
-	}
+	probe.stopped(t, rb, "Close")
 	logs.check(t)
 }
