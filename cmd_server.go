@@ -12,7 +12,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/hashicorp/vault/sdk/helper/mlock"
 	"github.com/urfave/cli/v2"
 
 	"github.com/kmsbox/kmsbox/appliance"
@@ -75,10 +74,10 @@ func runServer(c *cli.Context) error {
 		return err
 	}
 	if c.Bool("mlock") {
-		if !mlock.Supported() {
+		if !mlockSupported {
 			return errors.New("--mlock: locking memory is not supported on this system")
 		}
-		if err := mlock.LockMemory(); err != nil {
+		if err := lockMemory(); err != nil {
 			return fmt.Errorf("--mlock: cannot lock memory: %v (run with CAP_IPC_LOCK or a higher RLIMIT_MEMLOCK, or drop --mlock)", err)
 		}
 	}

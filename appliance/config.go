@@ -113,6 +113,21 @@ func isLocal(endpoint, own string) bool {
 	return false
 }
 
+// applyVaultConf overlays the settings of the guide's vault-config.json that the store
+// itself uses (storage path and lease TTLs) onto base.
+func applyVaultConf(base embeddedvault.Config, vc *vaultconf.Config) embeddedvault.Config {
+	if p := vc.DBPath(); p != "" {
+		base.Path = p
+	}
+	if vc.DefaultLeaseTTL > 0 {
+		base.DefaultLeaseTTL = vc.DefaultLeaseTTL
+	}
+	if vc.MaxLeaseTTL > 0 {
+		base.MaxLeaseTTL = vc.MaxLeaseTTL
+	}
+	return base
+}
+
 // vaultListenerTLS is the Vault listener's TLS configuration under the guide's
 // vault-config.json: its own certificate files when given (the guide makes them with
 // openssl), else kmsbox's; its tls_min_version when given.

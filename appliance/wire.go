@@ -44,7 +44,7 @@ func (a *Appliance) wire(ctx context.Context, lns map[string]net.Listener) error
 	}
 	vaultTLS := serverTLS
 	if cfg.VaultConfig != nil {
-		vcfg = cfg.VaultConfig.Apply(vcfg)
+		vcfg = applyVaultConf(vcfg, cfg.VaultConfig)
 		var err error
 		if vaultTLS, err = vaultListenerTLS(cfg.VaultConfig, serverTLS); err != nil {
 			return err

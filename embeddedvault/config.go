@@ -12,6 +12,7 @@ const (
 	defaultLeaseTTL    = 768 * time.Hour // 32 days, Vault's system default
 	defaultMaxBodySize = 32 << 20        // 32 MiB, Vault's max_request_size
 	defaultVersion     = "1.15.0"
+	defaultRollback    = time.Minute // Vault's rollback manager period
 )
 
 // Config is the live configuration of a Server.
@@ -45,6 +46,11 @@ type Config struct {
 	MaxRequestSize int64
 	// ClusterName is reported once unsealed; empty means "kmsbox-vault".
 	ClusterName string
+	// RollbackInterval is how often, while unsealed, every mounted engine
+	// gets Vault's periodic rollback request, which runs a framework
+	// backend's PeriodicFunc (transit's key auto-rotation, for one); zero
+	// means 60s, as in Vault.
+	RollbackInterval time.Duration
 	// OnUnseal, if set, runs each time the barrier opens, after the state is
 	// published and before the unseal call returns, so that what it sets up
 	// (the appliance enables KES's kes/ mount) is there when the client sees
@@ -78,6 +84,9 @@ func (c Config) Validate() error {
 	if !c.Dev && c.DevRootToken != "" {
 		errs = append(errs, errors.New("embeddedvault: DevRootToken needs Dev"))
 	}
+	if c.RollbackInterval < 0 {
+		errs = append(errs, errors.New("embeddedvault: RollbackInterval must not be negative"))
+	}
 	if c.MaxRequestSize < 0 {
 		errs = append(errs, errors.New("embeddedvault: MaxRequestSize must not be negative"))
 	}
@@ -102,6 +111,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxRequestSize == 0 {
 		c.MaxRequestSize = defaultMaxBodySize
+	}
+	if c.RollbackInterval == 0 {
+		c.RollbackInterval = defaultRollback
 	}
 	if c.ClusterName == "" {
 		c.ClusterName = "kmsbox-vault"

@@ -87,8 +87,8 @@ func TestDevModeMissingKeyFile(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
-	err := Config{DefaultLeaseTTL: -1, MaxLeaseTTL: time.Hour, Dev: true, MaxRequestSize: -1}.Validate()
-	for _, want := range []string{"Path is required", "DefaultLeaseTTL must not be negative", "DevKeyFile is required", "MaxRequestSize"} {
+	err := Config{DefaultLeaseTTL: -1, MaxLeaseTTL: time.Hour, Dev: true, MaxRequestSize: -1, RollbackInterval: -1}.Validate()
+	for _, want := range []string{"Path is required", "DefaultLeaseTTL must not be negative", "DevKeyFile is required", "MaxRequestSize", "RollbackInterval must not be negative"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() = %v, want %q", err, want)
 		}

@@ -33,18 +33,27 @@
 // stored in the clear. Token IDs are stored as HMAC-SHA256 under a salt
 // kept behind the barrier; AppRole secret IDs likewise.
 //
-// # What is hand-written and why
+// # Engines and what is hand-written
+//
+// The secrets engines and auth methods are vault/sdk framework backends in
+// their own packages, which know nothing of this one or of HTTP and are
+// tested directly over logical.InmemStorage: embeddedvault/kv (KV v1 and
+// v2) and embeddedvault/approle (AppRole). newBackend in mounts.go builds
+// the backend of a mount by type; the mount gets a logical.StorageView of
+// the barrier under its UUID. While unsealed a rollback ticker
+// (rollback.go, Vault's rollback manager) sends every mount a rollback
+// request each Config.RollbackInterval, which runs the backends'
+// PeriodicFunc; seal and Close stop it and wait for it.
 //
 // Vault's server (its HTTP layer, core, token store, policy engine and
 // system backend) is BUSL-licensed and cannot be used by this Apache-2.0
 // project; the MPL-2.0 vault/sdk offers building blocks but no server. So
-// the KV v1, KV v2 and AppRole engines are vault/sdk framework backends
-// (declarative paths, tested directly over logical.InmemStorage), while the
-// HTTP method mapping and envelope (http.go, logical.go), the sys
-// endpoints, the token store (tokens.go), the ACL engine (acl.go, HCL
-// parsed by github.com/hashicorp/hcl) and the barrier are written here
-// from the documented behaviour. Crypto comes from the standard library
-// and vault/shamir only.
+// this package writes from the documented behaviour the HTTP method
+// mapping and envelope (http.go, logical.go, which also renders the
+// backends' logical.ErrorResponse and errutil errors), the sys endpoints,
+// the token store (tokens.go), the ACL engine (acl.go, HCL parsed by
+// github.com/hashicorp/hcl) and the barrier. Crypto comes from the
+// standard library and vault/shamir only.
 //
 // # In-process use
 //

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/vault/sdk/logical"
+	"github.com/kmsbox/kmsbox/embeddedvault/kv"
 )
 
 // The internal KV API serves the in-process KES key store. It acts with
@@ -119,7 +120,7 @@ func (s *Server) KVRead(ctx context.Context, path string) (map[string]any, error
 	if ent == nil {
 		return nil, ErrNotFound
 	}
-	return decodeKV(ent.Value)
+	return kv.Decode(ent.Value)
 }
 
 // KVDelete removes the entry at path; a missing entry is not an error.

@@ -10,6 +10,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hashicorp/vault/sdk/logical"
+	"github.com/kmsbox/kmsbox/embeddedvault/approle"
+	"github.com/kmsbox/kmsbox/embeddedvault/kv"
 	"github.com/kmsbox/kmsbox/embeddedvault/transit"
 )
 
@@ -41,6 +43,9 @@ type mountEntry struct {
 
 	backend logical.Backend
 	view    logical.Storage
+	// unmounted is set by remove before the data is deleted; guarded by
+	// mountTable.rollbackMu.
+	unmounted bool
 }
 
 // routePrefix is the logical path prefix the mount serves.
@@ -95,17 +100,26 @@ func (e *mountEntry) info() map[string]any {
 	}
 }
 
+// backendFactory builds the backend of a mount; newBackend in the server,
+// test backends in tests.
+type backendFactory func(ctx context.Context, e *mountEntry, cfg Config) (logical.Backend, error)
+
 // mountTable holds the mounts of both tables and their live backends.
 type mountTable struct {
 	barrier *barrier
 	cfg     Config
+	build   backendFactory
 
 	mu      sync.RWMutex
 	entries []*mountEntry
+
+	// rollbackMu is held while a periodic rollback runs on a backend, so
+	// that remove can wait for it (rollback.go).
+	rollbackMu sync.Mutex
 }
 
-func loadMountTable(ctx context.Context, b *barrier, cfg Config) (*mountTable, error) {
-	t := &mountTable{barrier: b, cfg: cfg}
+func loadMountTable(ctx context.Context, b *barrier, cfg Config, build backendFactory) (*mountTable, error) {
+	t := &mountTable{barrier: b, cfg: cfg, build: build}
 	ok, err := b.getJSON(ctx, mountTableKey, &t.entries)
 	if err != nil {
 		return nil, err
@@ -142,7 +156,7 @@ func newAccessor(typ string) string {
 // start creates the backend of e over its storage view.
 func (t *mountTable) start(ctx context.Context, e *mountEntry) error {
 	e.view = logical.NewStorageView(t.barrier, e.storagePrefix())
-	b, err := newBackend(ctx, e, t.cfg)
+	b, err := t.build(ctx, e, t.cfg)
 	if err != nil {
 		return err
 	}
@@ -241,6 +255,9 @@ func (t *mountTable) remove(ctx context.Context, table, path string) (*mountEntr
 		return nil, err
 	}
 	t.entries = next
+	t.rollbackMu.Lock()
+	gone.unmounted = true
+	t.rollbackMu.Unlock()
 	if gone.backend != nil {
 		gone.backend.Cleanup(ctx)
 	}
@@ -259,13 +276,13 @@ func newBackend(ctx context.Context, e *mountEntry, cfg Config) (logical.Backend
 	}
 	switch {
 	case e.Table == tableSecret && e.kvVersion() == "1":
-		return newKVv1(ctx, conf)
+		return kv.NewV1(ctx, conf)
 	case e.Table == tableSecret && e.kvVersion() == "2":
-		return newKVv2(ctx, conf)
+		return kv.NewV2(ctx, conf)
 	case e.Table == tableSecret && e.Type == "transit":
 		return transit.New(ctx, conf)
 	case e.Table == tableAuth && e.Type == "approle":
-		return newAppRole(ctx, conf)
+		return approle.New(ctx, conf)
 	}
 	return nil, badRequest("plugin not found in the catalog: %s", e.Type)
 }

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"net/url"
 	"sort"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/hashicorp/vault/sdk/logical"
 
+	"github.com/kmsbox/kmsbox/embeddedvault/internal/coerce"
 	"github.com/kmsbox/kmsbox/internal/httproute"
 )
 
@@ -155,51 +154,11 @@ func intField(data map[string]any, key string, def int) (int, error) {
 	if !ok || v == nil {
 		return def, nil
 	}
-	n, err := toInt(v)
+	n, err := coerce.Int(v)
 	if err != nil {
 		return 0, badRequest("invalid value for %q: %v", key, err)
 	}
 	return n, nil
-}
-
-func toInt(v any) (int, error) {
-	switch t := v.(type) {
-	case json.Number:
-		if n, err := t.Int64(); err == nil {
-			return clampInt(n)
-		}
-		f, err := t.Float64()
-		if err != nil || f != math.Trunc(f) {
-			return 0, fmt.Errorf("not an integer: %s", t)
-		}
-		return clampInt(int64(f))
-	case float64:
-		if t != math.Trunc(t) {
-			return 0, fmt.Errorf("not an integer: %v", t)
-		}
-		return clampInt(int64(t))
-	case int:
-		return t, nil
-	case int64:
-		return clampInt(t)
-	case string:
-		if t == "" {
-			return 0, nil
-		}
-		n, err := strconv.ParseInt(strings.TrimSpace(t), 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("not an integer: %q", t)
-		}
-		return clampInt(n)
-	}
-	return 0, fmt.Errorf("not an integer: %T", v)
-}
-
-func clampInt(n int64) (int, error) {
-	if n > math.MaxInt32 || n < math.MinInt32 {
-		return 0, fmt.Errorf("out of range: %d", n)
-	}
-	return int(n), nil
 }
 
 func boolField(data map[string]any, key string, def bool) (bool, error) {
@@ -230,49 +189,11 @@ func durationField(data map[string]any, key string, def time.Duration) (time.Dur
 	if !ok || v == nil {
 		return def, nil
 	}
-	d, err := toDuration(v)
+	d, err := coerce.Duration(v)
 	if err != nil {
 		return 0, badRequest("invalid value for %q: %v", key, err)
 	}
 	return d, nil
-}
-
-// toDuration accepts whole seconds (number or digit string) or a Go
-// duration string ("5m", "1h30m"); "" is zero.
-func toDuration(v any) (time.Duration, error) {
-	switch t := v.(type) {
-	case string:
-		t = strings.TrimSpace(t)
-		if t == "" {
-			return 0, nil
-		}
-		if n, err := strconv.ParseInt(t, 10, 64); err == nil {
-			return secondsDuration(n)
-		}
-		if strings.HasSuffix(t, "d") {
-			if n, err := strconv.ParseInt(strings.TrimSuffix(t, "d"), 10, 64); err == nil {
-				return secondsDuration(n * 86400)
-			}
-		}
-		d, err := time.ParseDuration(t)
-		if err != nil || d < 0 {
-			return 0, fmt.Errorf("not a duration: %q", t)
-		}
-		return d.Truncate(time.Second), nil
-	default:
-		n, err := toInt(v)
-		if err != nil {
-			return 0, err
-		}
-		return secondsDuration(int64(n))
-	}
-}
-
-func secondsDuration(n int64) (time.Duration, error) {
-	if n < 0 || n > math.MaxInt64/int64(time.Second) {
-		return 0, fmt.Errorf("duration out of range: %d", n)
-	}
-	return time.Duration(n) * time.Second, nil
 }
 
 func stringField(data map[string]any, key string) (string, error) {

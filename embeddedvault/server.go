@@ -31,6 +31,9 @@ type Server struct {
 
 	// now is the clock for token expiry; tests replace it before serving.
 	now func() time.Time
+	// build makes mount backends: newBackend, or a test's factory set
+	// before the first unseal.
+	build backendFactory
 
 	clusterID  string // guarded by mu
 	devRoot    string
@@ -44,6 +47,7 @@ type coreState struct {
 	mounts   *mountTable
 	tokens   *tokenStore
 	policies *policyStore
+	rollback *rollback // nil until published by postUnseal
 }
 
 // Open opens (or creates) the store at cfg.Path. The returned Server is
@@ -58,7 +62,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, phys: phys, barrier: newBarrier(phys), now: time.Now}
+	s := &Server{cfg: cfg, log: cfg.Logger, phys: phys, barrier: newBarrier(phys), now: time.Now, build: newBackend}
 	s.handler = s.routes()
 	if cfg.Dev {
 		if err := s.devStart(ctx); err != nil {
@@ -134,6 +138,7 @@ func (s *Server) postUnseal(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	st.rollback = startRollback(st.mounts, s.cfg.RollbackInterval, s.log)
 	s.state.Store(st)
 	if s.cfg.OnUnseal != nil {
 		if err := s.cfg.OnUnseal(ctx, s); err != nil {
@@ -154,7 +159,7 @@ func (s *Server) loadState(ctx context.Context) (*coreState, error) {
 	if st.tokens, err = loadTokenStore(ctx, s.barrier, s.cfg, func() time.Time { return s.now() }); err != nil {
 		return nil, err
 	}
-	if st.mounts, err = loadMountTable(ctx, s.barrier, s.cfg); err != nil {
+	if st.mounts, err = loadMountTable(ctx, s.barrier, s.cfg, s.build); err != nil {
 		return nil, err
 	}
 	if s.clusterID == "" {
@@ -172,9 +177,12 @@ func (s *Server) loadState(ctx context.Context) (*coreState, error) {
 	return st, nil
 }
 
-// sealLocked drops the unsealed state; s.mu must be held.
+// sealLocked drops the unsealed state, stopping its rollback goroutine
+// before the barrier closes; s.mu must be held.
 func (s *Server) sealLocked() {
-	s.state.Store(nil)
+	if st := s.state.Swap(nil); st != nil && st.rollback != nil {
+		st.rollback.stop()
+	}
 	s.barrier.seal()
 	s.resetUnsealLocked()
 }

@@ -25,7 +25,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl"
-	"github.com/kmsbox/kmsbox/embeddedvault"
 )
 
 // Config holds the mapped settings. Zero values mean "not set"; the
@@ -315,19 +314,4 @@ func (c *Config) DBPath() string {
 		return ""
 	}
 	return filepath.Join(c.StoragePath, DBFile)
-}
-
-// Apply overlays the settings of c that the store itself uses (storage
-// path and lease TTLs) onto base and returns the result.
-func (c *Config) Apply(base embeddedvault.Config) embeddedvault.Config {
-	if p := c.DBPath(); p != "" {
-		base.Path = p
-	}
-	if c.DefaultLeaseTTL > 0 {
-		base.DefaultLeaseTTL = c.DefaultLeaseTTL
-	}
-	if c.MaxLeaseTTL > 0 {
-		base.MaxLeaseTTL = c.MaxLeaseTTL
-	}
-	return base
 }

@@ -1,4 +1,4 @@
-package embeddedvault
+package kv
 
 import (
 	"context"
@@ -10,11 +10,12 @@ import (
 
 	"github.com/hashicorp/vault/sdk/framework"
 	"github.com/hashicorp/vault/sdk/logical"
+	"github.com/kmsbox/kmsbox/embeddedvault/internal/coerce"
 )
 
-// kvV2 is the versioned KV secrets engine: data/, metadata/, delete/,
+// v2Backend is the versioned KV secrets engine: data/, metadata/, delete/,
 // undelete/, destroy/ and config, with check-and-set.
-type kvV2 struct {
+type v2Backend struct {
 	*framework.Backend
 
 	mu sync.Mutex // serializes version bookkeeping
@@ -57,8 +58,12 @@ type kv2Meta struct {
 	CustomMetadata     map[string]string      `json:"custom_metadata"`
 }
 
-func newKVv2(ctx context.Context, conf *logical.BackendConfig) (logical.Backend, error) {
-	b := &kvV2{}
+// NewV2 builds a versioned KV backend over conf.StorageView: data/,
+// metadata/, delete/, undelete/, destroy/ and config, with
+// check-and-set. Paths without one of those prefixes answer 404 with
+// Vault's warning about versioned mounts.
+func NewV2(ctx context.Context, conf *logical.BackendConfig) (logical.Backend, error) {
+	b := &v2Backend{}
 	b.Backend = &framework.Backend{
 		Help:        "Versioned key/value store.",
 		BackendType: logical.TypeLogical,
@@ -74,7 +79,7 @@ func newKVv2(ctx context.Context, conf *logical.BackendConfig) (logical.Backend,
 	return b, nil
 }
 
-func (b *kvV2) dataPath() *framework.Path {
+func (b *v2Backend) dataPath() *framework.Path {
 	return &framework.Path{
 		Pattern: "data/" + framework.MatchAllRegex("path"),
 		Fields: map[string]*framework.FieldSchema{
@@ -95,7 +100,7 @@ func (b *kvV2) dataPath() *framework.Path {
 }
 
 // invalidPath answers v1-style paths on a v2 mount with 404 and a warning.
-func (b *kvV2) invalidPath() *framework.Path {
+func (b *v2Backend) invalidPath() *framework.Path {
 	h := &framework.PathOperation{Callback: func(_ context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
 		resp := &logical.Response{}
 		resp.AddWarning(kv2InvalidPath)
@@ -110,12 +115,12 @@ func (b *kvV2) invalidPath() *framework.Path {
 	}
 }
 
-func (b *kvV2) exists(ctx context.Context, req *logical.Request, d *framework.FieldData) (bool, error) {
+func (b *v2Backend) exists(ctx context.Context, req *logical.Request, d *framework.FieldData) (bool, error) {
 	m, err := b.meta(ctx, req.Storage, d.Get("path").(string))
 	return m != nil, err
 }
 
-func (b *kvV2) config(ctx context.Context, s logical.Storage) (*kv2Config, error) {
+func (b *v2Backend) config(ctx context.Context, s logical.Storage) (*kv2Config, error) {
 	var c kv2Config
 	e, err := s.Get(ctx, kv2ConfigKey)
 	if err != nil || e == nil {
@@ -124,7 +129,7 @@ func (b *kvV2) config(ctx context.Context, s logical.Storage) (*kv2Config, error
 	return &c, e.DecodeJSON(&c)
 }
 
-func (b *kvV2) meta(ctx context.Context, s logical.Storage, path string) (*kv2Meta, error) {
+func (b *v2Backend) meta(ctx context.Context, s logical.Storage, path string) (*kv2Meta, error) {
 	e, err := s.Get(ctx, kv2MetaPrefix+path)
 	if err != nil || e == nil {
 		return nil, err
@@ -133,7 +138,7 @@ func (b *kvV2) meta(ctx context.Context, s logical.Storage, path string) (*kv2Me
 	return &m, e.DecodeJSON(&m)
 }
 
-func (b *kvV2) putMeta(ctx context.Context, s logical.Storage, path string, m *kv2Meta) error {
+func (b *v2Backend) putMeta(ctx context.Context, s logical.Storage, path string, m *kv2Meta) error {
 	e, err := logical.StorageEntryJSON(kv2MetaPrefix+path, m)
 	if err != nil {
 		return err
@@ -163,7 +168,7 @@ func (v *kv2Version) data(version uint64, custom map[string]string) map[string]a
 	}
 }
 
-func (b *kvV2) readData(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+func (b *v2Backend) readData(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	path := d.Get("path").(string)
 	m, err := b.meta(ctx, req.Storage, path)
 	if err != nil || m == nil {
@@ -185,7 +190,7 @@ func (b *kvV2) readData(ctx context.Context, req *logical.Request, d *framework.
 	if err != nil || e == nil {
 		return nil, err
 	}
-	data, err := decodeKV(e.Value)
+	data, err := Decode(e.Value)
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +198,7 @@ func (b *kvV2) readData(ctx context.Context, req *logical.Request, d *framework.
 	return resp, nil
 }
 
-func (b *kvV2) writeData(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+func (b *v2Backend) writeData(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	path := d.Get("path").(string)
 	if path == "" {
 		return logical.ErrorResponse("missing path"), nil
@@ -222,7 +227,7 @@ func (b *kvV2) writeData(ctx context.Context, req *logical.Request, d *framework
 		return logical.ErrorResponse("check-and-set parameter required for this call"), nil
 	}
 	if hasCAS {
-		cas, err := toInt(casRaw)
+		cas, err := coerce.Int(casRaw)
 		if err != nil || cas < 0 || uint64(cas) != m.CurrentVersion {
 			return logical.ErrorResponse("check-and-set parameter did not match the current version"), nil
 		}
@@ -250,7 +255,7 @@ func (b *kvV2) writeData(ctx context.Context, req *logical.Request, d *framework
 }
 
 // trim drops the oldest versions beyond max_versions.
-func (b *kvV2) trim(ctx context.Context, s logical.Storage, path string, m *kv2Meta, cfg *kv2Config) error {
+func (b *v2Backend) trim(ctx context.Context, s logical.Storage, path string, m *kv2Meta, cfg *kv2Config) error {
 	max := m.MaxVersions
 	if max == 0 {
 		max = cfg.MaxVersions
@@ -270,7 +275,7 @@ func (b *kvV2) trim(ctx context.Context, s logical.Storage, path string, m *kv2M
 	return nil
 }
 
-func (b *kvV2) deleteLatest(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+func (b *v2Backend) deleteLatest(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	path := d.Get("path").(string)
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -1,4 +1,4 @@
-package embeddedvault
+package kv
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 )
 
 // metadataPaths: config, metadata/, delete/, undelete/, destroy/.
-func (b *kvV2) metadataPaths() []*framework.Path {
+func (b *v2Backend) metadataPaths() []*framework.Path {
 	return []*framework.Path{
 		{
 			Pattern: "config$",
@@ -56,7 +56,7 @@ type versionChange func(ctx context.Context, s logical.Storage, path string, v u
 
 // versionsPath builds delete/, undelete/ and destroy/: each takes
 // "versions" and changes them with fn.
-func (b *kvV2) versionsPath(prefix string, fn versionChange) *framework.Path {
+func (b *v2Backend) versionsPath(prefix string, fn versionChange) *framework.Path {
 	return &framework.Path{
 		Pattern: prefix + framework.MatchAllRegex("path"),
 		Fields: map[string]*framework.FieldSchema{
@@ -73,7 +73,7 @@ func (b *kvV2) versionsPath(prefix string, fn versionChange) *framework.Path {
 // changeVersions returns the handler that applies fn under the lock to
 // each listed version the key has and saves the key's metadata. Versions
 // and keys that do not exist are skipped.
-func (b *kvV2) changeVersions(fn versionChange) framework.OperationFunc {
+func (b *v2Backend) changeVersions(fn versionChange) framework.OperationFunc {
 	return func(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 		path := d.Get("path").(string)
 		versions := d.Get("versions").([]int)
@@ -100,26 +100,26 @@ func (b *kvV2) changeVersions(fn versionChange) framework.OperationFunc {
 	}
 }
 
-func (b *kvV2) softDelete(_ context.Context, _ logical.Storage, _ string, _ uint64, vm *kv2Version) error {
+func (b *v2Backend) softDelete(_ context.Context, _ logical.Storage, _ string, _ uint64, vm *kv2Version) error {
 	if vm.DeletionTime.IsZero() {
 		vm.DeletionTime = time.Now().UTC()
 	}
 	return nil
 }
 
-func (b *kvV2) undelete(_ context.Context, _ logical.Storage, _ string, _ uint64, vm *kv2Version) error {
+func (b *v2Backend) undelete(_ context.Context, _ logical.Storage, _ string, _ uint64, vm *kv2Version) error {
 	if !vm.Destroyed {
 		vm.DeletionTime = time.Time{}
 	}
 	return nil
 }
 
-func (b *kvV2) destroy(ctx context.Context, s logical.Storage, path string, v uint64, vm *kv2Version) error {
+func (b *v2Backend) destroy(ctx context.Context, s logical.Storage, path string, v uint64, vm *kv2Version) error {
 	vm.Destroyed = true
 	return s.Delete(ctx, versionKey(path, v))
 }
 
-func (b *kvV2) readConfig(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+func (b *v2Backend) readConfig(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
 	c, err := b.config(ctx, req.Storage)
 	if err != nil {
 		return nil, err
@@ -130,7 +130,7 @@ func (b *kvV2) readConfig(ctx context.Context, req *logical.Request, _ *framewor
 	}}, nil
 }
 
-func (b *kvV2) writeConfig(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+func (b *v2Backend) writeConfig(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	c, err := b.config(ctx, req.Storage)
@@ -155,7 +155,7 @@ func (b *kvV2) writeConfig(ctx context.Context, req *logical.Request, d *framewo
 	return nil, req.Storage.Put(ctx, e)
 }
 
-func (b *kvV2) readMetadata(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+func (b *v2Backend) readMetadata(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	m, err := b.meta(ctx, req.Storage, d.Get("path").(string))
 	if err != nil || m == nil {
 		return nil, err
@@ -178,7 +178,7 @@ func (b *kvV2) readMetadata(ctx context.Context, req *logical.Request, d *framew
 	}}, nil
 }
 
-func (b *kvV2) writeMetadata(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+func (b *v2Backend) writeMetadata(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	path := d.Get("path").(string)
 	if path == "" {
 		return logical.ErrorResponse("missing path"), nil
@@ -219,7 +219,7 @@ func (b *kvV2) writeMetadata(ctx context.Context, req *logical.Request, d *frame
 }
 
 // deleteMetadata removes the key with all its versions; absent is fine.
-func (b *kvV2) deleteMetadata(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+func (b *v2Backend) deleteMetadata(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	path := d.Get("path").(string)
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -235,7 +235,7 @@ func (b *kvV2) deleteMetadata(ctx context.Context, req *logical.Request, d *fram
 	return nil, req.Storage.Delete(ctx, kv2MetaPrefix+path)
 }
 
-func (b *kvV2) listMetadata(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+func (b *v2Backend) listMetadata(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	prefix := d.Get("path").(string)
 	if prefix != "" && prefix[len(prefix)-1] != '/' {
 		prefix += "/"

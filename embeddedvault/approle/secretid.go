@@ -1,4 +1,4 @@
-package embeddedvault
+package approle
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 
 // secretIDPaths: role/:name/secret-id (generate, list accessors), and
 // lookup/destroy by secret ID or accessor.
-func (b *appRole) secretIDPaths() []*framework.Path {
+func (b *backend) secretIDPaths() []*framework.Path {
 	name := framework.GenericNameRegex("role_name")
 	roleField := &framework.FieldSchema{Type: framework.TypeString, Description: "Name of the role."}
 	return []*framework.Path{
@@ -60,7 +60,7 @@ func (b *appRole) secretIDPaths() []*framework.Path {
 	}
 }
 
-func (b *appRole) generateSecretID(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+func (b *backend) generateSecretID(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	r, err := b.role(ctx, req.Storage, d.Get("role_name").(string))
@@ -115,7 +115,7 @@ func (b *appRole) generateSecretID(ctx context.Context, req *logical.Request, d 
 	}}, nil
 }
 
-func (b *appRole) putSecretID(ctx context.Context, s logical.Storage, key string, e *secretIDEntry) error {
+func (b *backend) putSecretID(ctx context.Context, s logical.Storage, key string, e *secretIDEntry) error {
 	se, err := logical.StorageEntryJSON(key, e)
 	if err != nil {
 		return err
@@ -123,7 +123,7 @@ func (b *appRole) putSecretID(ctx context.Context, s logical.Storage, key string
 	return s.Put(ctx, se)
 }
 
-func (b *appRole) getSecretID(ctx context.Context, s logical.Storage, key string) (*secretIDEntry, error) {
+func (b *backend) getSecretID(ctx context.Context, s logical.Storage, key string) (*secretIDEntry, error) {
 	se, err := s.Get(ctx, key)
 	if err != nil || se == nil {
 		return nil, err
@@ -133,7 +133,7 @@ func (b *appRole) getSecretID(ctx context.Context, s logical.Storage, key string
 }
 
 // deleteSecretID removes a secret ID and its accessor index.
-func (b *appRole) deleteSecretID(ctx context.Context, s logical.Storage, key string) error {
+func (b *backend) deleteSecretID(ctx context.Context, s logical.Storage, key string) error {
 	e, err := b.getSecretID(ctx, s, key)
 	if err != nil || e == nil {
 		return err
@@ -144,7 +144,7 @@ func (b *appRole) deleteSecretID(ctx context.Context, s logical.Storage, key str
 	return s.Delete(ctx, key)
 }
 
-func (b *appRole) listSecretIDs(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+func (b *backend) listSecretIDs(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	name := strings.ToLower(d.Get("role_name").(string))
 	hashes, err := req.Storage.List(ctx, arSecretIDPrefix+name+"/")
 	if err != nil {
@@ -176,7 +176,7 @@ func secretIDData(e *secretIDEntry) map[string]any {
 	}
 }
 
-func (b *appRole) secretIDBySecret(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+func (b *backend) secretIDBySecret(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	name := strings.ToLower(d.Get("role_name").(string))
 	sid := d.Get("secret_id").(string)
 	if sid == "" {
@@ -189,7 +189,7 @@ func (b *appRole) secretIDBySecret(ctx context.Context, req *logical.Request, d 
 	return b.lookupOrDestroy(ctx, req, key)
 }
 
-func (b *appRole) secretIDByAccessor(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+func (b *backend) secretIDByAccessor(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	name := strings.ToLower(d.Get("role_name").(string))
 	acc := d.Get("secret_id_accessor").(string)
 	if acc == "" {
@@ -205,7 +205,7 @@ func (b *appRole) secretIDByAccessor(ctx context.Context, req *logical.Request, 
 	return b.lookupOrDestroy(ctx, req, string(ae.Value))
 }
 
-func (b *appRole) lookupOrDestroy(ctx context.Context, req *logical.Request, key string) (*logical.Response, error) {
+func (b *backend) lookupOrDestroy(ctx context.Context, req *logical.Request, key string) (*logical.Response, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if req.Operation == logical.DeleteOperation || strings.Contains(req.Path, "/destroy") {

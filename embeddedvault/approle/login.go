@@ -1,4 +1,4 @@
-package embeddedvault
+package approle
 
 import (
 	"context"
@@ -15,7 +15,7 @@ const (
 	errRoleIDInUse        = "role_id already in use"
 )
 
-func (b *appRole) loginPath() *framework.Path {
+func (b *backend) loginPath() *framework.Path {
 	return &framework.Path{
 		Pattern: "login$",
 		Fields: map[string]*framework.FieldSchema{
@@ -31,7 +31,7 @@ func (b *appRole) loginPath() *framework.Path {
 
 // login checks the role ID and secret ID (counting its use) and returns
 // the auth the server turns into a token.
-func (b *appRole) login(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+func (b *backend) login(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	roleID := d.Get("role_id").(string)
 	if roleID == "" {
 		return logical.ErrorResponse("missing role_id"), nil

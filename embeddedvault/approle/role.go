@@ -1,4 +1,4 @@
-package embeddedvault
+package approle
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 )
 
 // rolePaths: role/ (list), role/:name (CRUD), role/:name/role-id.
-func (b *appRole) rolePaths() []*framework.Path {
+func (b *backend) rolePaths() []*framework.Path {
 	fields := map[string]*framework.FieldSchema{
 		"role_name":             {Type: framework.TypeString, Description: "Name of the role."},
 		"bind_secret_id":        {Type: framework.TypeBool, Default: true, Description: "Require a secret ID at login."},
@@ -61,12 +61,12 @@ func (b *appRole) rolePaths() []*framework.Path {
 	}
 }
 
-func (b *appRole) roleExists(ctx context.Context, req *logical.Request, d *framework.FieldData) (bool, error) {
+func (b *backend) roleExists(ctx context.Context, req *logical.Request, d *framework.FieldData) (bool, error) {
 	r, err := b.role(ctx, req.Storage, d.Get("role_name").(string))
 	return r != nil, err
 }
 
-func (b *appRole) listRoles(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+func (b *backend) listRoles(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
 	keys, err := req.Storage.List(ctx, arRolePrefix)
 	if err != nil {
 		return nil, err
@@ -76,7 +76,7 @@ func (b *appRole) listRoles(ctx context.Context, req *logical.Request, _ *framew
 
 // writeRole creates or updates a role; on update unspecified fields keep
 // their values.
-func (b *appRole) writeRole(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+func (b *backend) writeRole(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	name := strings.ToLower(d.Get("role_name").(string))
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -141,7 +141,7 @@ func (b *appRole) writeRole(ctx context.Context, req *logical.Request, d *framew
 // setRoleID points the role-ID index at r; b.mu must be held. An ID
 // another role holds is refused with an error response; storage failures
 // are returned as errors, so they answer 500 rather than 400.
-func (b *appRole) setRoleID(ctx context.Context, s logical.Storage, r *roleEntry, id string) (*logical.Response, error) {
+func (b *backend) setRoleID(ctx context.Context, s logical.Storage, r *roleEntry, id string) (*logical.Response, error) {
 	e, err := s.Get(ctx, arRoleIDPrefix+id)
 	switch {
 	case err != nil:
@@ -160,7 +160,7 @@ func (b *appRole) setRoleID(ctx context.Context, s logical.Storage, r *roleEntry
 	return nil, s.Put(ctx, &logical.StorageEntry{Key: arRoleIDPrefix + id, Value: []byte(r.Name)})
 }
 
-func (b *appRole) readRole(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+func (b *backend) readRole(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	r, err := b.role(ctx, req.Storage, d.Get("role_name").(string))
 	if err != nil || r == nil {
 		return nil, err
@@ -186,7 +186,7 @@ func nonNil(s []string) []string {
 	return s
 }
 
-func (b *appRole) deleteRole(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+func (b *backend) deleteRole(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	name := strings.ToLower(d.Get("role_name").(string))
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -209,7 +209,7 @@ func (b *appRole) deleteRole(ctx context.Context, req *logical.Request, d *frame
 	return nil, req.Storage.Delete(ctx, arRolePrefix+name)
 }
 
-func (b *appRole) readRoleID(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+func (b *backend) readRoleID(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	r, err := b.role(ctx, req.Storage, d.Get("role_name").(string))
 	if err != nil || r == nil {
 		return nil, err
@@ -217,7 +217,7 @@ func (b *appRole) readRoleID(ctx context.Context, req *logical.Request, d *frame
 	return &logical.Response{Data: map[string]any{"role_id": r.RoleID}}, nil
 }
 
-func (b *appRole) writeRoleID(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+func (b *backend) writeRoleID(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	r, err := b.role(ctx, req.Storage, d.Get("role_name").(string))

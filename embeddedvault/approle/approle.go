@@ -1,4 +1,13 @@
-package embeddedvault
+// Package approle is the AppRole auth method of embeddedvault as a
+// vault/sdk framework backend (New): roles with a role ID and secret IDs,
+// and a login that returns the logical.Auth from which the server issues
+// a token shaped by the role's token_* parameters. Secret IDs are stored
+// under an HMAC-SHA256 of the ID keyed by a per-mount salt kept in the
+// mount's storage; that layout is unchanged from when the engine lived in
+// embeddedvault, so existing vault.db files keep working. The backend
+// knows nothing of HTTP or tokens; the tests drive it over
+// logical.InmemStorage.
+package approle
 
 import (
 	"context"
@@ -16,9 +25,9 @@ import (
 	"github.com/hashicorp/vault/sdk/logical"
 )
 
-// appRole is the AppRole auth method: roles with a role ID and secret IDs,
+// backend is the AppRole auth method: roles with a role ID and secret IDs,
 // logins that yield tokens shaped by the role's token_* parameters.
-type appRole struct {
+type backend struct {
 	*framework.Backend
 
 	// mu serializes secret-ID use counting and role/secret-ID changes.
@@ -34,8 +43,11 @@ const (
 	arSaltKey        = "salt"
 )
 
-func newAppRole(ctx context.Context, conf *logical.BackendConfig) (logical.Backend, error) {
-	b := &appRole{}
+// New builds an AppRole backend over conf.StorageView. Its login path is
+// unauthenticated (declared in PathsSpecial); every other path needs a
+// token the server has checked.
+func New(ctx context.Context, conf *logical.BackendConfig) (logical.Backend, error) {
+	b := &backend{}
 	b.Backend = &framework.Backend{
 		Help:        "AppRole: machine login with a role ID and a secret ID.",
 		BackendType: logical.TypeCredential,
@@ -79,7 +91,7 @@ type secretIDEntry struct {
 	TokenCIDRs     []string          `json:"token_bound_cidrs"`
 }
 
-func (b *appRole) role(ctx context.Context, s logical.Storage, name string) (*roleEntry, error) {
+func (b *backend) role(ctx context.Context, s logical.Storage, name string) (*roleEntry, error) {
 	e, err := s.Get(ctx, arRolePrefix+strings.ToLower(name))
 	if err != nil || e == nil {
 		return nil, err
@@ -88,7 +100,7 @@ func (b *appRole) role(ctx context.Context, s logical.Storage, name string) (*ro
 	return &r, e.DecodeJSON(&r)
 }
 
-func (b *appRole) putRole(ctx context.Context, s logical.Storage, r *roleEntry) error {
+func (b *backend) putRole(ctx context.Context, s logical.Storage, r *roleEntry) error {
 	e, err := logical.StorageEntryJSON(arRolePrefix+r.Name, r)
 	if err != nil {
 		return err
@@ -97,7 +109,7 @@ func (b *appRole) putRole(ctx context.Context, s logical.Storage, r *roleEntry) 
 }
 
 // salt returns the mount's HMAC key for secret IDs, creating it once.
-func (b *appRole) salt(ctx context.Context, s logical.Storage) ([]byte, error) {
+func (b *backend) salt(ctx context.Context, s logical.Storage) ([]byte, error) {
 	e, err := s.Get(ctx, arSaltKey)
 	if err != nil {
 		return nil, err
@@ -112,7 +124,7 @@ func (b *appRole) salt(ctx context.Context, s logical.Storage) ([]byte, error) {
 	return k, s.Put(ctx, &logical.StorageEntry{Key: arSaltKey, Value: k})
 }
 
-func (b *appRole) hmac(ctx context.Context, s logical.Storage, v string) (string, error) {
+func (b *backend) hmac(ctx context.Context, s logical.Storage, v string) (string, error) {
 	k, err := b.salt(ctx, s)
 	if err != nil {
 		return "", err
@@ -123,7 +135,7 @@ func (b *appRole) hmac(ctx context.Context, s logical.Storage, v string) (string
 }
 
 // secretIDKey is where a secret ID of role lives.
-func (b *appRole) secretIDKey(ctx context.Context, s logical.Storage, role, secretID string) (string, error) {
+func (b *backend) secretIDKey(ctx context.Context, s logical.Storage, role, secretID string) (string, error) {
 	h, err := b.hmac(ctx, s, secretID)
 	if err != nil {
 		return "", err
