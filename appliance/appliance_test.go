@@ -111,6 +111,22 @@ func TestApplianceHealthOverTLS(t *testing.T) {
 		}
 	}
 
+	// TLS 1.2 offers AEAD suites only, on every listener (KES's mTLS one included).
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(mustRead(t, a.CAFile()))
+	for _, name := range []string{"vault", "kes", "s3"} {
+		for suite, ok := range map[uint16]bool{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA: false, tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256: true} {
+			conn, err := tls.Dial("tcp", a.Addr(name), &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{admin},
+				MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{suite}})
+			if err == nil {
+				conn.Close()
+			}
+			if (err == nil) != ok {
+				t.Errorf("%s: TLS 1.2 with only %s: err %v, want success %v", name, tls.CipherSuiteName(suite), err, ok)
+			}
+		}
+	}
+
 	// The same check as `kmsbox health`, over the bound addresses.
 	if err := Health(context.Background(), HealthConfig{DataDir: dir, VaultAddr: a.Addr("vault"), KESAddr: a.Addr("kes"), S3Addr: a.Addr("s3")}); err != nil {
 		t.Fatalf("Health: %v", err)
