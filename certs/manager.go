@@ -326,10 +326,10 @@ func (m *Manager) issueServerLocked(ctx context.Context, reason string) error {
 	}
 	// Key first: a crash in between leaves a mismatched pair, which the
 	// next start re-issues.
-	if err := m.storage.Store(ctx, keyServerKey, keyPEM); err != nil {
+	if err := storeSynced(ctx, m.storage, keyServerKey, keyPEM); err != nil {
 		return fmt.Errorf("certs: store server key: %w", err)
 	}
-	if err := m.storage.Store(ctx, keyServerCert, certPEM); err != nil {
+	if err := storeSynced(ctx, m.storage, keyServerCert, certPEM); err != nil {
 		return fmt.Errorf("certs: store server certificate: %w", err)
 	}
 	leaf, err := parseCertPEM(certPEM)
