@@ -239,6 +239,43 @@ func TestApplianceDisabledServer(t *testing.T) {
 	}
 }
 
+// TestDevAutoEncryptOff: with Dev, a plain upload is stored with SSE-S3, unless
+// NoAutoEncrypt (an explicit --auto-encrypt=false) keeps it plain.
+func TestDevAutoEncryptOff(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		s3      S3Config
+		wantSSE string
+	}{
+		{"dev", S3Config{}, "AES256"},
+		{"dev, auto-encrypt false", S3Config{NoAutoEncrypt: true}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			a, _ := startAppliance(t, Config{DataDir: dir, Dev: true, S3: c.s3})
+			env := mustRead(t, EnvFile(dir))
+			mc := minioClient(t, a, envValue(env, "AWS_ACCESS_KEY_ID"), envValue(env, "AWS_SECRET_ACCESS_KEY"))
+			ctx := context.Background()
+			if err := mc.MakeBucket(ctx, "plain", minio.MakeBucketOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := mc.PutObject(ctx, "plain", "o", strings.NewReader("x"), 1, minio.PutObjectOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			st, err := mc.StatObject(ctx, "plain", "o", minio.StatObjectOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := st.Metadata.Get("X-Amz-Server-Side-Encryption"); got != c.wantSSE {
+				t.Errorf("HEAD x-amz-server-side-encryption = %q, want %q", got, c.wantSSE)
+			}
+		})
+	}
+	if err := (&Config{DataDir: "d", S3Addr: ":0", S3: S3Config{AutoEncrypt: true, NoAutoEncrypt: true}}).Validate(); err == nil {
+		t.Error("AutoEncrypt with NoAutoEncrypt accepted")
+	}
+}
+
 // TestApplianceDrainsInFlight stops the appliance while an upload is half sent and checks
 // that the upload still completes and is stored, and that Run returns.
 func TestApplianceDrainsInFlight(t *testing.T) {
