@@ -117,13 +117,15 @@ func serverConfig(c *cli.Context, log *slog.Logger) (appliance.Config, error) {
 			Region:      c.String("region"),
 			Domain:      c.String("domain"),
 			AutoEncrypt: c.Bool("auto-encrypt"),
-			KeyName:     os.Getenv("MINIO_KMS_KES_KEY_NAME"),
+			// An explicit --auto-encrypt=false wins over --dev.
+			NoAutoEncrypt: c.IsSet("auto-encrypt") && !c.Bool("auto-encrypt"),
+			KeyName:       os.Getenv("MINIO_KMS_KES_KEY_NAME"),
 		},
 	}
 	switch v := strings.ToLower(os.Getenv("MINIO_KMS_AUTO_ENCRYPTION")); v {
 	case "", "off", "false", "0":
 	case "on", "true", "1":
-		cfg.S3.AutoEncrypt = true
+		cfg.S3.AutoEncrypt = !cfg.S3.NoAutoEncrypt
 	default:
 		return cfg, fmt.Errorf("MINIO_KMS_AUTO_ENCRYPTION=%q: want on or off", v)
 	}

@@ -75,8 +75,11 @@ type S3Config struct {
 	Region string
 	// Domain enables virtual-hosted-style requests for <bucket>.<Domain>; empty = path style only.
 	Domain string
-	// AutoEncrypt encrypts (SSE-S3) every upload that asks for no encryption. On with Dev.
+	// AutoEncrypt encrypts (SSE-S3) every upload that asks for no encryption. On with Dev,
+	// unless NoAutoEncrypt.
 	AutoEncrypt bool
+	// NoAutoEncrypt keeps AutoEncrypt off with Dev too: --auto-encrypt=false given explicitly.
+	NoAutoEncrypt bool
 	// KeyName is the default key for SSE-S3 and SSE-KMS; empty = "minio-key-1", or the
 	// static key's own name with KMSConfig.StaticKey.
 	KeyName string
@@ -111,6 +114,9 @@ func (c *Config) Validate() error {
 	}
 	if len(c.KMS.KESEndpoints) > 0 && (c.KMS.KESCertFile == "") != (c.KMS.KESKeyFile == "") {
 		errs = append(errs, errors.New("MINIO_KMS_KES_CERT_FILE and MINIO_KMS_KES_KEY_FILE must be set together"))
+	}
+	if c.S3.AutoEncrypt && c.S3.NoAutoEncrypt {
+		errs = append(errs, errors.New("S3.AutoEncrypt and S3.NoAutoEncrypt are both set"))
 	}
 	for _, san := range c.SANs {
 		if san == "" {
@@ -156,7 +162,7 @@ func Open(ctx context.Context, cfg Config) (_ *Appliance, err error) {
 	if cfg.S3.KeyName == "" && cfg.KMS.StaticKey == "" {
 		cfg.S3.KeyName = defaultKeyName
 	}
-	if cfg.Dev {
+	if cfg.Dev && !cfg.S3.NoAutoEncrypt {
 		cfg.S3.AutoEncrypt = true
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {

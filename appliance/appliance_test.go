@@ -111,6 +111,22 @@ func TestApplianceHealthOverTLS(t *testing.T) {
 		}
 	}
 
+	// TLS 1.2 offers AEAD suites only, on every listener (KES's mTLS one included).
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(mustRead(t, a.CAFile()))
+	for _, name := range []string{"vault", "kes", "s3"} {
+		for suite, ok := range map[uint16]bool{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA: false, tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256: true} {
+			conn, err := tls.Dial("tcp", a.Addr(name), &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{admin},
+				MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{suite}})
+			if err == nil {
+				conn.Close()
+			}
+			if (err == nil) != ok {
+				t.Errorf("%s: TLS 1.2 with only %s: err %v, want success %v", name, tls.CipherSuiteName(suite), err, ok)
+			}
+		}
+	}
+
 	// The same check as `kmsbox health`, over the bound addresses.
 	if err := Health(context.Background(), HealthConfig{DataDir: dir, VaultAddr: a.Addr("vault"), KESAddr: a.Addr("kes"), S3Addr: a.Addr("s3")}); err != nil {
 		t.Fatalf("Health: %v", err)
@@ -220,6 +236,43 @@ func TestApplianceDisabledServer(t *testing.T) {
 	c := caClient(t, a.CAFile())
 	if code := getStatus(t, c, a.URL("s3")+"/minio/health/ready"); code != http.StatusOK {
 		t.Fatalf("s3 ready with KES listener disabled = %d", code)
+	}
+}
+
+// TestDevAutoEncryptOff: with Dev, a plain upload is stored with SSE-S3, unless
+// NoAutoEncrypt (an explicit --auto-encrypt=false) keeps it plain.
+func TestDevAutoEncryptOff(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		s3      S3Config
+		wantSSE string
+	}{
+		{"dev", S3Config{}, "AES256"},
+		{"dev, auto-encrypt false", S3Config{NoAutoEncrypt: true}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			a, _ := startAppliance(t, Config{DataDir: dir, Dev: true, S3: c.s3})
+			env := mustRead(t, EnvFile(dir))
+			mc := minioClient(t, a, envValue(env, "AWS_ACCESS_KEY_ID"), envValue(env, "AWS_SECRET_ACCESS_KEY"))
+			ctx := context.Background()
+			if err := mc.MakeBucket(ctx, "plain", minio.MakeBucketOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := mc.PutObject(ctx, "plain", "o", strings.NewReader("x"), 1, minio.PutObjectOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			st, err := mc.StatObject(ctx, "plain", "o", minio.StatObjectOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := st.Metadata.Get("X-Amz-Server-Side-Encryption"); got != c.wantSSE {
+				t.Errorf("HEAD x-amz-server-side-encryption = %q, want %q", got, c.wantSSE)
+			}
+		})
+	}
+	if err := (&Config{DataDir: "d", S3Addr: ":0", S3: S3Config{AutoEncrypt: true, NoAutoEncrypt: true}}).Validate(); err == nil {
+		t.Error("AutoEncrypt with NoAutoEncrypt accepted")
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/kmsbox/kmsbox/internal/atomicfile"
 )
 
 // Names of the files that --dev writes on purpose. Everything else kmsbox keeps on disk is
@@ -50,7 +52,7 @@ func loadDevCredentials(dataDir string) (devCredentials, error) {
 	}
 	c = devCredentials{AccessKey: "kmsbox" + randomString(14), SecretKey: randomString(40)}
 	b, _ = json.MarshalIndent(c, "", "  ")
-	return c, writeFileAtomic(name, b, 0o600)
+	return c, atomicfile.WriteFile(name, b, 0o600)
 }
 
 const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
@@ -90,35 +92,9 @@ func writeEnvFile(name string, vars []envVar) error {
 		}
 		fmt.Fprintf(&b, "export %s=%s\n", v.name, shellQuote(v.value))
 	}
-	return writeFileAtomic(name, b.Bytes(), 0o600)
+	return atomicfile.WriteFile(name, b.Bytes(), 0o600)
 }
 
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-// writeFileAtomic writes b to name through a temporary file and a rename, so a reader never
-// sees half a file; the file is created with perm and never wider.
-func writeFileAtomic(name string, b []byte, perm os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), name)
 }

@@ -34,19 +34,40 @@ func listen(addr, what, flag string) (net.Listener, error) {
 	return nil, fmt.Errorf("cannot listen on %s for the %s (%s): %w", addr, what, flag, err)
 }
 
+// readHeaderTimeout is how long a client may take to send a request's headers, over HTTP/1.1
+// and HTTP/2 alike.
+const readHeaderTimeout = 10 * time.Second
+
 // newHTTPServer returns an http.Server for h with the timeouts every kmsbox listener uses.
 // Write and read timeouts of whole requests are left to the handlers: object bodies may take
 // long, and KES log streams never end.
 func newHTTPServer(h http.Handler, tlsConfig *tls.Config, log *slog.Logger) *http.Server {
+	return newHTTPServerTimeout(h, tlsConfig, log, readHeaderTimeout)
+}
+
+// newHTTPServerTimeout is newHTTPServer with the header timeout as a parameter, for tests.
+//
+// ReadHeaderTimeout covers HTTP/1.1 only: net/http's HTTP/2 server reads a HEADERS frame and
+// its CONTINUATION frames as one frame, under no deadline, so a client that never ends its
+// headers would hold the connection until IdleTimeout (2 minutes). The HTTP/2 health check
+// bounds that too: after headerTimeout/2 without a complete frame the server sends a PING and
+// closes the connection if no answer comes within another headerTimeout/2. An answer cannot
+// help a stalled client either: a PING where a CONTINUATION must follow is a protocol error
+// that closes the connection at once.
+func newHTTPServerTimeout(h http.Handler, tlsConfig *tls.Config, log *slog.Logger, headerTimeout time.Duration) *http.Server {
 	fresh := &freshConns{conns: map[net.Conn]struct{}{}}
 	srv := &http.Server{
 		Handler:           h,
 		TLSConfig:         tlsConfig.Clone(), // ServeTLS adds its ALPN protocols to it
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    1 << 20,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-		ConnState:         fresh.track,
+		ReadHeaderTimeout: headerTimeout,
+		HTTP2: &http.HTTP2Config{
+			SendPingTimeout: headerTimeout / 2,
+			PingTimeout:     headerTimeout / 2,
+		},
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: 1 << 20,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		ConnState:      fresh.track,
 	}
 	srv.RegisterOnShutdown(fresh.closeAll)
 	return srv

@@ -78,6 +78,9 @@ func TestWriteEnvFile(t *testing.T) {
 	if strings.Contains(got, "EMPTY") {
 		t.Errorf("env file exports an empty variable:\n%s", got)
 	}
+	if entries, err := os.ReadDir(filepath.Dir(name)); err != nil || len(entries) != 1 {
+		t.Errorf("directory holds %v (%v), want only the env file", entries, err)
+	}
 }
 
 func TestDevCredentialsPersist(t *testing.T) {
@@ -99,6 +102,9 @@ func TestDevCredentialsPersist(t *testing.T) {
 	fi, _ := os.Stat(filepath.Join(dir, devCredentialsFile))
 	if fi.Mode().Perm() != 0o600 {
 		t.Fatalf("credentials file mode = %v", fi.Mode().Perm())
+	}
+	if entries, err := os.ReadDir(dir); err != nil || len(entries) != 1 {
+		t.Fatalf("data dir holds %v (%v), want only the credentials file", entries, err)
 	}
 	os.WriteFile(filepath.Join(dir, devCredentialsFile), []byte("{"), 0o600)
 	if _, err := loadDevCredentials(dir); err == nil || !strings.Contains(err.Error(), "damaged") {

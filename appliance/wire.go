@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/kmsbox/kmsbox/embeddedvault"
+	"github.com/kmsbox/kmsbox/internal/atomicfile"
 	"github.com/kmsbox/kmsbox/kescore"
 	"github.com/kmsbox/kmsbox/s3lite"
 )
@@ -143,7 +144,7 @@ func (a *Appliance) writeTrustBundle() error {
 		}
 		bundle = append(append(bundle, '\n'), b...)
 	}
-	return writeFileAtomic(TrustFile(a.cfg.DataDir), bundle, 0o644)
+	return atomicfile.WriteFile(TrustFile(a.cfg.DataDir), bundle, 0o644)
 }
 
 // writeDevFiles writes the env file and prints the dev banner.

@@ -2,9 +2,14 @@ package certs
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/caddyserver/certmagic"
+
+	"github.com/kmsbox/kmsbox/internal/atomicfile"
 )
 
 // ensurePrivateDir creates dir with mode 0700, or tightens an existing one.
@@ -33,37 +38,20 @@ func exportCA(path string, certPEM []byte) error {
 	if cur, err := os.ReadFile(path); err == nil && bytes.Equal(cur, certPEM) {
 		return nil
 	}
-	if err := writeFileAtomic(path, certPEM, 0o644); err != nil {
+	if err := atomicfile.WriteFile(path, certPEM, 0o644); err != nil {
 		return fmt.Errorf("certs: export CA certificate: %w", err)
 	}
 	return nil
 }
 
-// writeFileAtomic writes data to a temporary file in path's directory and
-// renames it over path, so readers never see a partial file.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
+// storeSynced stores a key or certificate through certmagic's FileStorage, which fsyncs
+// the file before renaming it into place, and then fsyncs its directory: only then is the
+// rename durable, and a private key is relied on (served, handed to clients) right after.
+func storeSynced(ctx context.Context, st *certmagic.FileStorage, key string, value []byte) error {
+	if err := st.Store(ctx, key, value); err != nil {
 		return err
 	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(perm)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
+	return atomicfile.SyncDir(filepath.Dir(st.Filename(key)))
 }
 
 // tightenFile makes sure a key or identity file is readable by its owner

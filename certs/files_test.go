@@ -1,10 +1,13 @@
 package certs
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/caddyserver/certmagic"
 )
 
 func TestEnsurePrivateDir(t *testing.T) {
@@ -60,14 +63,37 @@ func TestWriteFileAtomic(t *testing.T) {
 	if fi, serr := os.Stat(path); err != nil || serr != nil || string(got) != "two" || fi.Mode().Perm() != 0o644 {
 		t.Fatalf("exported CA = %q (%v, %v), want \"two\" mode 0644", got, err, serr)
 	}
-	if err := writeFileAtomic(filepath.Join(dir, "missing", "x"), []byte("x"), 0o600); err == nil {
-		t.Fatal("write into a missing directory succeeded")
-	}
 	if err := exportCA(filepath.Join(dir, "missing", "ca.pem"), []byte("x")); err == nil || !strings.Contains(err.Error(), "export CA certificate") {
 		t.Fatalf("exportCA into a missing directory: %v", err)
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil || len(entries) != 1 {
 		t.Fatalf("directory holds %v (%v), want only ca.pem: no temporary files left", entries, err)
+	}
+}
+
+func TestStoreSynced(t *testing.T) {
+	dir := t.TempDir()
+	st := &certmagic.FileStorage{Path: dir}
+	ctx := context.Background()
+	for _, v := range []string{"first key", "second key"} {
+		if err := storeSynced(ctx, st, "pki/server.key", []byte(v)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(filepath.Join(dir, "pki", "server.key"))
+		fi, serr := os.Stat(filepath.Join(dir, "pki", "server.key"))
+		if err != nil || serr != nil || string(got) != v || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("stored key = %q (%v, %v), want %q mode 0600", got, err, serr, v)
+		}
+	}
+	if entries, err := os.ReadDir(filepath.Join(dir, "pki")); err != nil || len(entries) != 1 {
+		t.Fatalf("pki/ holds %v (%v), want only server.key: no temporary files left", entries, err)
+	}
+	// A key that cannot be stored is an error, not a sync of some other directory.
+	if err := os.WriteFile(filepath.Join(dir, "file"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := storeSynced(ctx, st, "file/x.key", []byte("k")); err == nil {
+		t.Fatal("storing below a file succeeded")
 	}
 }

@@ -100,10 +100,10 @@ func (m *Manager) ClientIdentity(name string) (certFile, keyFile, identity strin
 		if err != nil {
 			return "", "", "", err
 		}
-		if err := m.storage.Store(ctx, keyKey, keyPEM); err != nil {
+		if err := storeSynced(ctx, m.storage, keyKey, keyPEM); err != nil {
 			return "", "", "", fmt.Errorf("certs: store identity key: %w", err)
 		}
-		if err := m.storage.Store(ctx, certKey, certPEM); err != nil {
+		if err := storeSynced(ctx, m.storage, certKey, certPEM); err != nil {
 			return "", "", "", fmt.Errorf("certs: store identity certificate: %w", err)
 		}
 		m.log.Info("created client identity", "name", name, "cert", certFile)

@@ -110,10 +110,10 @@ func newCA(ctx context.Context, st *certmagic.FileStorage, now time.Time) (*auth
 		return nil, err
 	}
 	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	if err := st.Store(ctx, keyCAKey, keyPEM); err != nil {
+	if err := storeSynced(ctx, st, keyCAKey, keyPEM); err != nil {
 		return nil, fmt.Errorf("certs: store CA key: %w", err)
 	}
-	if err := st.Store(ctx, keyCACert, certPEM); err != nil {
+	if err := storeSynced(ctx, st, keyCACert, certPEM); err != nil {
 		return nil, fmt.Errorf("certs: store CA certificate: %w", err)
 	}
 	return &authority{cert: cert, certPEM: certPEM, key: key}, nil

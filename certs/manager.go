@@ -152,6 +152,8 @@ func Open(ctx context.Context, cfg Config) (*Manager, error) {
 // and http/1.1) whose certificates come from the certmagic cache, so a
 // renewed certificate is served on the next handshake. Callers may change
 // the returned value (e.g. ClientAuth); each call returns a fresh one.
+// TLS 1.2 offers only ECDHE with AES-GCM or ChaCha20-Poly1305; TLS 1.3 has only
+// AEAD suites anyway.
 func (m *Manager) ServerTLSConfig() *tls.Config {
 	protos := []string{"h2", "http/1.1"}
 	if m.cfg.ACME != nil && !m.cfg.ACME.DisableTLSALPNChallenge {
@@ -159,8 +161,24 @@ func (m *Manager) ServerTLSConfig() *tls.Config {
 	}
 	return &tls.Config{
 		MinVersion:     tls.VersionTLS12,
+		CipherSuites:   serverCipherSuites(),
 		GetCertificate: m.magic.GetCertificate,
 		NextProtos:     protos,
+	}
+}
+
+// serverCipherSuites returns the TLS 1.2 cipher suites kmsbox's servers offer:
+// ECDHE key exchange with AES-GCM or ChaCha20-Poly1305, for ECDSA and RSA
+// certificates (a config file may give an RSA one). Go's defaults would add
+// the CBC suites with HMAC-SHA1.
+func serverCipherSuites() []uint16 {
+	return []uint16{
+		tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+		tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+		tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+		tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+		tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+		tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 	}
 }
 
@@ -308,10 +326,10 @@ func (m *Manager) issueServerLocked(ctx context.Context, reason string) error {
 	}
 	// Key first: a crash in between leaves a mismatched pair, which the
 	// next start re-issues.
-	if err := m.storage.Store(ctx, keyServerKey, keyPEM); err != nil {
+	if err := storeSynced(ctx, m.storage, keyServerKey, keyPEM); err != nil {
 		return fmt.Errorf("certs: store server key: %w", err)
 	}
-	if err := m.storage.Store(ctx, keyServerCert, certPEM); err != nil {
+	if err := storeSynced(ctx, m.storage, keyServerCert, certPEM); err != nil {
 		return fmt.Errorf("certs: store server certificate: %w", err)
 	}
 	leaf, err := parseCertPEM(certPEM)

@@ -265,6 +265,41 @@ func TestServerTLSConfig(t *testing.T) {
 	}
 }
 
+// TestServerTLS12OnlyAEAD handshakes TLS 1.2 with one suite at a time: every suite that is
+// not ECDHE with AES-GCM or ChaCha20-Poly1305 (the CBC-SHA1 ones above all) is refused. The
+// local certificate is ECDSA, so the ECDHE_RSA suites fail for that reason alone.
+func TestServerTLS12OnlyAEAD(t *testing.T) {
+	m := openT(t, Config{Dir: t.TempDir()})
+	ln := listenT(t, "127.0.0.1:0")
+	serveTLS(t, ln, m.ServerTLSConfig())
+	aead := map[uint16]bool{
+		tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256:       true,
+		tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384:       true,
+		tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256: true,
+	}
+	tried := 0
+	for _, s := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
+		if !slices.Contains(s.SupportedVersions, tls.VersionTLS12) {
+			continue // a TLS 1.3 suite
+		}
+		tried++
+		t.Run(s.Name, func(t *testing.T) {
+			conn, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{
+				RootCAs: m.CAPool(), ServerName: "localhost", MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{s.ID},
+			})
+			if err == nil {
+				conn.Close()
+			}
+			if ok := err == nil; ok != aead[s.ID] {
+				t.Errorf("TLS 1.2 handshake offering only %s: err %v, want success %v", s.Name, err, aead[s.ID])
+			}
+		})
+	}
+	if tried < 6 {
+		t.Fatalf("tried %d suites: crypto/tls lists fewer than expected", tried)
+	}
+}
+
 func TestCorruptStateIsAnError(t *testing.T) {
 	tests := []struct {
 		name   string

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+
+	"github.com/kmsbox/kmsbox/internal/atomicfile"
 )
 
 // devKeyFile is the dev-mode key file. It holds what unseals the store and
@@ -78,29 +80,16 @@ func (s *Server) devStart(ctx context.Context) error {
 	return nil
 }
 
-// writeDevKeyFile writes kf with mode 0600 via a temporary file. A stale
-// temporary file is removed first: os.WriteFile keeps an existing file's
-// mode, and the key must never sit in a file others can read.
+// writeDevKeyFile writes kf with mode 0600, atomically and fsynced (file and directory), so
+// the key is on disk before the store is unsealed with it and written to. A temporary file
+// an older kmsbox left (path+".tmp", maybe with a wider mode) is removed first.
 func writeDevKeyFile(path string, kf devKeyFile) error {
 	raw, err := json.MarshalIndent(kf, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := os.Remove(path + ".tmp"); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(append(raw, '\n'))
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.WriteFile(path, append(raw, '\n'), 0o600)
 }

@@ -125,4 +125,7 @@ func TestDevKeyFileStaleTemp(t *testing.T) {
 	if _, err := os.Stat(path + ".tmp"); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("temporary file left: %v", err)
 	}
+	if entries, err := os.ReadDir(filepath.Dir(path)); err != nil || len(entries) != 1 {
+		t.Fatalf("directory holds %v (%v), want only the key file", entries, err)
+	}
 }

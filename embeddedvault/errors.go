@@ -91,6 +91,7 @@ var errorTable = []struct {
 	{logical.ErrUnsupportedPath, http.StatusNotFound, ""},
 	{logical.ErrUnsupportedOperation, http.StatusMethodNotAllowed, ""},
 	{logical.ErrInvalidRequest, http.StatusBadRequest, "invalid request"},
+	{logical.ErrRelativePath, http.StatusBadRequest, "relative paths not supported"},
 }
 
 // errorStatus returns the status and the errors array for err.

@@ -34,6 +34,11 @@ func (s *Server) dispatch(hr *http.Request, w http.ResponseWriter) (*response, e
 	if hr.Header.Get("X-Vault-Wrap-TTL") != "" {
 		return nil, badRequest("response wrapping is not supported")
 	}
+	if strings.Contains(path, "..") {
+		// Vault's storage views refuse such keys (logical.StorageView.SanityCheck), whichever
+		// mount or route would take them; net/http has not cleaned an escaped "%2e%2e".
+		return nil, logical.ErrRelativePath
+	}
 	r := &request{method: hr.Method, op: op, path: path, query: hr.URL.Query(), token: requestToken(hr), http: hr}
 	rt := s.match(path)
 	if op == logical.HeaderOperation && (rt == nil || rt.ops[op] == nil) {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -306,6 +307,38 @@ func TestCLIInitBody(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 400 {
 		t.Fatalf("wrap TTL = %d, want 400", resp.StatusCode)
+	}
+}
+
+// TestRelativePaths sends paths with ".." (escaped, so that net/http does not clean them) to
+// KV mounts and to the server's own routes: 400 "relative paths not supported", as Vault's
+// storage views answer, and nothing written.
+func TestRelativePaths(t *testing.T) {
+	tv := startVault(t, testConfig(t))
+	root := tv.initUnseal(1, 1).RootToken
+	for _, m := range []string{`{"type":"kv"}`, `{"type":"kv","options":{"version":"2"}}`} {
+		p := map[bool]string{false: "/v1/sys/mounts/kv", true: "/v1/sys/mounts/kv2"}[strings.Contains(m, "version")]
+		if code, body := tv.rawCall("POST", p, root, m); code != 204 {
+			t.Fatalf("mount %s = %d %v", p, code, body)
+		}
+	}
+	body := `{"a":"b","data":{"a":"b"},"policy":"path \"x\" {capabilities=[\"read\"]}"}`
+	var code int
+	var got map[string]any
+	for _, p := range []string{"/v1/kv/%2e%2e/x", "/v1/kv/x/%2e%2e", "/v1/kv/a..b", "/v1/kv2/data/%2e%2e/x", "/v1/sys/policy/%2e%2e", "/v1/auth/token/lookup/%2e%2e"} {
+		for _, method := range []string{"PUT", "GET", "DELETE", "LIST"} {
+			code, got = tv.rawCall(method, p, root, body)
+			if code != http.StatusBadRequest || errs(got) != "relative paths not supported" {
+				t.Errorf("%s %s = %d %v, want 400 relative paths not supported", method, p, code, got)
+			}
+		}
+	}
+	golden(t, "relative-path", code, got)
+	if code, got = tv.rawCall("LIST", "/v1/kv/", root, ""); code != http.StatusNotFound {
+		t.Errorf("LIST kv/ after refused writes = %d %v, want 404", code, got)
+	}
+	if code, got = tv.rawCall("GET", "/v1/sys/policy", root, ""); code != http.StatusOK || slices.Contains(toStrings(got["policies"]), "..") {
+		t.Errorf("policies after refused writes = %d %v, want no \"..\"", code, got)
 	}
 }
 

@@ -51,6 +51,9 @@ func parseBucketSSE(cfg *sseConfiguration) (*bucketSSE, error) {
 		if id == "" {
 			return nil, withMsg(errMalformedXML, "KMSMasterKeyID is required with aws:kms.")
 		}
+		if !validKMSKeyID(id) {
+			return nil, errInvalidKMSKeyID
+		}
 		return &bucketSSE{Algorithm: "aws:kms", KeyID: id}, nil
 	}
 	return nil, withMsg(errMalformedXML, "The SSEAlgorithm must be AES256 or aws:kms.")

@@ -85,11 +85,14 @@ func parseSSE(r *http.Request) (sseRequest, error) {
 	}
 	req := sseRequest{typ: sseKMS}
 	if hasKey {
-		id := h.Get(hdrSSEKeyID)
-		if id != strings.TrimSpace(id) || strings.TrimPrefix(id, arnPrefix) == "" {
+		id := strings.TrimPrefix(h.Get(hdrSSEKeyID), arnPrefix)
+		if id == "" {
 			return sseRequest{}, withMsg(errInvalidArgument, "Invalid KMS key id.")
 		}
-		req.keyID = strings.TrimPrefix(id, arnPrefix)
+		if !validKMSKeyID(id) {
+			return sseRequest{}, errInvalidKMSKeyID
+		}
+		req.keyID = id
 	}
 	if hasCtx {
 		req.contextB64 = h.Get(hdrSSEContext)
@@ -99,6 +102,19 @@ func parseSSE(r *http.Request) (sseRequest, error) {
 		}
 	}
 	return req, nil
+}
+
+// validKMSKeyID reports whether id follows KES's key name rules: 1 to 80 characters of
+// [A-Za-z0-9_-], '-' neither first nor last, not "_" alone. Every KMS behind s3lite is KES
+// or speaks its names, so a key id that breaks them (spaces, "../../sys/seal") is refused
+// as MinIO refuses one with spaces, before any KMS call.
+func validKMSKeyID(id string) bool {
+	if len(id) == 0 || len(id) > 80 || id == "_" || strings.HasPrefix(id, "-") || strings.HasSuffix(id, "-") {
+		return false
+	}
+	return strings.IndexFunc(id, func(r rune) bool {
+		return !(r == '-' || r == '_' || '0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z')
+	}) < 0
 }
 
 // resolveSSE applies the bucket default and auto-encryption to a request

@@ -358,3 +358,39 @@ func TestTampering(t *testing.T) {
 func addHeader(k, v string) func(*middlewareStack) error {
 	return func(s *middlewareStack) error { return addHeaderMiddleware(s, k, v) }
 }
+
+// TestSSEKMSInvalidKeyID sends key ids that break KES's name rules, in the SSE-KMS headers and
+// in a bucket's default encryption: 400 InvalidRequest with MinIO's message, no KMS call,
+// nothing stored. A name at the rules' limit reaches the KMS.
+func TestSSEKMSInvalidKeyID(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	b := e.bucket("badkeyid")
+	const msg = "The specified KMS KeyID contains unsupported characters"
+	for _, id := range []string{"../../sys/seal", "arn:aws:kms:../../sys/seal", "kes/minio-key-1", "a.b", "-key", "key-", "_", "k\u00e9y", strings.Repeat("k", 81)} {
+		calls := e.kms.calls.Load()
+		kms, err := encrypt.NewSSEKMS(id, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.mc.PutObject(ctx, b, "o", bytes.NewReader([]byte("x")), 1, minio.PutObjectOptions{ServerSideEncryption: kms})
+		if r := minio.ToErrorResponse(err); r.StatusCode != http.StatusBadRequest || r.Code != "InvalidRequest" || r.Message != msg {
+			t.Errorf("PUT with key id %q: %d %s %q, want 400 InvalidRequest %q", id, r.StatusCode, r.Code, r.Message, msg)
+		}
+		err = e.mc.SetBucketEncryption(ctx, b, sse.NewConfigurationSSEKMS(id))
+		if r := minio.ToErrorResponse(err); r.StatusCode != http.StatusBadRequest || r.Code != "InvalidRequest" || r.Message != msg {
+			t.Errorf("bucket default key id %q: %d %s %q, want 400 InvalidRequest %q", id, r.StatusCode, r.Code, r.Message, msg)
+		}
+		if n := e.kms.calls.Load() - calls; n != 0 {
+			t.Errorf("key id %q: %d KMS calls, want none", id, n)
+		}
+	}
+	if n := countKeysNotFound(t, e); n != 0 {
+		t.Errorf("%d objects stored", n)
+	}
+	kms, _ := encrypt.NewSSEKMS(strings.Repeat("k", 80), nil)
+	_, err := e.mc.PutObject(ctx, b, "o", bytes.NewReader([]byte("x")), 1, minio.PutObjectOptions{ServerSideEncryption: kms})
+	if s3Code(err) != "kms:KeyNotFound" {
+		t.Errorf("80-character key id: %v, want kms:KeyNotFound from the KMS", err)
+	}
+}

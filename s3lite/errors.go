@@ -62,6 +62,7 @@ var (
 	errKMSGenerate           = errors.New("kms key generation failed")
 	errKMSDecrypt            = errors.New("kms decryption failed")
 	errInvalidEncryptionAlgo = errors.New("invalid encryption algorithm")
+	errInvalidKMSKeyID       = errors.New("invalid kms key id")
 )
 
 // apiError is the wire form of an error: S3 code, HTTP status and message.
@@ -113,6 +114,7 @@ var errorTable = []struct {
 	{errInvalidPartOrder, apiError{"InvalidPartOrder", 400, "The list of parts was not in ascending order. The parts list must be specified in order by part number."}},
 	{errInvalidRange, apiError{"InvalidRange", 416, "The requested range is not satisfiable"}},
 	{errInvalidRequest, apiError{"InvalidRequest", 400, "Invalid request."}},
+	{errInvalidKMSKeyID, apiError{"InvalidRequest", 400, "The specified KMS KeyID contains unsupported characters"}},
 	{errKeyTooLong, apiError{"KeyTooLongError", 400, "Your key is too long"}},
 	{errMalformedXML, apiError{"MalformedXML", 400, "The XML you provided was not well-formed or did not validate against our published schema."}},
 	{errMaxMessageLength, apiError{"MaxMessageLengthExceeded", 400, "Your request was too big."}},

@@ -31,7 +31,11 @@
 // The login takes the S3 root credentials, as MinIO's console does, compared in
 // constant time. A login is a random 32-byte token in the cookie "kmsbox_session"
 // (HttpOnly, Secure, SameSite=Strict), kept in memory keyed by its SHA-256 and dropped
-// after Config.SessionTTL or at logout. Pages without a session redirect to /login; the
+// after Config.SessionTTL or at logout. Logins are throttled per client (IPv4 address or
+// IPv6 /64) with a token bucket of golang.org/x/time/rate: 10 attempts at once, then one
+// every 10 seconds; an attempt beyond that is 429 with Retry-After before the credentials
+// are compared, and a successful login resets the client's count. Pages without a session
+// redirect to /login; the
 // API answers 401. Cross-origin writes are refused with 403 by net/http's
 // CrossOriginProtection (Sec-Fetch-Site, else Origin against Host). Every answer carries a
 // Content-Security-Policy allowing only the console's own stylesheet (there is no

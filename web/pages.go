@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -108,13 +109,24 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 }
 
 // login checks the S3 root credentials and starts a session. A wrong login is 401 with
-// the form again and one message for both fields.
+// the form again and one message for both fields; a client out of login attempts is 429
+// with Retry-After, and its credentials are not compared at all.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		s.fail(w, r, errBadForm)
 		return
 	}
 	next := safeNext(r.PostForm.Get("next"))
+	client := loginClient(r)
+	if ok, wait := s.throttle.allow(client); !ok {
+		secs := retryAfter(wait)
+		s.log.InfoContext(r.Context(), "console login throttled", "remote", r.RemoteAddr)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		s.render(w, r, http.StatusTooManyRequests, "login.html", loginPage{
+			page: page{Title: "Login"}, Next: next, Message: fmt.Sprintf("Too many failed logins: try again in %d seconds.", secs),
+		})
+		return
+	}
 	if !s.credentialsMatch(r.PostForm.Get("accessKey"), r.PostForm.Get("secretKey")) {
 		s.log.InfoContext(r.Context(), "console login failed", "remote", r.RemoteAddr)
 		s.render(w, r, http.StatusUnauthorized, "login.html", loginPage{
@@ -122,6 +134,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
+	s.throttle.forget(client)
 	if old := sessionToken(r); old != "" {
 		s.sessions.remove(old)
 	}

@@ -38,7 +38,7 @@ type Config struct {
 	// Logger receives failed logins (address only) and 500 answers at Warn. Nil discards.
 	Logger *slog.Logger
 
-	// Now is the clock sessions expire by. Nil means time.Now.
+	// Now is the clock sessions expire and login attempts refill by. Nil means time.Now.
 	Now func() time.Time
 }
 
@@ -66,6 +66,7 @@ type Server struct {
 	source   Source
 	log      *slog.Logger
 	sessions *sessions
+	throttle *loginThrottle
 	pages    map[string]*template.Template
 	static   fs.FS
 	csrf     *http.CrossOriginProtection
@@ -107,6 +108,7 @@ func New(cfg Config) (*Server, error) {
 		source:   cfg.Source,
 		log:      logger,
 		sessions: newSessions(ttl, now),
+		throttle: newLoginThrottle(now),
 		pages:    pages,
 		static:   static,
 

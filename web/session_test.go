@@ -3,7 +3,10 @@ package web
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -380,4 +383,107 @@ func TestSecurityHeaders(t *testing.T) {
 	}
 	check(tc.get("/static/nothing.css"), "public, max-age=3600")
 	wantStatus(t, tc.get("/static/nothing.css"), http.StatusNotFound)
+}
+
+// TestLoginThrottle spends a client's login attempts: after loginBurst failures every login,
+// even a right one, is 429 with Retry-After and the form, until the allowance refills; a
+// successful login resets it.
+func TestLoginThrottle(t *testing.T) {
+	tc := newTestConsole(t, 0)
+	wrong := url.Values{"accessKey": {testAccessKey}, "secretKey": {"wrong"}}
+	right := url.Values{"accessKey": {testAccessKey}, "secretKey": {testSecretKey}}
+	for i := range loginBurst {
+		if r := tc.postForm("/login", wrong); r.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d, want 401", i+1, r.StatusCode)
+		}
+	}
+	throttled := func(what string, form url.Values, wantRetry string) {
+		t.Helper()
+		r := tc.postForm("/login", form)
+		wantStatus(t, r, http.StatusTooManyRequests)
+		if got := r.Header.Get("Retry-After"); got != wantRetry {
+			t.Errorf("%s: Retry-After %q, want %q", what, got, wantRetry)
+		}
+		wantContains(t, r.body, "Too many failed logins: try again in "+wantRetry+" seconds.", `id="login-message"`, `name="accessKey"`)
+		if tc.cookie() != "" {
+			t.Errorf("%s: a throttled login set a cookie", what)
+		}
+	}
+	throttled("right credentials after the burst", right, "10")
+	tc.advance(loginRefill - 3*time.Second)
+	throttled("before the refill", wrong, "3")
+	tc.advance(3 * time.Second)
+	wantStatus(t, tc.postForm("/login", wrong), http.StatusUnauthorized)
+	throttled("after the refilled attempt", wrong, "10")
+	if !strings.Contains(tc.logs.String(), "console login throttled") {
+		t.Error("throttled logins were not logged")
+	}
+
+	// A success forgets the failures: a whole burst is allowed again.
+	tc.advance(loginRefill)
+	tc.login()
+	for i := range loginBurst {
+		if r := tc.postForm("/login", wrong); r.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("failure %d after a login: %d, want 401", i+1, r.StatusCode)
+		}
+	}
+	wantStatus(t, tc.postForm("/login", right), http.StatusTooManyRequests)
+
+	// Other clients have their own allowance; an IPv6 /64 is one client.
+	login := func(remote string) int {
+		req := httptest.NewRequest(http.MethodPost, "https://console.test/login", strings.NewReader(wrong.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.RemoteAddr = remote
+		rec := httptest.NewRecorder()
+		tc.srv.Handler().ServeHTTP(rec, req)
+		return rec.Code
+	}
+	for i := range loginBurst {
+		for _, remote := range []string{"192.0.2.7:1000", fmt.Sprintf("[2001:db8::%x]:443", i)} {
+			if code := login(remote); code != http.StatusUnauthorized {
+				t.Fatalf("%s, failure %d: %d, want 401", remote, i+1, code)
+			}
+		}
+	}
+	for _, remote := range []string{"192.0.2.7:2000", "[2001:db8::ffff]:443", "[::ffff:192.0.2.7]:1"} {
+		if code := login(remote); code != http.StatusTooManyRequests {
+			t.Errorf("%s after a burst from its client: %d, want 429", remote, code)
+		}
+	}
+	if code := login("[2001:db8:0:1::1]:443"); code != http.StatusUnauthorized {
+		t.Errorf("another /64: %d, want 401", code)
+	}
+}
+
+// TestLoginThrottleBounded fills the throttle with clients: past maxLoginClients, clients
+// whose allowance is full again are dropped, and the rest share one allowance.
+func TestLoginThrottleBounded(t *testing.T) {
+	now := t0
+	lt := newLoginThrottle(func() time.Time { return now })
+	client := func(i int) netip.Prefix {
+		return netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 32)
+	}
+	for i := range maxLoginClients {
+		if ok, _ := lt.allow(client(i)); !ok {
+			t.Fatalf("client %d refused", i)
+		}
+	}
+	for i := range loginBurst {
+		if ok, _ := lt.allow(client(maxLoginClients + i)); !ok {
+			t.Fatalf("overflow attempt %d refused", i)
+		}
+	}
+	if ok, wait := lt.allow(client(maxLoginClients + loginBurst)); ok || wait != loginRefill {
+		t.Errorf("overflow past the shared burst: allowed %v, wait %v; want refused for %v", ok, wait, loginRefill)
+	}
+	if n := len(lt.clients); n != maxLoginClients+1 {
+		t.Errorf("%d clients tracked, want %d and the shared one", n, maxLoginClients)
+	}
+	now = now.Add(loginRefill) // every single attempt has refilled
+	if ok, _ := lt.allow(client(2 * maxLoginClients)); !ok {
+		t.Error("new client refused after the others refilled")
+	}
+	if n := len(lt.clients); n > 2 {
+		t.Errorf("%d clients tracked after the sweep, want the shared one and the new one", n)
+	}
 }
