@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hashicorp/vault/sdk/logical"
+	"github.com/kmsbox/kmsbox/embeddedvault/transit"
 )
 
 const mountTableKey = "core/mounts"
@@ -261,6 +262,8 @@ func newBackend(ctx context.Context, e *mountEntry, cfg Config) (logical.Backend
 		return newKVv1(ctx, conf)
 	case e.Table == tableSecret && e.kvVersion() == "2":
 		return newKVv2(ctx, conf)
+	case e.Table == tableSecret && e.Type == "transit":
+		return transit.New(ctx, conf)
 	case e.Table == tableAuth && e.Type == "approle":
 		return newAppRole(ctx, conf)
 	}

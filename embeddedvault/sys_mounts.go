@@ -118,6 +118,15 @@ func (s *Server) enableMount(ctx context.Context, r *request) (*response, error)
 		version = "1"
 	case "kv-v2":
 		version = "2"
+	case "transit":
+		if version != "" {
+			return nil, badRequest("options.version is only supported for kv mounts")
+		}
+		if err := r.st.mounts.add(ctx, e); err != nil {
+			return nil, err
+		}
+		s.log.Info("embeddedvault: secrets engine enabled", "path", e.Path, "type", e.Type)
+		return nil, nil
 	default:
 		if version != "" {
 			return nil, badRequest("options.version is only supported for kv mounts")
