@@ -209,7 +209,7 @@ func TestRequestEdgeCases(t *testing.T) {
 			t.Errorf("collision %s = %d %v", tc.path, code, body)
 		}
 	}
-	for _, b := range []string{`{"type":"kv","options":{"version":"3"}}`, `{"type":"transit"}`, `{}`, `{"type":"kv","config":"x"}`} {
+	for _, b := range []string{`{"type":"kv","options":{"version":"3"}}`, `{"type":"pki"}`, `{}`, `{"type":"kv","config":"x"}`} {
 		if code, body = call("POST", "/v1/sys/mounts/other", b); code != 400 {
 			t.Errorf("mount %s = %d %v", b, code, body)
 		}

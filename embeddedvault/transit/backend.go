@@ -165,6 +165,17 @@ func (b *backend) readPolicy(ctx context.Context, s logical.Storage, name string
 	return p, err
 }
 
+// requirePolicy is readPolicy for the request's "name", answering Vault's
+// 400 notFound message when there is no such key (then p is nil).
+func (b *backend) requirePolicy(ctx context.Context, req *logical.Request, d *framework.FieldData, notFound string) (*keysutil.Policy, *logical.Response, error) {
+	p, err := b.readPolicy(ctx, req.Storage, d.Get("name").(string))
+	if err != nil || p != nil {
+		return p, nil, err
+	}
+	resp, err := errorResponse("%s", notFound)
+	return nil, resp, err
+}
+
 func (b *backend) invalidate(_ context.Context, key string) {
 	if name, ok := strings.CutPrefix(key, policyPrefix); ok {
 		b.lm.InvalidatePolicy(name)

@@ -131,9 +131,9 @@ func (b *backend) configureKey(ctx context.Context, req *logical.Request, d *fra
 
 // keySettings are the fields of a policy that keys/:name/config changes.
 type keySettings struct {
-	minDecryption, minEncryption           int
+	minDecryption, minEncryption             int
 	deletionAllowed, exportable, plainBackup bool
-	autoRotate                             time.Duration
+	autoRotate                               time.Duration
 }
 
 func settingsOf(p *keysutil.Policy) keySettings {

@@ -56,12 +56,9 @@ func (b *backend) datakey(ctx context.Context, req *logical.Request, d *framewor
 	default:
 		return errorResponse("Invalid path, must be 'plaintext' or 'wrapped'")
 	}
-	p, err := b.readPolicy(ctx, req.Storage, d.Get("name").(string))
-	if err != nil {
-		return nil, err
-	}
+	p, resp, err := b.requirePolicy(ctx, req, d, "encryption key not found")
 	if p == nil {
-		return errorResponse("encryption key not found")
+		return resp, err
 	}
 	defer p.Unlock()
 	if len(opts.Nonce) > 0 && !nonceAllowed(p) {

@@ -38,29 +38,13 @@ type decryptResult struct {
 }
 
 func (b *backend) decrypt(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
-	items, single, resp, err := singleOrBatch(d, "ciphertext", "missing ciphertext to decrypt", "ciphertext", "context", "nonce", "associated_data")
+	items, single, errs, decoded, resp, err := ciphertextItems(d, "ciphertext", "context", "nonce", "associated_data")
 	if resp != nil || err != nil {
 		return resp, err
 	}
-	if single && items[0].get("ciphertext") == "" {
-		return errorResponse("missing ciphertext to decrypt")
-	}
-	errs := make([]string, len(items))
-	for i, it := range items {
-		if it.get("ciphertext") == "" {
-			errs[i] = "missing ciphertext to decrypt"
-		}
-	}
-	decoded, resp, err := decodeItems(items, errs)
-	if resp != nil || err != nil {
-		return resp, err
-	}
-	p, err := b.readPolicy(ctx, req.Storage, d.Get("name").(string))
-	if err != nil {
-		return nil, err
-	}
+	p, resp, err := b.requirePolicy(ctx, req, d, "encryption key not found")
 	if p == nil {
-		return errorResponse("encryption key not found")
+		return resp, err
 	}
 	defer p.Unlock()
 
@@ -96,6 +80,31 @@ func (b *backend) decrypt(ctx context.Context, req *logical.Request, d *framewor
 		return &logical.Response{Data: map[string]any{"plaintext": results[0].Plaintext}}, nil
 	}
 	return out.respond(d, &logical.Response{Data: map[string]any{"batch_results": results}}, req)
+}
+
+// ciphertextItems gathers decrypt's and rewrap's items with their context
+// and nonce decoded: a missing ciphertext fails a single request, and
+// marks the item of a batch (errs).
+func ciphertextItems(d *framework.FieldData, fields ...string) (items []batchItem, single bool, errs []string, decoded []decodedItem, resp *logical.Response, err error) {
+	required, missing := "", ""
+	if _, isDecrypt := d.Schema["associated_data"]; isDecrypt {
+		required, missing = "ciphertext", "missing ciphertext to decrypt" // Vault's rewrap does not require it up front
+	}
+	if items, single, resp, err = singleOrBatch(d, required, missing, fields...); resp != nil || err != nil {
+		return nil, false, nil, nil, resp, err
+	}
+	if single && items[0].get("ciphertext") == "" {
+		resp, err = errorResponse("missing ciphertext to decrypt")
+		return nil, false, nil, nil, resp, err
+	}
+	errs = make([]string, len(items))
+	for i, it := range items {
+		if it.get("ciphertext") == "" {
+			errs[i] = "missing ciphertext to decrypt"
+		}
+	}
+	decoded, resp, err = decodeItems(items, errs)
+	return items, single, errs, decoded, resp, err
 }
 
 // decryptItem parses and opens one ciphertext; errors are keysutil's

@@ -118,7 +118,11 @@ func exportMaterial(p *keysutil.Policy, k *keysutil.KeyEntry, exportType string)
 	case exportPublicKey:
 		switch {
 		case ec:
-			der, err := x509.MarshalPKIXPublicKey(ecPublicKey(p, k))
+			pub, err := ecPublicKey(p, k)
+			if err != nil {
+				return "", err
+			}
+			der, err := x509.MarshalPKIXPublicKey(pub)
 			if err != nil {
 				return "", err
 			}
@@ -143,7 +147,12 @@ func ecPrivatePEM(p *keysutil.Policy, k *keysutil.KeyEntry) (string, error) {
 	if k.EC_D == nil {
 		return "", nil
 	}
-	der, err := x509.MarshalECPrivateKey(&ecdsa.PrivateKey{PublicKey: *ecPublicKey(p, k), D: k.EC_D})
+	curve := ecCurve(p.Type)
+	priv, err := ecdsa.ParseRawPrivateKey(curve, k.EC_D.FillBytes(make([]byte, (curve.Params().BitSize+7)/8)))
+	if err != nil {
+		return "", err
+	}
+	der, err := x509.MarshalECPrivateKey(priv)
 	if err != nil {
 		return "", errors.Join(errors.New("encoding EC private key"), err)
 	}

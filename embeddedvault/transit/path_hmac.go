@@ -57,12 +57,9 @@ func (b *backend) hmac(ctx context.Context, req *logical.Request, d *framework.F
 	if algorithm == "" {
 		algorithm = d.Get("algorithm").(string)
 	}
-	p, err := b.readPolicy(ctx, req.Storage, d.Get("name").(string))
-	if err != nil {
-		return nil, err
-	}
+	p, resp, err := b.requirePolicy(ctx, req, d, "encryption key not found")
 	if p == nil {
-		return errorResponse("encryption key not found")
+		return resp, err
 	}
 	defer p.Unlock()
 	switch {
@@ -126,12 +123,9 @@ func (b *backend) verifyHMAC(ctx context.Context, req *logical.Request, d *frame
 			}
 		}
 	}
-	p, err := b.readPolicy(ctx, req.Storage, d.Get("name").(string))
-	if err != nil {
-		return nil, err
-	}
+	p, resp, err := b.requirePolicy(ctx, req, d, "encryption key not found")
 	if p == nil {
-		return errorResponse("encryption key not found")
+		return resp, err
 	}
 	defer p.Unlock()
 	ht, bad := hmacHash(algorithm)

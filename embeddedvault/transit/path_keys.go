@@ -266,14 +266,25 @@ func rsaPublicPEM(k *keysutil.KeyEntry) (string, error) {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})), nil
 }
 
-// ecPublicKey rebuilds the ECDSA key of a version on p's curve.
-func ecPublicKey(p *keysutil.Policy, k *keysutil.KeyEntry) *ecdsa.PublicKey {
-	curve := elliptic.P256()
-	switch p.Type {
+// ecCurve is the curve of an ECDSA key type.
+func ecCurve(t keysutil.KeyType) elliptic.Curve {
+	switch t {
 	case keysutil.KeyType_ECDSA_P384:
-		curve = elliptic.P384()
+		return elliptic.P384()
 	case keysutil.KeyType_ECDSA_P521:
-		curve = elliptic.P521()
+		return elliptic.P521()
 	}
-	return &ecdsa.PublicKey{Curve: curve, X: k.EC_X, Y: k.EC_Y}
+	return elliptic.P256()
+}
+
+// ecPublicKey rebuilds the ECDSA public key of a version from keysutil's
+// stored coordinates.
+func ecPublicKey(p *keysutil.Policy, k *keysutil.KeyEntry) (*ecdsa.PublicKey, error) {
+	curve := ecCurve(p.Type)
+	if k.EC_X == nil || k.EC_Y == nil {
+		return nil, errors.New("key version has no EC public key")
+	}
+	size := (curve.Params().BitSize + 7) / 8
+	point := append([]byte{4}, k.EC_X.FillBytes(make([]byte, size))...)
+	return ecdsa.ParseUncompressedPublicKey(curve, append(point, k.EC_Y.FillBytes(make([]byte, size))...))
 }

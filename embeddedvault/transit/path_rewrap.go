@@ -33,29 +33,13 @@ func (b *backend) pathRewrap() *framework.Path {
 // answers a batch with failed items with 200, and a server-side failure of
 // any item fails the whole request.
 func (b *backend) rewrap(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
-	items, single, resp, err := singleOrBatch(d, "", "", "ciphertext", "context", "nonce")
+	items, single, errs, decoded, resp, err := ciphertextItems(d, "ciphertext", "context", "nonce")
 	if resp != nil || err != nil {
 		return resp, err
 	}
-	if single && items[0].get("ciphertext") == "" {
-		return errorResponse("missing ciphertext to decrypt")
-	}
-	errs := make([]string, len(items))
-	for i, it := range items {
-		if it.get("ciphertext") == "" {
-			errs[i] = "missing ciphertext to decrypt"
-		}
-	}
-	decoded, resp, err := decodeItems(items, errs)
-	if resp != nil || err != nil {
-		return resp, err
-	}
-	p, err := b.readPolicy(ctx, req.Storage, d.Get("name").(string))
-	if err != nil {
-		return nil, err
-	}
+	p, resp, err := b.requirePolicy(ctx, req, d, "encryption key not found")
 	if p == nil {
-		return errorResponse("encryption key not found")
+		return resp, err
 	}
 	defer p.Unlock()
 

@@ -175,12 +175,9 @@ func (b *backend) sign(ctx context.Context, req *logical.Request, d *framework.F
 		return errorResponse("%s", err.Error())
 	}
 	ver := d.Get("key_version").(int)
-	p, err := b.readPolicy(ctx, req.Storage, d.Get("name").(string))
-	if err != nil {
-		return nil, err
-	}
+	p, resp, err := b.requirePolicy(ctx, req, d, "signing key not found")
 	if p == nil {
-		return errorResponse("signing key not found")
+		return resp, err
 	}
 	defer p.Unlock()
 	if err := args.check(p); err != nil {
@@ -283,12 +280,9 @@ func (b *backend) verify(ctx context.Context, req *logical.Request, d *framework
 	if err != nil {
 		return errorResponse("%s", err.Error())
 	}
-	p, err := b.readPolicy(ctx, req.Storage, d.Get("name").(string))
-	if err != nil {
-		return nil, err
-	}
+	p, resp, err := b.requirePolicy(ctx, req, d, "signature verification key not found")
 	if p == nil {
-		return errorResponse("signature verification key not found")
+		return resp, err
 	}
 	defer p.Unlock()
 	if err := args.check(p); err != nil {
