@@ -48,7 +48,7 @@ const cliTimeout = 4 * time.Minute
 
 // envVars are the variables `kmsbox server --dev` must write to the env file.
 var envVars = []string{
-	"VAULT_ADDR", "VAULT_CACERT", "VAULT_TOKEN",
+	"VAULT_ADDR", "VAULT_CACERT", "VAULT_TOKEN", "VAULT_TRANSIT_MOUNT", "VAULT_TRANSIT_KEY",
 	"KES_SERVER", "KES_CLIENT_CERT", "KES_CLIENT_KEY",
 	"AWS_ENDPOINT_URL", "AWS_CA_BUNDLE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION",
 	"MINIO_KMS_KES_ENDPOINT", "MINIO_KMS_KES_CERT_FILE", "MINIO_KMS_KES_KEY_FILE",
