@@ -24,7 +24,7 @@ import (
 
 // startAppliance opens an appliance on loopback ports in dir and serves it until the test
 // ends. It returns the appliance and a function that stops it and waits.
-func startAppliance(t *testing.T, cfg Config) (*Appliance, func() error) {
+func startAppliance(t testing.TB, cfg Config) (*Appliance, func() error) {
 	t.Helper()
 	if cfg.VaultAddr == "" && cfg.KESAddr == "" && cfg.S3Addr == "" {
 		cfg.VaultAddr, cfg.KESAddr, cfg.S3Addr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
@@ -379,7 +379,7 @@ func minioClient(t *testing.T, a *Appliance, access, secret string) *minio.Clien
 	return mc
 }
 
-func mustRead(t *testing.T, name string) []byte {
+func mustRead(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(name)
 	if err != nil {

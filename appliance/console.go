@@ -78,8 +78,32 @@ func (c *console) Status(ctx context.Context) (web.Status, error) {
 			st.KES.Keys = append(st.KES.Keys, web.MasterKey{Name: n, Location: c.keys.where + n})
 		}
 	}
-	st.Vault, err = c.vaultStatus(ctx)
+	if st.Vault, err = c.vaultStatus(ctx); err != nil {
+		return web.Status{}, err
+	}
+	st.Vault.Transit, err = c.transit(ctx)
 	return st, err
+}
+
+// transit lists the vault's Transit engines and their keys' metadata; none while it is
+// sealed.
+func (c *console) transit(ctx context.Context) ([]web.TransitMount, error) {
+	mounts, err := c.vault.TransitKeys(ctx)
+	if errors.Is(err, embeddedvault.ErrSealed) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("transit keys: %w", err)
+	}
+	out := make([]web.TransitMount, 0, len(mounts))
+	for _, m := range mounts {
+		wm := web.TransitMount{Path: m.Path}
+		for _, k := range m.Keys {
+			wm.Keys = append(wm.Keys, web.TransitKey{Name: k.Name, Type: k.Type, LatestVersion: k.LatestVersion})
+		}
+		out = append(out, wm)
+	}
+	return out, nil
 }
 
 func (c *console) vaultStatus(ctx context.Context) (web.VaultStatus, error) {

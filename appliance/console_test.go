@@ -16,6 +16,7 @@ import (
 	"strings"
 	"testing"
 
+	vaultapi "github.com/hashicorp/vault/api"
 	"github.com/kmsbox/kmsbox/kescore"
 	"github.com/kmsbox/kmsbox/s3lite"
 	"github.com/minio/minio-go/v7"
@@ -276,5 +277,58 @@ func TestConsoleCheck(t *testing.T) {
 				t.Errorf("check(%v) = %+v, want a broken link saying %q", err, got, c.want)
 			}
 		}
+	}
+}
+
+// TestConsoleTransit checks issue 10 item 5: the overview lists every Transit engine and
+// its keys by name, type and latest version, and nothing while the vault is sealed.
+func TestConsoleTransit(t *testing.T) {
+	dir := t.TempDir()
+	a, _ := startAppliance(t, Config{DataDir: dir, Dev: true, ConsoleAddr: "127.0.0.1:0"})
+	env := mustRead(t, EnvFile(dir))
+	root := guideVault(t, a, envValue(env, "VAULT_TOKEN"))
+	if err := root.Sys().Mount("other", &vaultapi.MountInput{Type: "transit"}); err != nil {
+		t.Fatal(err)
+	}
+	for path, data := range map[string]map[string]any{
+		"transit/keys/orders":                       {"type": "ed25519"},
+		"transit/keys/" + devTransitKey + "/rotate": nil,
+	} {
+		if _, err := root.Logical().Write(path, data); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+	}
+	c := consoleLogin(t, a, envValue(env, "AWS_ACCESS_KEY_ID"), envValue(env, "AWS_SECRET_ACCESS_KEY"))
+	var raw struct {
+		Vault struct {
+			Transit json.RawMessage
+		}
+	}
+	if code := consoleGet(t, c, a.URL("console")+"/api/v1/status", &raw); code != http.StatusOK {
+		t.Fatalf("status: %d", code)
+	}
+	const want = `[{"path":"other/","keys":[]},{"path":"transit/","keys":[` +
+		`{"name":"orders","type":"ed25519","latestVersion":1},` +
+		`{"name":"transit-key-1","type":"aes256-gcm96","latestVersion":2}]}]`
+	var got bytes.Buffer
+	if err := json.Compact(&got, raw.Vault.Transit); err != nil || got.String() != want {
+		t.Errorf("console transit =\n%s\nwant\n%s", got.String(), want)
+	}
+	resp, err := c.Get(a.URL("console") + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if row := `<td class="mono">transit/</td><td class="mono">transit-key-1</td><td class="mono">aes256-gcm96</td><td>2</td>`; !strings.Contains(string(page), row) {
+		t.Errorf("overview lacks the dev key's row %s", row)
+	}
+
+	if err := root.Sys().Seal(); err != nil {
+		t.Fatal(err)
+	}
+	raw.Vault.Transit = nil
+	if code := consoleGet(t, c, a.URL("console")+"/api/v1/status", &raw); code != http.StatusOK || raw.Vault.Transit != nil {
+		t.Errorf("status of a sealed vault: %d, transit %s; want 200 and none", code, raw.Vault.Transit)
 	}
 }

@@ -2,6 +2,7 @@ package appliance
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/kmsbox/kmsbox/embeddedvault"
 	"github.com/kmsbox/kmsbox/internal/atomicfile"
 )
 
@@ -24,7 +26,23 @@ const (
 	adminIdentityName  = "admin"
 	kesDefaultMount    = "kes"
 	devPolicyName      = "minio"
+	// --dev enables Vault's Transit engine at transit/ and creates this key in it, for
+	// Transit clients (SeaweedFS, sops, ...) as minio-key-1 is for MinIO.
+	devTransitMount = "transit"
+	devTransitKey   = "transit-key-1"
 )
+
+// ensureDevTransit enables the Transit engine at transit/ and creates its dev key, each
+// unless it is there already; it runs on every unseal of a --dev vault, as kes/ is enabled.
+func ensureDevTransit(ctx context.Context, v *embeddedvault.Server) error {
+	if err := v.EnsureMount(ctx, devTransitMount, "transit", nil); err != nil {
+		return fmt.Errorf("transit mount: %w", err)
+	}
+	if _, err := v.EnsureTransitKey(ctx, devTransitMount, devTransitKey, ""); err != nil {
+		return fmt.Errorf("transit key %s: %w", devTransitKey, err)
+	}
+	return nil
+}
 
 // EnvFile is the path of the env file that `kmsbox server --dev` writes in dataDir.
 func EnvFile(dataDir string) string { return filepath.Join(dataDir, envFileName) }

@@ -26,12 +26,12 @@ import (
 
 // guideVault returns a Vault client for a's Vault API that trusts only the exported CA and
 // does not retry (so a 503 is seen at once), with token set ("" = none).
-func guideVault(t *testing.T, a *Appliance, token string) *vaultapi.Client {
+func guideVault(t testing.TB, a *Appliance, token string) *vaultapi.Client {
 	t.Helper()
 	return guideVaultAt(t, a.URL("vault"), a.CAFile(), token)
 }
 
-func guideVaultAt(t *testing.T, addr, caFile, token string) *vaultapi.Client {
+func guideVaultAt(t testing.TB, addr, caFile, token string) *vaultapi.Client {
 	t.Helper()
 	cfg := vaultapi.DefaultConfig()
 	cfg.Address = addr

@@ -3,6 +3,7 @@ package appliance
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -29,10 +30,18 @@ func (a *Appliance) wire(ctx context.Context, lns map[string]net.Listener) error
 		DevKeyFile:   filepath.Join(cfg.DataDir, devVaultKeyFile),
 		Version:      cfg.Version,
 	}
-	if mount := a.managedMount(); mount != "" {
-		// KES's mount is there as soon as an unseal returns, as on every restart.
+	if mount := a.managedMount(); mount != "" || cfg.Dev {
+		// KES's mount (and with --dev the Transit engine and its key) are there as soon as an
+		// unseal returns, as on every restart.
 		vcfg.OnUnseal = func(ctx context.Context, v *embeddedvault.Server) error {
-			return v.EnsureKVMount(ctx, mount)
+			var errs []error
+			if mount != "" {
+				errs = append(errs, v.EnsureKVMount(ctx, mount))
+			}
+			if cfg.Dev {
+				errs = append(errs, ensureDevTransit(ctx, v))
+			}
+			return errors.Join(errs...)
 		}
 	}
 	// Sealing is the emergency stop: KES drops its cached keys at once (a probe of the sealed
@@ -160,10 +169,16 @@ func (a *Appliance) writeDevFiles(vault *embeddedvault.Server, s3cfg s3lite.Conf
 	}
 	ca := abs(a.CAFile())
 	a.envFile = EnvFile(a.cfg.DataDir)
+	var transitMount, transitKey string // what a Transit client needs besides VAULT_*
+	if a.URL("vault") != "" {
+		transitMount, transitKey = devTransitMount, devTransitKey
+	}
 	vars := []envVar{
 		{"VAULT_ADDR", a.URL("vault")},
 		{"VAULT_CACERT", ca},
 		{"VAULT_TOKEN", rootToken},
+		{"VAULT_TRANSIT_MOUNT", transitMount},
+		{"VAULT_TRANSIT_KEY", transitKey},
 		{"KES_SERVER", a.URL("kes")},
 		{"KES_CLIENT_CERT", abs(filepath.Join(dir, adminIdentityName+".crt"))},
 		{"KES_CLIENT_KEY", abs(filepath.Join(dir, adminIdentityName+".key"))},
@@ -186,6 +201,7 @@ func (a *Appliance) writeDevFiles(vault *embeddedvault.Server, s3cfg s3lite.Conf
 	fmt.Fprintln(w, "kmsbox dev mode: credentials for development only, never for production data.")
 	if u := a.URL("vault"); u != "" {
 		fmt.Fprintf(w, "  Vault  %s\n         root token  %s\n         unseal key  %s\n", u, rootToken, unsealKey)
+		fmt.Fprintf(w, "         transit key  %s (mount %s/)\n", devTransitKey, devTransitMount)
 	}
 	if u := a.URL("kes"); u != "" {
 		fmt.Fprintf(w, "  KES    %s\n         admin identity  %s\n         MinIO identity  %s\n", u, a.adminID, a.minioID)

@@ -21,6 +21,34 @@ import (
 // EnsureKVMount enables a KV v1 secrets engine at path unless one is
 // already there. Another engine at path gives ErrNotKVMount.
 func (s *Server) EnsureKVMount(ctx context.Context, path string) error {
+	e := &mountEntry{Type: "kv", Description: "key store", Options: map[string]string{"version": "1"}}
+	return s.ensureMount(ctx, path, e, func(o *mountEntry) error {
+		if o.kvVersion() != "1" {
+			return fmt.Errorf("%w: %s is a %s mount", ErrNotKVMount, o.Path, o.Type)
+		}
+		return nil
+	})
+}
+
+// EnsureMount enables a secrets engine of type typ ("transit", "kv") at
+// path with options unless an engine of that type is already there; its
+// options are then left as they are. An engine of another type at path, or
+// one overlapping it, gives ErrMountConflict. A type the server does not
+// serve gives ErrBadRequest, as sys/mounts does.
+func (s *Server) EnsureMount(ctx context.Context, path, typ string, options map[string]string) error {
+	e := &mountEntry{Type: typ, Options: options}
+	return s.ensureMount(ctx, path, e, func(o *mountEntry) error {
+		if o.Type != typ {
+			return withMessage(ErrMountConflict, "path is already in use at %s (a %s mount)", o.Path, o.Type)
+		}
+		return nil
+	})
+}
+
+// ensureMount adds e at path to the secrets table unless a mount is there;
+// same judges an existing mount (nil: it will do). A concurrent enable of
+// the same path is judged the same way.
+func (s *Server) ensureMount(ctx context.Context, path string, e *mountEntry, same func(*mountEntry) error) error {
 	st, err := s.active()
 	if err != nil {
 		return err
@@ -29,30 +57,17 @@ func (s *Server) EnsureKVMount(ctx context.Context, path string) error {
 	if err != nil {
 		return err
 	}
-	check := func() (bool, error) {
-		e := st.mounts.find(tableSecret, p)
-		if e == nil {
-			return false, nil
-		}
-		if e.kvVersion() != "1" {
-			return true, fmt.Errorf("%w: %s is a %s mount", ErrNotKVMount, p, e.Type)
-		}
-		return true, nil
+	if o := st.mounts.find(tableSecret, p); o != nil {
+		return same(o)
 	}
-	if ok, err := check(); ok || err != nil {
-		return err
-	}
-	e := &mountEntry{Table: tableSecret, Path: p, Type: "kv", Description: "key store",
-		Options: map[string]string{"version": "1"}}
-	if err := st.mounts.add(ctx, e); err != nil {
-		if errors.Is(err, ErrMountConflict) {
-			if ok, cerr := check(); ok {
-				return cerr
-			}
+	e.Table, e.Path = tableSecret, p
+	err = st.mounts.add(ctx, e)
+	if errors.Is(err, ErrMountConflict) {
+		if o := st.mounts.find(tableSecret, p); o != nil {
+			return same(o)
 		}
-		return err
 	}
-	return nil
+	return err
 }
 
 // kvEntry resolves path to its KV v1 mount and the key inside it.

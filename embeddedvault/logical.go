@@ -27,27 +27,12 @@ func (s *Server) serveMount(ctx context.Context, r *request) (*response, error) 
 	if e == nil || e.backend == nil {
 		return nil, withMessage(ErrUnsupportedPath, "no handler for route %q. route entry not found.", r.path)
 	}
-	lreq := &logical.Request{
-		ID:            uuid.NewString(),
-		Operation:     r.op,
-		Path:          rest,
-		Data:          r.data,
-		Storage:       e.view,
-		MountPoint:    e.routePrefix(),
-		MountType:     e.Type,
-		MountAccessor: e.Accessor,
-		ClientToken:   r.token,
-		Connection:    &logical.Connection{RemoteAddr: r.http.RemoteAddr},
+	lreq, err := newLogicalRequest(ctx, e, r.op, rest, r.data)
+	if err != nil {
+		return nil, err
 	}
-	if r.op == logical.UpdateOperation {
-		found, exists, err := e.backend.HandleExistenceCheck(ctx, lreq)
-		if err != nil {
-			return nil, backendError(err)
-		}
-		if found && !exists {
-			lreq.Operation = logical.CreateOperation
-		}
-	}
+	lreq.ClientToken = r.token
+	lreq.Connection = &logical.Connection{RemoteAddr: r.http.RemoteAddr}
 	if !unauthenticated(e.backend.SpecialPaths(), rest) {
 		if r.te, err = s.authenticate(ctx, r); err != nil {
 			return nil, err
@@ -63,6 +48,32 @@ func (s *Server) serveMount(ctx context.Context, r *request) (*response, error) 
 	}
 	resp, err := e.backend.HandleRequest(ctx, lreq)
 	return s.translate(ctx, r, e, lreq, resp, err)
+}
+
+// newLogicalRequest builds the backend request for op on path (relative to
+// mount e). An update of a path the backend's existence check finds absent
+// becomes a create, as in Vault, so ACL create/update capabilities apply.
+func newLogicalRequest(ctx context.Context, e *mountEntry, op logical.Operation, path string, data map[string]any) (*logical.Request, error) {
+	lreq := &logical.Request{
+		ID:            uuid.NewString(),
+		Operation:     op,
+		Path:          path,
+		Data:          data,
+		Storage:       e.view,
+		MountPoint:    e.routePrefix(),
+		MountType:     e.Type,
+		MountAccessor: e.Accessor,
+	}
+	if op == logical.UpdateOperation {
+		found, exists, err := e.backend.HandleExistenceCheck(ctx, lreq)
+		if err != nil {
+			return nil, backendError(err)
+		}
+		if found && !exists {
+			lreq.Operation = logical.CreateOperation
+		}
+	}
+	return lreq, nil
 }
 
 // unauthenticated reports whether the backend declares path as open

@@ -55,6 +55,19 @@ type vaultStatusJSON struct {
 	Threshold   int    `json:"threshold"`
 	StorageFile string `json:"storageFile"`
 	Mount       string `json:"mount"`
+	// Transit is left out when there is none (always on the chain).
+	Transit []transitMountJSON `json:"transit,omitempty"`
+}
+
+type transitMountJSON struct {
+	Path string           `json:"path"`
+	Keys []transitKeyJSON `json:"keys"`
+}
+
+type transitKeyJSON struct {
+	Name          string `json:"name"`
+	Type          string `json:"type"`
+	LatestVersion int    `json:"latestVersion"`
 }
 
 type objectJSON struct {
@@ -136,7 +149,7 @@ func (s *Server) apiChain(w http.ResponseWriter, r *http.Request) {
 		DataKey:           checkJSON(c.DataKey),
 		MasterKey:         masterKeyJSON(c.MasterKey),
 		MasterKeyCheck:    checkJSON(c.MasterKeyCheck),
-		Vault:             vaultStatusJSON(c.Vault),
+		Vault:             toVaultStatusJSON(c.Vault),
 	})
 }
 
@@ -154,13 +167,26 @@ func toStatusJSON(st Status) statusJSON {
 		KES: kesStatusJSON{
 			URL: st.KES.URL, Ready: checkJSON(st.KES.Ready), Keys: make([]masterKeyJSON, len(st.KES.Keys)),
 		},
-		Vault: vaultStatusJSON(st.Vault),
+		Vault: toVaultStatusJSON(st.Vault),
 	}
 	for i, b := range st.S3.Buckets {
 		out.S3.Buckets[i] = bucketJSON{Name: b.Name, Created: timeJSON(b.Created), Encryption: b.Encryption, KeyID: b.KeyID}
 	}
 	for i, k := range st.KES.Keys {
 		out.KES.Keys[i] = masterKeyJSON(k)
+	}
+	return out
+}
+
+func toVaultStatusJSON(v VaultStatus) vaultStatusJSON {
+	out := vaultStatusJSON{URL: v.URL, External: v.External, Initialized: v.Initialized, Sealed: v.Sealed,
+		Shares: v.Shares, Threshold: v.Threshold, StorageFile: v.StorageFile, Mount: v.Mount}
+	for _, m := range v.Transit {
+		tm := transitMountJSON{Path: m.Path, Keys: make([]transitKeyJSON, len(m.Keys))}
+		for i, k := range m.Keys {
+			tm.Keys[i] = transitKeyJSON(k)
+		}
+		out.Transit = append(out.Transit, tm)
 	}
 	return out
 }

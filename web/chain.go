@@ -1,6 +1,9 @@
 package web
 
-import "fmt"
+import (
+	"fmt"
+	"reflect"
+)
 
 // chainPage is the chain of one object as the page draws it: one box per link, top to
 // bottom, nil for the links an object's encryption does not have.
@@ -54,7 +57,7 @@ func newChainPage(c Chain) chainPage {
 	}
 	p.DataKey = checkState(c.DataKey)
 	p.MasterKey = checkState(c.MasterKeyCheck)
-	if c.Vault == (VaultStatus{}) {
+	if reflect.ValueOf(c.Vault).IsZero() { // no vault of ours below the key server
 		p.End = fmt.Sprintf(endOutside, c.MasterKey.Location)
 		return p
 	}

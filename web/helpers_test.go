@@ -133,6 +133,19 @@ var testVault = VaultStatus{
 	StorageFile: "/data/vault.db", Mount: "kes/",
 }
 
+// testVaultTransit is testVault with two Transit engines, as the overview gets it.
+func testVaultTransit() VaultStatus {
+	v := testVault
+	v.Transit = []TransitMount{
+		{Path: "other/"},
+		{Path: "transit/", Keys: []TransitKey{
+			{Name: "orders", Type: "aes256-gcm96", LatestVersion: 3},
+			{Name: "transit-key-1", Type: "chacha20-poly1305", LatestVersion: 1},
+		}},
+	}
+	return v
+}
+
 // okChain is a complete, healthy chain for o.
 func okChain(o Object) Chain {
 	c := Chain{Object: o, Format: "DARE 2.0, AES-256-GCM, 64 KiB packages"}
@@ -182,7 +195,7 @@ func newFakeSource() *fakeSource {
 					{Name: "minio-key-1", Location: "embedded vault, KV v1 kes/minio-key-1"},
 				},
 			},
-			Vault: testVault,
+			Vault: testVaultTransit(),
 		},
 		objects: map[string][]Object{"reports": nil},
 		chains:  map[string]Chain{},

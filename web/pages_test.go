@@ -53,6 +53,11 @@ func TestOverview(t *testing.T) {
 		"https://127.0.0.1:7373", `id="keys"`, "embedded vault, KV v1 kes/minio-key-1",
 		// vault
 		"https://127.0.0.1:8200", "3 of 5 shares", "/data/vault.db", "kes/", "unsealed",
+		// Transit: every key with its type and latest version, and an engine without keys
+		`id="transit"`,
+		`<tr><td class="mono">transit/</td><td class="mono">orders</td><td class="mono">aes256-gcm96</td><td>3</td></tr>`,
+		`<tr><td class="mono">transit/</td><td class="mono">transit-key-1</td><td class="mono">chacha20-poly1305</td><td>1</td></tr>`,
+		`<tr><td class="mono">other/</td><td colspan="3" class="empty">no keys yet</td></tr>`,
 	)
 	if n := strings.Count(r.body, `class="badge ok"`); n != 3 {
 		t.Errorf("%d ok badges, want 3", n)
@@ -76,6 +81,17 @@ func TestOverview(t *testing.T) {
 	if n := strings.Count(r.body, `class="badge broken"`); n != 3 {
 		t.Errorf("%d broken badges, want 3", n)
 	}
+	if strings.Contains(r.body, "Transit keys") {
+		t.Error("a sealed vault's overview has a Transit section")
+	}
+
+	// An unsealed vault without a Transit engine says how to enable one.
+	tc.src.mu.Lock()
+	tc.src.status.Vault.Sealed = false
+	tc.src.status.Vault.Transit = nil
+	tc.src.mu.Unlock()
+	r = tc.get("/")
+	wantContains(t, r.body, "Transit keys", "No Transit engine (vault secrets enable transit).")
 }
 
 func TestBucketListing(t *testing.T) {

@@ -95,6 +95,26 @@ type VaultStatus struct {
 	StorageFile string
 	// Mount is the KV mount that holds the key server's master keys, e.g. "kes/".
 	Mount string
+	// Transit are the vault's Transit engines and their keys, in path order; empty while the
+	// vault is sealed. The overview shows them; the chain page leaves them out.
+	Transit []TransitMount
+}
+
+// TransitMount is one Transit secrets engine of the vault.
+type TransitMount struct {
+	// Path is the mount path, e.g. "transit/".
+	Path string
+	// Keys are its keys in name order.
+	Keys []TransitKey
+}
+
+// TransitKey describes one Transit key by its metadata, never its material.
+type TransitKey struct {
+	Name string
+	// Type is the key type, e.g. "aes256-gcm96".
+	Type string
+	// LatestVersion is the version new ciphertexts are made with.
+	LatestVersion int
 }
 
 // Object is one stored object, as a listing shows it.
