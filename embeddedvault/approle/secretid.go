@@ -34,6 +34,24 @@ func (b *backend) secretIDPaths() []*framework.Path {
 			HelpSynopsis: "Generate a secret ID or list accessors.",
 		},
 		{
+			// custom-secret-id: as secret-id, with the caller's secret_id (kmsbox's seed file
+			// fixes AppRole credentials this way, as Vault's API allows).
+			Pattern: "role/" + name + "/custom-secret-id$",
+			Fields: map[string]*framework.FieldSchema{
+				"role_name":         roleField,
+				"secret_id":         {Type: framework.TypeString, Description: "The secret ID to register."},
+				"metadata":          {Type: framework.TypeString, Description: "JSON object of string metadata."},
+				"cidr_list":         {Type: framework.TypeCommaStringSlice, Description: "CIDRs allowed to use the secret ID."},
+				"token_bound_cidrs": {Type: framework.TypeCommaStringSlice, Description: "CIDRs allowed to use the token."},
+				"ttl":               {Type: framework.TypeDurationSecond, Description: "Lifetime of the secret ID."},
+				"num_uses":          {Type: framework.TypeInt, Description: "Uses of the secret ID."},
+			},
+			Operations: map[logical.Operation]framework.OperationHandler{
+				logical.UpdateOperation: &framework.PathOperation{Callback: b.generateSecretID},
+			},
+			HelpSynopsis: "Register a secret ID of the caller's choice.",
+		},
+		{
 			Pattern: "role/" + name + "/secret-id/(lookup|destroy)/?$",
 			Fields: map[string]*framework.FieldSchema{
 				"role_name": roleField,
@@ -97,9 +115,21 @@ func (b *backend) generateSecretID(ctx context.Context, req *logical.Request, d 
 		return logical.ErrorResponse("invalid CIDR: %v", err), nil
 	}
 	secretID := uuid.NewString()
+	if strings.HasSuffix(req.Path, "/custom-secret-id") {
+		custom := d.Get("secret_id").(string)
+		if custom == "" {
+			return logical.ErrorResponse("missing secret_id"), nil
+		}
+		secretID = custom
+	}
 	key, err := b.secretIDKey(ctx, req.Storage, r.Name, secretID)
 	if err != nil {
 		return nil, err
+	}
+	if old, err := b.getSecretID(ctx, req.Storage, key); err != nil {
+		return nil, err
+	} else if old != nil {
+		return logical.ErrorResponse("SecretID is already registered"), nil
 	}
 	if err := b.putSecretID(ctx, req.Storage, key, e); err != nil {
 		return nil, err
