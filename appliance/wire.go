@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/kmsbox/kmsbox/appliance/seed"
 	"github.com/kmsbox/kmsbox/embeddedvault"
 	"github.com/kmsbox/kmsbox/internal/atomicfile"
 	"github.com/kmsbox/kmsbox/kescore"
@@ -128,10 +129,20 @@ func (a *Appliance) wire(ctx context.Context, lns map[string]net.Listener) error
 		a.log.Warn("the vault is sealed: KES and S3 wait for it; initialize it (vault operator init) or unseal it (vault operator unseal)",
 			"VAULT_ADDR", a.URL("vault"), "VAULT_CACERT", a.CAFile())
 	}
-	if cfg.Dev {
-		return a.writeDevFiles(vault, scfg)
+	if !cfg.Dev {
+		return nil
 	}
-	return nil
+	if err := a.writeDevFiles(vault, scfg); err != nil {
+		return err
+	}
+	rootToken, _ := vault.DevCredentials()
+	access, secret := rootCredentials(scfg)
+	a.seedTargets = seed.Targets{
+		Vault: vaultTarget{h: vault.Handler(), token: rootToken},
+		KES:   kesTarget{kes: kes},
+		S3:    s3Target{h: s3.Handler(), access: access, secret: secret, region: scfg.Region, ip: "127.0.0.1"},
+	}
+	return a.ApplySeed(ctx)
 }
 
 // writeTrustBundle writes <data-dir>/certs/trust.pem: the local CA plus the certificates that
