@@ -55,6 +55,7 @@ func (p *parser) vault(n *yaml.Node, at0 string) {
 		"secrets": func(n *yaml.Node, at0 string) {
 			p.list(n, at0, func(n *yaml.Node, path string) {
 				s := Secret{at: at(n)}
+				hasData := false
 				p.mapping(n, path, fields{
 					"path": func(n *yaml.Node, path string) {
 						if s.Path = strings.Trim(p.str(n, path), "/"); s.Path != "" && !strings.Contains(s.Path, "/") {
@@ -62,15 +63,21 @@ func (p *parser) vault(n *yaml.Node, at0 string) {
 						}
 					},
 					"data": func(n *yaml.Node, path string) {
-						if n.Kind != yaml.MappingNode || len(n.Content) == 0 {
+						hasData = true
+						switch {
+						case n.Kind != yaml.MappingNode:
 							p.errorf(n, path, "want a mapping of at least one field, got %s", kindName(n))
-						} else if err := n.Decode(&s.Data); err != nil {
-							p.errorf(n, path, "%v", err)
+						case len(n.Content) == 0:
+							p.errorf(n, path, "want at least one field")
+						default:
+							if err := n.Decode(&s.Data); err != nil {
+								p.errorf(n, path, "%v", err)
+							}
 						}
 					},
 				})
 				p.required(n, path, "path", s.Path)
-				if s.Data == nil {
+				if !hasData {
 					p.required(n, path, "data", "")
 				}
 				p.unique(&secrets, keyNode(n, "path"), path+".path", s.Path)
