@@ -154,6 +154,7 @@ type Appliance struct {
 	minioID  string // KES identity of <data-dir>/certs/minio.crt (dev)
 	devKey   string // the key --dev creates for the MinIO identity
 	keys     keyStoreInfo
+	det      *deriver // deterministic mode; nil = random secrets
 	// seedTargets are the servers as the seed file's Apply reaches them.
 	seedTargets seed.Targets
 }
@@ -189,7 +190,12 @@ func Open(ctx context.Context, cfg Config) (_ *Appliance, err error) {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
 
-	a := &Appliance{cfg: cfg, log: cfg.Logger, addrs: map[string]string{}}
+	det := newDeriver(cfg.Deterministic)
+	if det != nil {
+		cfg.Logger = cfg.Logger.With("deterministic", deterministicNote)
+		cfg.Logger.Warn("every secret of this start derives from --deterministic: never use it outside tests")
+	}
+	a := &Appliance{cfg: cfg, log: cfg.Logger, addrs: map[string]string{}, det: det}
 	defer func() {
 		if err != nil {
 			a.closeState()
@@ -201,6 +207,12 @@ func Open(ctx context.Context, cfg Config) (_ *Appliance, err error) {
 		SANs:   cfg.SANs,
 		ACME:   cfg.ACME,
 		Logger: cfg.Logger.With("component", "certs"),
+		IdentityKey: func() func(string) []byte {
+			if det == nil {
+				return nil
+			}
+			return func(name string) []byte { return det.bytes("kes identity "+name, 32) }
+		}(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("certificates: %w", err)

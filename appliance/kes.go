@@ -47,7 +47,9 @@ func (a *Appliance) kesConfig(ctx context.Context, vault *embeddedvault.Server) 
 		if a.cfg.KMS.StaticKey != "" || key == "" {
 			key = defaultKeyName // the S3 side uses the static key; KES still gets the guide's key
 		}
-		kcfg.Keys = []string{key}
+		if a.det == nil {
+			kcfg.Keys = []string{key} // else wire imports it with derived material
+		}
 		a.devKey = key
 	}
 	if err := a.seedKESPolicies(kcfg.Policies); err != nil {

@@ -26,7 +26,7 @@ func (a *Appliance) s3Config(ctx context.Context, kes *kescore.Server) (s3lite.C
 	case access != "" || secret != "":
 		return s3lite.Config{}, errors.New("s3: MINIO_ROOT_USER and MINIO_ROOT_PASSWORD must be set together")
 	case cfg.Dev:
-		dc, err := loadDevCredentials(cfg.DataDir)
+		dc, err := loadDevCredentials(cfg.DataDir, a.det.reader("s3 credentials"))
 		if err != nil {
 			return s3lite.Config{}, fmt.Errorf("s3: %w", err)
 		}

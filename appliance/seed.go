@@ -77,10 +77,17 @@ func (v vaultTarget) Request(ctx context.Context, method, path string, body map[
 	return out, nil
 }
 
-// kesTarget is seed.KESAPI over the in-process key server.
-type kesTarget struct{ kes *kescore.Server }
+// kesTarget is seed.KESAPI over the in-process key server. In deterministic mode a random
+// key is imported with material derived from the seed instead.
+type kesTarget struct {
+	kes *kescore.Server
+	det *deriver
+}
 
 func (k kesTarget) CreateKey(ctx context.Context, name string) error {
+	if k.det != nil {
+		return k.ImportKey(ctx, name, k.det.bytes("kes key "+name, 32))
+	}
 	return kesSeedError(k.kes.CreateKey(ctx, name))
 }
 

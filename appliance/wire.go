@@ -31,6 +31,12 @@ func (a *Appliance) wire(ctx context.Context, lns map[string]net.Listener) error
 		DevKeyFile:   filepath.Join(cfg.DataDir, devVaultKeyFile),
 		Version:      cfg.Version,
 	}
+	if a.det != nil {
+		vcfg.DevRootKey = a.det.bytes("vault root key", 32)
+		if vcfg.DevRootToken == "" {
+			vcfg.DevRootToken = "hvs." + randomString(a.det.reader("vault root token"), 24)
+		}
+	}
 	if mount := a.managedMount(); mount != "" || cfg.Dev {
 		// KES's mount (and with --dev the Transit engine and its key) are there as soon as an
 		// unseal returns, as on every restart.
@@ -77,6 +83,12 @@ func (a *Appliance) wire(ctx context.Context, lns map[string]net.Listener) error
 		return fmt.Errorf("kes: %w", err)
 	}
 	a.closers = append(a.closers, kes.Close)
+	if a.det != nil && a.devKey != "" {
+		// kesConfig left the dev key out: made here from the seed instead of at random.
+		if err := (kesTarget{kes: kes, det: a.det}).CreateKey(ctx, a.devKey); err != nil && !errors.Is(err, seed.ErrExists) {
+			return fmt.Errorf("kes: key %s: %w", a.devKey, err)
+		}
+	}
 
 	// 3. The object store, taking its data keys from the key server.
 	scfg, err := a.s3Config(ctx, kes)
@@ -139,7 +151,7 @@ func (a *Appliance) wire(ctx context.Context, lns map[string]net.Listener) error
 	access, secret := rootCredentials(scfg)
 	a.seedTargets = seed.Targets{
 		Vault: vaultTarget{h: vault.Handler(), token: rootToken},
-		KES:   kesTarget{kes: kes},
+		KES:   kesTarget{kes: kes, det: a.det},
 		S3:    s3Target{h: s3.Handler(), access: access, secret: secret, region: scfg.Region, ip: "127.0.0.1"},
 	}
 	return a.ApplySeed(ctx)
@@ -209,6 +221,9 @@ func (a *Appliance) writeDevFiles(vault *embeddedvault.Server, s3cfg s3lite.Conf
 	}
 
 	w := a.cfg.Out
+	if a.det != nil {
+		fmt.Fprintln(w, "kmsbox "+deterministicNote+": every secret below derives from --deterministic.")
+	}
 	fmt.Fprintln(w, "kmsbox dev mode: credentials for development only, never for production data.")
 	if u := a.URL("vault"); u != "" {
 		fmt.Fprintf(w, "  Vault  %s\n         root token  %s\n         unseal key  %s\n", u, rootToken, unsealKey)
