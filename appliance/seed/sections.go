@@ -119,11 +119,7 @@ func (p *parser) vault(n *yaml.Node, at0 string) {
 					"role_id":   func(n *yaml.Node, path string) { r.RoleID = p.str(n, path) },
 					"secret_id": func(n *yaml.Node, path string) { r.SecretID = p.str(n, path) },
 				})
-				p.required(n, path, "name", r.Name)
-				if r.Name != "" && !validName(r.Name) {
-					p.errorf(keyNode(n, "name"), path+".name", "bad role name %q", r.Name)
-				}
-				p.unique(&roles, keyNode(n, "name"), path+".name", r.Name)
+				p.itemName(n, path, "name", r.Name, &roles, true)
 				v.AppRoles = append(v.AppRoles, r)
 			})
 		},
@@ -139,8 +135,7 @@ func (p *parser) vault(n *yaml.Node, at0 string) {
 						}
 					},
 				})
-				p.required(n, path, "id", t.ID)
-				p.unique(&tokens, keyNode(n, "id"), path+".id", t.ID)
+				p.itemName(n, path, "id", t.ID, &tokens, false)
 				v.Tokens = append(v.Tokens, t)
 			})
 		},
@@ -160,11 +155,7 @@ func (p *parser) kes(n *yaml.Node, at0 string) {
 					"hex":    func(n *yaml.Node, path string) { hexText = p.str(n, path) },
 					"base64": func(n *yaml.Node, path string) { b64Text = p.str(n, path) },
 				})
-				p.required(n, path, "name", key.Name)
-				if key.Name != "" && !validName(key.Name) {
-					p.errorf(keyNode(n, "name"), path+".name", "bad key name %q (want letters, digits, - and _)", key.Name)
-				}
-				p.unique(&keys, keyNode(n, "name"), path+".name", key.Name)
+				p.itemName(n, path, "name", key.Name, &keys, true)
 				var err error
 				switch {
 				case hexText != "" && b64Text != "":
@@ -191,11 +182,7 @@ func (p *parser) kes(n *yaml.Node, at0 string) {
 					"name": func(n *yaml.Node, path string) { id.Name = p.str(n, path) },
 					"cert": func(n *yaml.Node, path string) { id.Cert = p.str(n, path) },
 				})
-				p.required(n, path, "name", id.Name)
-				if id.Name != "" && !validName(id.Name) {
-					p.errorf(keyNode(n, "name"), path+".name", "bad identity name %q (want letters, digits, - and _)", id.Name)
-				}
-				p.unique(&ids, keyNode(n, "name"), path+".name", id.Name)
+				p.itemName(n, path, "name", id.Name, &ids, true)
 				if id.Cert != "" {
 					if b := p.readFile(keyNode(n, "cert"), path+".cert", id.Cert); b != nil && !isCertificate(b) {
 						p.errorf(keyNode(n, "cert"), path+".cert", "file %q holds no PEM certificate", id.Cert)
@@ -216,8 +203,7 @@ func (p *parser) kes(n *yaml.Node, at0 string) {
 					"deny":       func(n *yaml.Node, path string) { pol.Deny = p.patterns(n, path) },
 					"identities": func(n *yaml.Node, path string) { pol.Identities = p.strs(n, path) },
 				})
-				p.required(n, path, "name", pol.Name)
-				p.unique(&policies, keyNode(n, "name"), path+".name", pol.Name)
+				p.itemName(n, path, "name", pol.Name, &policies, false)
 				k.Policies = append(k.Policies, pol)
 			})
 		},
@@ -283,8 +269,7 @@ func (p *parser) s3(n *yaml.Node, at0 string) {
 								"content": func(n *yaml.Node, path string) { content, hasContent = p.str(n, path), true },
 								"file":    func(n *yaml.Node, path string) { file = p.str(n, path) },
 							})
-							p.required(n, path, "key", o.Key)
-							p.unique(&objects, keyNode(n, "key"), path+".key", o.Key)
+							p.itemName(n, path, "key", o.Key, &objects, false)
 							where, _ := p.oneOf(n, path, "content", hasContent, "file", file != "")
 							o.Content = []byte(content)
 							if file != "" {
@@ -433,3 +418,13 @@ func validTTL(s string) bool {
 }
 
 func pathMatch(pattern string) (bool, error) { return path.Match(pattern, "") }
+
+// itemName checks the name (or id, path, key) of a list item: present, unique in its list,
+// and, when checked, a name as KES allows it.
+func (p *parser) itemName(n *yaml.Node, path, key, name string, u *unique, checked bool) {
+	p.required(n, path, key, name)
+	if checked && name != "" && !validName(name) {
+		p.errorf(keyNode(n, key), path+"."+key, "bad %s name %q (want letters, digits, - and _)", u.what, name)
+	}
+	p.unique(u, keyNode(n, key), path+"."+key, name)
+}
