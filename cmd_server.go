@@ -16,8 +16,10 @@ import (
 
 	"github.com/kmsbox/kmsbox/appliance"
 	"github.com/kmsbox/kmsbox/appliance/kesconf"
+	"github.com/kmsbox/kmsbox/appliance/seed"
 	"github.com/kmsbox/kmsbox/appliance/vaultconf"
 	"github.com/kmsbox/kmsbox/certs"
+	"github.com/kmsbox/kmsbox/embeddedvault"
 )
 
 // serverCommand is `kmsbox server`: the whole appliance in the foreground until SIGINT or
@@ -53,6 +55,8 @@ func serverFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "san", Usage: "extra DNS name or IP for the server certificate (repeatable)", EnvVars: []string{"KMSBOX_SAN"}},
 		&cli.BoolFlag{Name: "dev", Usage: "initialize, unseal and seed everything; write the env file", EnvVars: []string{"KMSBOX_DEV"}},
 		&cli.StringFlag{Name: "dev-root-token", Usage: "fixed Vault root token ID in dev mode", EnvVars: []string{"KMSBOX_DEV_ROOT_TOKEN", "VAULT_DEV_ROOT_TOKEN_ID"}},
+		&cli.StringFlag{Name: "seed", Usage: "YAML seed file applied in full before the servers report ready (needs --dev)", EnvVars: []string{"KMSBOX_SEED"}},
+		&cli.StringFlag{Name: "deterministic", Usage: "TESTS ONLY: derive every dev secret from this `SEED`, so fresh starts agree (needs --dev)", EnvVars: []string{"KMSBOX_DETERMINISTIC"}},
 		&cli.StringFlag{Name: "vault-config", Usage: "the guide's vault-config.json (or HCL)", EnvVars: []string{"KMSBOX_VAULT_CONFIG"}},
 		&cli.StringFlag{Name: "kes-config", Usage: "a KES server config: the guide's TOML or the current YAML", EnvVars: []string{"KMSBOX_KES_CONFIG"}},
 		&cli.BoolFlag{Name: "auto-encrypt", Usage: "encrypt (SSE-S3) every upload that asks for no encryption (on with --dev; env MINIO_KMS_AUTO_ENCRYPTION=on)", EnvVars: []string{"KMSBOX_AUTO_ENCRYPT"}},
@@ -133,6 +137,16 @@ func serverConfig(c *cli.Context, log *slog.Logger) (appliance.Config, error) {
 		cfg.ACME = &certs.ACMEConfig{Domains: []string{d}, CA: c.String("acme-ca"), Email: c.String("acme-email")}
 	} else if c.IsSet("acme-ca") || c.IsSet("acme-email") {
 		return cfg, errors.New("--acme-ca and --acme-email need --acme-domain")
+	}
+	if name := c.String("seed"); name != "" {
+		sd, err := seed.ReadFile(name, seed.Options{VaultPolicy: embeddedvault.ParsePolicy})
+		if err != nil {
+			return cfg, fmt.Errorf("--seed:\n%w", err)
+		}
+		cfg.Seed = sd
+	}
+	if d := c.String("deterministic"); d != "" {
+		cfg.Deterministic = d
 	}
 	if name := c.String("vault-config"); name != "" {
 		vc, ignored, err := vaultconf.Load(name)

@@ -19,6 +19,11 @@ func TestServerRejectsBadSettings(t *testing.T) {
 		{"log-level", []string{"--log-level", "loud"}, nil, `--log-level "loud"`},
 		{"auto-encryption", nil, map[string]string{"MINIO_KMS_AUTO_ENCRYPTION": "maybe"}, "MINIO_KMS_AUTO_ENCRYPTION"},
 		{"acme-ca alone", []string{"--acme-ca", "https://acme.example/dir"}, nil, "--acme-domain"},
+		{"bad seed", []string{"--dev", "--seed", "appliance/seed/testdata/bad/duplicate-bucket.yaml"}, nil,
+			"--seed:\nappliance/seed/testdata/bad/duplicate-bucket.yaml:5:13: s3.buckets[2].name: duplicate bucket \"data\" (first at line 3)"},
+		{"missing seed", []string{"--dev", "--seed", "no-such-seed.yaml"}, nil, "no-such-seed.yaml: no such file"},
+		{"seed without dev", []string{"--seed", "appliance/seed/testdata/example.yaml"}, nil, "--seed needs --dev"},
+		{"deterministic without dev", []string{"--deterministic", "x"}, nil, "--deterministic needs --dev"},
 		{"secret key twice", nil, map[string]string{"MINIO_KMS_SECRET_KEY": "k:AAAA", "MINIO_KMS_SECRET_KEY_FILE": "/nonexistent"}, "mutually exclusive"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

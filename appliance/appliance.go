@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kmsbox/kmsbox/appliance/kesconf"
+	"github.com/kmsbox/kmsbox/appliance/seed"
 	"github.com/kmsbox/kmsbox/appliance/vaultconf"
 	"github.com/kmsbox/kmsbox/certs"
 )
@@ -41,6 +42,14 @@ type Config struct {
 	Dev bool
 	// DevRootToken fixes the dev root token ID; empty = random. Only with Dev.
 	DevRootToken string
+
+	// Seed is the parsed seed file (--seed): applied in full during Open, before any listener
+	// serves; nil = none. It needs Dev.
+	Seed *seed.Seed
+	// Deterministic, when not empty, derives every secret a fresh dev start makes (unseal key,
+	// root token, identities, S3 credentials, key material) from this string, so two fresh
+	// starts with the same value agree. For tests only: it needs Dev, and every log line says so.
+	Deterministic string
 
 	// VaultConfig is the guide's vault-config.json (or HCL), parsed; nil = none. Its storage
 	// path and lease TTLs apply to the store, its TLS files and minimum version to the Vault
@@ -109,6 +118,12 @@ func (c *Config) Validate() error {
 	if c.DevRootToken != "" && !c.Dev {
 		errs = append(errs, errors.New("--dev-root-token needs --dev"))
 	}
+	if c.Seed != nil && !c.Dev {
+		errs = append(errs, errors.New("--seed needs --dev"))
+	}
+	if c.Deterministic != "" && !c.Dev {
+		errs = append(errs, errors.New("--deterministic needs --dev"))
+	}
 	if len(c.KMS.KESEndpoints) > 0 && c.KMS.StaticKey != "" {
 		errs = append(errs, errors.New("MINIO_KMS_KES_* and MINIO_KMS_SECRET_KEY/MINIO_KMS_MASTER_KEY are mutually exclusive"))
 	}
@@ -139,6 +154,9 @@ type Appliance struct {
 	minioID  string // KES identity of <data-dir>/certs/minio.crt (dev)
 	devKey   string // the key --dev creates for the MinIO identity
 	keys     keyStoreInfo
+	det      *deriver // deterministic mode; nil = random secrets
+	// seedTargets are the servers as the seed file's Apply reaches them.
+	seedTargets seed.Targets
 }
 
 // Open binds the listeners of every enabled server and opens every store. It fails fast and
@@ -165,11 +183,19 @@ func Open(ctx context.Context, cfg Config) (_ *Appliance, err error) {
 	if cfg.Dev && !cfg.S3.NoAutoEncrypt {
 		cfg.S3.AutoEncrypt = true
 	}
+	if cfg.Seed != nil && cfg.Seed.Console != nil && !*cfg.Seed.Console {
+		cfg.ConsoleAddr = ""
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
 
-	a := &Appliance{cfg: cfg, log: cfg.Logger, addrs: map[string]string{}}
+	det := newDeriver(cfg.Deterministic)
+	if det != nil {
+		cfg.Logger = cfg.Logger.With("deterministic", deterministicNote)
+		cfg.Logger.Warn("every secret of this start derives from --deterministic: never use it outside tests")
+	}
+	a := &Appliance{cfg: cfg, log: cfg.Logger, addrs: map[string]string{}, det: det}
 	defer func() {
 		if err != nil {
 			a.closeState()
@@ -181,6 +207,12 @@ func Open(ctx context.Context, cfg Config) (_ *Appliance, err error) {
 		SANs:   cfg.SANs,
 		ACME:   cfg.ACME,
 		Logger: cfg.Logger.With("component", "certs"),
+		IdentityKey: func() func(string) []byte {
+			if det == nil {
+				return nil
+			}
+			return func(name string) []byte { return det.bytes("kes identity "+name, 32) }
+		}(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("certificates: %w", err)

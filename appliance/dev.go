@@ -3,10 +3,10 @@ package appliance
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,7 +55,7 @@ type devCredentials struct {
 
 // loadDevCredentials returns the dev S3 credentials kept in the data dir, making them on
 // first use.
-func loadDevCredentials(dataDir string) (devCredentials, error) {
+func loadDevCredentials(dataDir string, random io.Reader) (devCredentials, error) {
 	name := filepath.Join(dataDir, devCredentialsFile)
 	var c devCredentials
 	b, err := os.ReadFile(name)
@@ -68,31 +68,28 @@ func loadDevCredentials(dataDir string) (devCredentials, error) {
 	if !errors.Is(err, os.ErrNotExist) {
 		return c, err
 	}
-	c = devCredentials{AccessKey: "kmsbox" + randomString(14), SecretKey: randomString(40)}
+	c = devCredentials{AccessKey: "kmsbox" + randomString(random, 14), SecretKey: randomString(random, 40)}
 	b, _ = json.MarshalIndent(c, "", "  ")
 	return c, atomicfile.WriteFile(name, b, 0o600)
 }
 
 const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
-// randomString returns n characters of [A-Za-z0-9], uniformly chosen.
-func randomString(n int) string {
+// randomString returns n characters of [A-Za-z0-9], uniformly chosen from random's bytes.
+func randomString(random io.Reader, n int) string {
 	b := make([]byte, n)
-	for i := range b {
-		b[i] = alphabet[randIntn(len(alphabet))]
-	}
-	return string(b)
-}
-
-func randIntn(n int) int {
-	var b [1]byte
-	limit := 256 - 256%n // reject the biased tail
-	for {
-		rand.Read(b[:])
-		if int(b[0]) < limit {
-			return int(b[0]) % n
+	var c [1]byte
+	limit := 256 - 256%len(alphabet) // reject the biased tail
+	for i := 0; i < n; {
+		if _, err := io.ReadFull(random, c[:]); err != nil {
+			panic(err) // crypto/rand and HKDF streams never fail
+		}
+		if int(c[0]) < limit {
+			b[i] = alphabet[int(c[0])%len(alphabet)]
+			i++
 		}
 	}
+	return string(b)
 }
 
 // envVar is one `export NAME='value'` line of the env file.

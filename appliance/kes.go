@@ -3,7 +3,9 @@ package appliance
 import (
 	"context"
 	"fmt"
+	"os"
 
+	"github.com/kmsbox/kmsbox/certs"
 	"github.com/kmsbox/kmsbox/embeddedvault"
 	"github.com/kmsbox/kmsbox/kescore"
 )
@@ -45,8 +47,13 @@ func (a *Appliance) kesConfig(ctx context.Context, vault *embeddedvault.Server) 
 		if a.cfg.KMS.StaticKey != "" || key == "" {
 			key = defaultKeyName // the S3 side uses the static key; KES still gets the guide's key
 		}
-		kcfg.Keys = []string{key}
+		if a.det == nil {
+			kcfg.Keys = []string{key} // else wire imports it with derived material
+		}
 		a.devKey = key
+	}
+	if err := a.seedKESPolicies(kcfg.Policies); err != nil {
+		return kescore.Config{}, err
 	}
 	if a.cfg.KESConfig != nil {
 		if err := a.applyKESConfig(ctx, &kcfg, vault); err != nil {
@@ -54,4 +61,42 @@ func (a *Appliance) kesConfig(ctx context.Context, vault *embeddedvault.Server) 
 		}
 	}
 	return kcfg, nil
+}
+
+// seedKESPolicies adds the seed file's KES identities and policies: an identity without a
+// certificate file gets one made in <data-dir>/certs, as admin and minio do.
+func (a *Appliance) seedKESPolicies(policies map[string]kescore.Policy) error {
+	sd := a.cfg.Seed
+	if sd == nil {
+		return nil
+	}
+	ids := map[string]string{}
+	for _, id := range sd.KES.Identities {
+		if id.Cert == "" {
+			_, _, hash, err := a.certs.ClientIdentity(id.Name)
+			if err != nil {
+				return fmt.Errorf("--seed: kes identity %s: %w", id.Name, err)
+			}
+			ids[id.Name] = hash
+			continue
+		}
+		pemBytes, err := os.ReadFile(id.Cert)
+		if err != nil {
+			return fmt.Errorf("--seed: kes identity %s: %w", id.Name, err)
+		}
+		if ids[id.Name], err = certs.IdentityOfPEM(pemBytes); err != nil {
+			return fmt.Errorf("--seed: kes identity %s: %w", id.Name, err)
+		}
+	}
+	for _, p := range sd.KES.Policies {
+		members := make([]string, 0, len(p.Identities))
+		for _, m := range p.Identities {
+			if h, ok := ids[m]; ok {
+				m = h
+			}
+			members = append(members, m)
+		}
+		policies[p.Name] = kescore.Policy{Allow: p.Allow, Deny: p.Deny, Identities: members}
+	}
+	return nil
 }

@@ -17,12 +17,16 @@ import (
 func (a *Appliance) s3Config(ctx context.Context, kes *kescore.Server) (s3lite.Config, error) {
 	cfg := a.cfg
 	access, secret := cfg.S3.AccessKey, cfg.S3.SecretKey
+	if sd := cfg.Seed; sd != nil && sd.S3.AccessKey != "" {
+		// kmsbox's S3 server has one key pair: the seed's credentials are it.
+		access, secret = sd.S3.AccessKey, sd.S3.SecretKey
+	}
 	switch {
 	case access != "" && secret != "":
 	case access != "" || secret != "":
 		return s3lite.Config{}, errors.New("s3: MINIO_ROOT_USER and MINIO_ROOT_PASSWORD must be set together")
 	case cfg.Dev:
-		dc, err := loadDevCredentials(cfg.DataDir)
+		dc, err := loadDevCredentials(cfg.DataDir, a.det.reader("s3 credentials"))
 		if err != nil {
 			return s3lite.Config{}, fmt.Errorf("s3: %w", err)
 		}

@@ -1,6 +1,7 @@
 package appliance
 
 import (
+	"crypto/rand"
 	"net"
 	"os"
 	"path/filepath"
@@ -85,14 +86,14 @@ func TestWriteEnvFile(t *testing.T) {
 
 func TestDevCredentialsPersist(t *testing.T) {
 	dir := t.TempDir()
-	a, err := loadDevCredentials(dir)
+	a, err := loadDevCredentials(dir, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(a.AccessKey) < 16 || len(a.SecretKey) != 40 {
 		t.Fatalf("weak dev credentials: %d/%d chars", len(a.AccessKey), len(a.SecretKey))
 	}
-	b, err := loadDevCredentials(dir)
+	b, err := loadDevCredentials(dir, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +108,7 @@ func TestDevCredentialsPersist(t *testing.T) {
 		t.Fatalf("data dir holds %v (%v), want only the credentials file", entries, err)
 	}
 	os.WriteFile(filepath.Join(dir, devCredentialsFile), []byte("{"), 0o600)
-	if _, err := loadDevCredentials(dir); err == nil || !strings.Contains(err.Error(), "damaged") {
+	if _, err := loadDevCredentials(dir, rand.Reader); err == nil || !strings.Contains(err.Error(), "damaged") {
 		t.Fatalf("damaged file: err = %v", err)
 	}
 }

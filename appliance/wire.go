@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/kmsbox/kmsbox/appliance/seed"
 	"github.com/kmsbox/kmsbox/embeddedvault"
 	"github.com/kmsbox/kmsbox/internal/atomicfile"
 	"github.com/kmsbox/kmsbox/kescore"
@@ -29,6 +30,12 @@ func (a *Appliance) wire(ctx context.Context, lns map[string]net.Listener) error
 		DevRootToken: cfg.DevRootToken,
 		DevKeyFile:   filepath.Join(cfg.DataDir, devVaultKeyFile),
 		Version:      cfg.Version,
+	}
+	if a.det != nil {
+		vcfg.DevRootKey = a.det.bytes("vault root key", 32)
+		if vcfg.DevRootToken == "" {
+			vcfg.DevRootToken = "hvs." + randomString(a.det.reader("vault root token"), 24)
+		}
 	}
 	if mount := a.managedMount(); mount != "" || cfg.Dev {
 		// KES's mount (and with --dev the Transit engine and its key) are there as soon as an
@@ -76,6 +83,12 @@ func (a *Appliance) wire(ctx context.Context, lns map[string]net.Listener) error
 		return fmt.Errorf("kes: %w", err)
 	}
 	a.closers = append(a.closers, kes.Close)
+	if a.det != nil && a.devKey != "" {
+		// kesConfig left the dev key out: made here from the seed instead of at random.
+		if err := (kesTarget{kes: kes, det: a.det}).CreateKey(ctx, a.devKey); err != nil && !errors.Is(err, seed.ErrExists) {
+			return fmt.Errorf("kes: key %s: %w", a.devKey, err)
+		}
+	}
 
 	// 3. The object store, taking its data keys from the key server.
 	scfg, err := a.s3Config(ctx, kes)
@@ -128,10 +141,20 @@ func (a *Appliance) wire(ctx context.Context, lns map[string]net.Listener) error
 		a.log.Warn("the vault is sealed: KES and S3 wait for it; initialize it (vault operator init) or unseal it (vault operator unseal)",
 			"VAULT_ADDR", a.URL("vault"), "VAULT_CACERT", a.CAFile())
 	}
-	if cfg.Dev {
-		return a.writeDevFiles(vault, scfg)
+	if !cfg.Dev {
+		return nil
 	}
-	return nil
+	if err := a.writeDevFiles(vault, scfg); err != nil {
+		return err
+	}
+	rootToken, _ := vault.DevCredentials()
+	access, secret := rootCredentials(scfg)
+	a.seedTargets = seed.Targets{
+		Vault: vaultTarget{h: vault.Handler(), token: rootToken},
+		KES:   kesTarget{kes: kes, det: a.det},
+		S3:    s3Target{h: s3.Handler(), access: access, secret: secret, region: scfg.Region, ip: "127.0.0.1"},
+	}
+	return a.ApplySeed(ctx)
 }
 
 // writeTrustBundle writes <data-dir>/certs/trust.pem: the local CA plus the certificates that
@@ -198,6 +221,9 @@ func (a *Appliance) writeDevFiles(vault *embeddedvault.Server, s3cfg s3lite.Conf
 	}
 
 	w := a.cfg.Out
+	if a.det != nil {
+		fmt.Fprintln(w, "kmsbox "+deterministicNote+": every secret below derives from --deterministic.")
+	}
 	fmt.Fprintln(w, "kmsbox dev mode: credentials for development only, never for production data.")
 	if u := a.URL("vault"); u != "" {
 		fmt.Fprintf(w, "  Vault  %s\n         root token  %s\n         unseal key  %s\n", u, rootToken, unsealKey)

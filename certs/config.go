@@ -54,6 +54,11 @@ type Config struct {
 	// health checks and clients trusting ca.crt keep working.
 	ACME *ACMEConfig
 
+	// IdentityKey, if not nil, returns the 32-byte Ed25519 seed of the key of a new client
+	// identity name (deterministic tests derive it from their seed, so the identity, the
+	// hash of its public key, is the same on every fresh start). Nil means random keys.
+	IdentityKey func(name string) []byte
+
 	// Now is the clock used to issue and renew local certificates. Nil means
 	// time.Now. Tests inject a clock to drive renewal.
 	Now func() time.Time

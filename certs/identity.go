@@ -39,10 +39,11 @@ func IdentityOfPEM(data []byte) (string, error) {
 // with CN=name and the ClientAuth extended key usage, valid from now for
 // validity (zero means DefaultIdentityValidity, 720h).
 func NewIdentity(name string, validity time.Duration) (certPEM, keyPEM []byte, err error) {
-	return newIdentity(name, time.Now(), validity)
+	return newIdentity(name, time.Now(), validity, nil)
 }
 
-func newIdentity(name string, now time.Time, validity time.Duration) (certPEM, keyPEM []byte, err error) {
+// newIdentity makes an identity; keySeed, when 32 bytes, is the Ed25519 seed of its key.
+func newIdentity(name string, now time.Time, validity time.Duration, keySeed []byte) (certPEM, keyPEM []byte, err error) {
 	if name == "" {
 		return nil, nil, fmt.Errorf("%w: empty name", ErrInvalidName)
 	}
@@ -55,6 +56,10 @@ func newIdentity(name string, now time.Time, validity time.Duration) (certPEM, k
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, nil, err
+	}
+	if len(keySeed) == ed25519.SeedSize {
+		priv = ed25519.NewKeyFromSeed(keySeed)
+		pub = priv.Public().(ed25519.PublicKey)
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          randomSerial(),
@@ -96,7 +101,11 @@ func (m *Manager) ClientIdentity(name string) (certFile, keyFile, identity strin
 	keyPEM, keyErr := m.storage.Load(ctx, keyKey)
 	switch {
 	case errors.Is(certErr, fs.ErrNotExist) && errors.Is(keyErr, fs.ErrNotExist):
-		certPEM, keyPEM, err = newIdentity(name, m.now(), ClientIdentityValidity)
+		var keySeed []byte
+		if m.cfg.IdentityKey != nil {
+			keySeed = m.cfg.IdentityKey(name)
+		}
+		certPEM, keyPEM, err = newIdentity(name, m.now(), ClientIdentityValidity, keySeed)
 		if err != nil {
 			return "", "", "", err
 		}

@@ -83,6 +83,14 @@ var (
 	}
 )
 
+// ParsePolicy checks an ACL policy (HCL or JSON, optionally base64 encoded) as
+// sys/policies/acl would on a write, without storing it: the seed file's policies are
+// checked this way before anything is applied.
+func ParsePolicy(raw string) error {
+	_, err := parsePolicy("", raw)
+	return err
+}
+
 // parsePolicy parses an HCL or JSON policy, optionally base64 encoded.
 func parsePolicy(name, raw string) (*policy, error) {
 	if dec, err := base64.StdEncoding.DecodeString(strings.TrimSpace(raw)); err == nil && len(dec) > 0 && utf8.Valid(dec) {

@@ -16,11 +16,11 @@ func TestBarrier(t *testing.T) {
 	if _, err := b.Get(ctx, "x"); !errors.Is(err, ErrSealed) {
 		t.Fatalf("sealed Get = %v", err)
 	}
-	root, err := b.initialize(ctx, sealConfig{Type: "shamir", SecretShares: 1, SecretThreshold: 1})
+	root, err := b.initialize(ctx, sealConfig{Type: "shamir", SecretShares: 1, SecretThreshold: 1}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.initialize(ctx, sealConfig{}); !errors.Is(err, ErrAlreadyInitialized) {
+	if _, err := b.initialize(ctx, sealConfig{}, nil); !errors.Is(err, ErrAlreadyInitialized) {
 		t.Fatalf("second initialize = %v", err)
 	}
 	wrong := bytes.Clone(root)

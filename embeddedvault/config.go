@@ -35,6 +35,10 @@ type Config struct {
 	// DevRootToken, with Dev, is used as the root token ID at first
 	// initialization; empty means a random hvs. token.
 	DevRootToken string
+	// DevRootKey, with Dev, is the 32-byte root key (and so the one unseal key) a fresh
+	// store is initialized with, so that test starts derive it from a seed; nil (or another
+	// length) means random. INSECURE: for deterministic tests only.
+	DevRootKey []byte
 	// DevKeyFile is the path of the dev-mode key file (0600 JSON with the
 	// unseal key and root token). Required with Dev, ignored without.
 	DevKeyFile string

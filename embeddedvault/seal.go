@@ -38,7 +38,11 @@ func (s *Server) initialize(ctx context.Context, shares, threshold int, rootToke
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	root, err := s.barrier.initialize(ctx, sealConfig{Type: "shamir", SecretShares: shares, SecretThreshold: threshold})
+	var fixedRoot []byte
+	if s.cfg.Dev && shares == 1 {
+		fixedRoot = s.cfg.DevRootKey
+	}
+	root, err := s.barrier.initialize(ctx, sealConfig{Type: "shamir", SecretShares: shares, SecretThreshold: threshold}, fixedRoot)
 	if err != nil {
 		return nil, nil, err
 	}

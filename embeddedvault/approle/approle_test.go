@@ -188,3 +188,19 @@ func TestAppRoleRoleIDStorageFailure(t *testing.T) {
 		t.Fatalf("role ID after failed changes = %v, want %v", got, roleID)
 	}
 }
+
+func TestAppRoleCustomSecretID(t *testing.T) {
+	b, s := enginetest.New(t, New)
+	var u logical.Operation = logical.UpdateOperation
+	enginetest.MustDo(t, b, s, u, "role/a", map[string]any{"policies": "p"})
+	enginetest.ErrDo(t, b, s, u, "role/a/custom-secret-id", map[string]any{}, "missing secret_id")
+	sec := enginetest.MustDo(t, b, s, u, "role/a/custom-secret-id", map[string]any{"secret_id": "fixed-secret"}).Data
+	if sec["secret_id"] != "fixed-secret" || sec["secret_id_accessor"] == "" {
+		t.Fatalf("custom-secret-id = %v", sec)
+	}
+	enginetest.ErrDo(t, b, s, u, "role/a/custom-secret-id", map[string]any{"secret_id": "fixed-secret"}, "SecretID is already registered")
+	if look := enginetest.MustDo(t, b, s, u, "role/a/secret-id/lookup", map[string]any{"secret_id": "fixed-secret"}); look == nil ||
+		look.Data["secret_id_accessor"] != sec["secret_id_accessor"] {
+		t.Fatalf("lookup of the custom secret ID = %v", look)
+	}
+}

@@ -19,19 +19,22 @@ func (b *backend) secretIDPaths() []*framework.Path {
 	return []*framework.Path{
 		{
 			Pattern: "role/" + name + "/secret-id/?$",
-			Fields: map[string]*framework.FieldSchema{
-				"role_name":         roleField,
-				"metadata":          {Type: framework.TypeString, Description: "JSON object of string metadata."},
-				"cidr_list":         {Type: framework.TypeCommaStringSlice, Description: "CIDRs allowed to use the secret ID."},
-				"token_bound_cidrs": {Type: framework.TypeCommaStringSlice, Description: "CIDRs allowed to use the token."},
-				"ttl":               {Type: framework.TypeDurationSecond, Description: "Lifetime of the secret ID."},
-				"num_uses":          {Type: framework.TypeInt, Description: "Uses of the secret ID."},
-			},
+			Fields:  generateFields(roleField),
 			Operations: map[logical.Operation]framework.OperationHandler{
 				logical.UpdateOperation: &framework.PathOperation{Callback: b.generateSecretID},
 				logical.ListOperation:   &framework.PathOperation{Callback: b.listSecretIDs},
 			},
 			HelpSynopsis: "Generate a secret ID or list accessors.",
+		},
+		{
+			// custom-secret-id: as secret-id, with the caller's secret_id (kmsbox's seed file
+			// fixes AppRole credentials this way, as Vault's API allows).
+			Pattern: "role/" + name + "/custom-secret-id$",
+			Fields:  withSecretID(generateFields(roleField)),
+			Operations: map[logical.Operation]framework.OperationHandler{
+				logical.UpdateOperation: &framework.PathOperation{Callback: b.generateSecretID},
+			},
+			HelpSynopsis: "Register a secret ID of the caller's choice.",
 		},
 		{
 			Pattern: "role/" + name + "/secret-id/(lookup|destroy)/?$",
@@ -58,6 +61,23 @@ func (b *backend) secretIDPaths() []*framework.Path {
 			HelpSynopsis: "Look up or destroy a secret ID by accessor.",
 		},
 	}
+}
+
+// generateFields are the fields of secret-id and custom-secret-id.
+func generateFields(roleField *framework.FieldSchema) map[string]*framework.FieldSchema {
+	return map[string]*framework.FieldSchema{
+		"role_name":         roleField,
+		"metadata":          {Type: framework.TypeString, Description: "JSON object of string metadata."},
+		"cidr_list":         {Type: framework.TypeCommaStringSlice, Description: "CIDRs allowed to use the secret ID."},
+		"token_bound_cidrs": {Type: framework.TypeCommaStringSlice, Description: "CIDRs allowed to use the token."},
+		"ttl":               {Type: framework.TypeDurationSecond, Description: "Lifetime of the secret ID."},
+		"num_uses":          {Type: framework.TypeInt, Description: "Uses of the secret ID."},
+	}
+}
+
+func withSecretID(f map[string]*framework.FieldSchema) map[string]*framework.FieldSchema {
+	f["secret_id"] = &framework.FieldSchema{Type: framework.TypeString, Description: "The secret ID to register."}
+	return f
 }
 
 func (b *backend) generateSecretID(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
@@ -97,9 +117,21 @@ func (b *backend) generateSecretID(ctx context.Context, req *logical.Request, d 
 		return logical.ErrorResponse("invalid CIDR: %v", err), nil
 	}
 	secretID := uuid.NewString()
+	if strings.HasSuffix(req.Path, "/custom-secret-id") {
+		custom := d.Get("secret_id").(string)
+		if custom == "" {
+			return logical.ErrorResponse("missing secret_id"), nil
+		}
+		secretID = custom
+	}
 	key, err := b.secretIDKey(ctx, req.Storage, r.Name, secretID)
 	if err != nil {
 		return nil, err
+	}
+	if old, err := b.getSecretID(ctx, req.Storage, key); err != nil {
+		return nil, err
+	} else if old != nil {
+		return logical.ErrorResponse("SecretID is already registered"), nil
 	}
 	if err := b.putSecretID(ctx, req.Storage, key, e); err != nil {
 		return nil, err
