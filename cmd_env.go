@@ -79,7 +79,7 @@ func readEnvFile(dataDir string) ([]envVar, []byte, error) {
 }
 
 // parseEnvFile parses the shell exports of the env file: comments, blank lines and
-// `export NAME='value'` with POSIX single quoting ('\'' for a quote).
+// `export NAME='value'` with POSIX single quoting ('\” for a quote).
 func parseEnvFile(b []byte) ([]envVar, error) {
 	var vars []envVar
 	for i, line := range strings.Split(string(b), "\n") {
