@@ -9,11 +9,10 @@ import (
 	"github.com/kmsbox/kmsbox/appliance"
 )
 
-// startDev serves a --dev appliance in dir on loopback ports until the test ends.
-func startDev(t *testing.T, dir string) *appliance.Appliance {
+// serveAppliance opens an appliance with cfg and serves it until the test ends.
+func serveAppliance(t *testing.T, cfg appliance.Config) *appliance.Appliance {
 	t.Helper()
-	a, err := appliance.Open(context.Background(), appliance.Config{DataDir: dir, Dev: true,
-		VaultAddr: "127.0.0.1:0", KESAddr: "127.0.0.1:0", S3Addr: "127.0.0.1:0"})
+	a, err := appliance.Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +32,8 @@ func startDev(t *testing.T, dir string) *appliance.Appliance {
 // the environment wins over the file.
 func TestSelftestAndResetCommands(t *testing.T) {
 	dir := t.TempDir()
-	startDev(t, dir)
+	serveAppliance(t, appliance.Config{DataDir: dir, Dev: true,
+		VaultAddr: "127.0.0.1:0", KESAddr: "127.0.0.1:0", S3Addr: "127.0.0.1:0"})
 	out, _, err := runApp(t, "selftest", "--data-dir", dir)
 	if err != nil {
 		t.Fatalf("selftest: %v\n%s", err, out)
