@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"path/filepath"
@@ -17,21 +16,7 @@ import (
 // each era (KES_CLIENT_CERT/KEY and the guide's KES_CLIENT_TLS_*_FILE).
 func TestKeyCommands(t *testing.T) {
 	dir := t.TempDir()
-	a, err := appliance.Open(context.Background(), appliance.Config{
-		DataDir: dir, Dev: true, KESAddr: "127.0.0.1:0",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
+	a := serveAppliance(t, appliance.Config{DataDir: dir, Dev: true, KESAddr: "127.0.0.1:0"})
 	certDir := filepath.Join(dir, "certs")
 
 	kmsbox := func(t *testing.T, env map[string]string, args ...string) (string, error) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"debug/elf"
 	"encoding/json"
+	"flag"
+	"io"
 	"net/url"
 	"os"
 	"os/exec"
@@ -14,7 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/urfave/cli/v2"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/kmsbox/kmsbox/appliance/seed"
+	"github.com/kmsbox/kmsbox/embeddedvault"
 )
 
 // maxBinarySize keeps the image under 40 MB: distroless/static adds about 2 MB.
@@ -319,6 +325,7 @@ type composeFile struct {
 		Build       string            `yaml:"build"`
 		Image       string            `yaml:"image"`
 		Command     []string          `yaml:"command"`
+		Entrypoint  []string          `yaml:"entrypoint"`
 		Environment map[string]string `yaml:"environment"`
 		Volumes     []string          `yaml:"volumes"`
 		DependsOn   map[string]struct {
@@ -371,7 +378,31 @@ func TestDockerCompose(t *testing.T) {
 	}
 	kmsMounts := mounts(kms.Volumes)
 
-	clients := 0
+	checkArgs(t, "kmsbox service", kms.Command)
+	// The seed the service names is a file of the repo mounted into the container, and it is
+	// valid: the start would stop on it otherwise.
+	if i := slices.Index(kms.Command, "--seed"); i >= 0 && i+1 < len(kms.Command) {
+		host := ""
+		for src, dst := range kmsMounts {
+			if dst == kms.Command[i+1] {
+				host = src
+			}
+		}
+		if host == "" {
+			t.Errorf("the kmsbox service's --seed %s is not a mounted file", kms.Command[i+1])
+		} else if _, err := seed.ReadFile(host, seed.Options{VaultPolicy: embeddedvault.ParsePolicy}); err != nil {
+			t.Errorf("the kmsbox service's seed %s: %v", host, err)
+		}
+	} else {
+		t.Error("the kmsbox service has no --seed: the fixture's buckets and keys come from one")
+	}
+	for name := range kms.Environment {
+		if strings.HasPrefix(name, "KMSBOX_") && !slices.Contains(flagEnvVars(serverFlags()), name) {
+			t.Errorf("the kmsbox service sets %s, which no flag of kmsbox server reads", name)
+		}
+	}
+
+	clients, selftests := 0, 0
 	for name, svc := range c.Services {
 		if name == "kmsbox" {
 			continue
@@ -397,6 +428,28 @@ func TestDockerCompose(t *testing.T) {
 			t.Errorf("service %s does not mount the volume kmsbox keeps /data in (%v vs %v)", name, svc.Volumes, kms.Volumes)
 			continue
 		}
+		if svc.Build != "" { // the kmsbox image as a client: the selftest
+			checkArgs(t, "service "+name, svc.Command)
+			if len(svc.Command) == 0 || svc.Command[0] != "selftest" {
+				t.Errorf("service %s is built from the Dockerfile but runs %q, want selftest", name, svc.Command)
+				continue
+			}
+			selftests++
+			// The env file names /data/... paths: the client must see them at the same place.
+			if shared != "/data" {
+				t.Errorf("service %s mounts the data volume at %s, want /data (the env file's paths)", name, shared)
+			}
+			host := ""
+			for i, a := range svc.Command {
+				if a == "--host" && i+1 < len(svc.Command) {
+					host = svc.Command[i+1]
+				}
+			}
+			if !slices.Contains(sans, host) {
+				t.Errorf("service %s runs selftest with --host %q, which is not a --san of kmsbox (%v)", name, host, sans)
+			}
+			continue
+		}
 		if ca := svc.Environment["AWS_CA_BUNDLE"]; ca != shared+"/certs/ca.crt" {
 			t.Errorf("service %s: AWS_CA_BUNDLE=%q, want the exported CA %s/certs/ca.crt", name, ca, shared)
 		}
@@ -410,8 +463,89 @@ func TestDockerCompose(t *testing.T) {
 			svc.Environment["AWS_SECRET_ACCESS_KEY"] != kms.Environment["MINIO_ROOT_PASSWORD"] {
 			t.Errorf("service %s's AWS credentials are not kmsbox's MINIO_ROOT_USER/PASSWORD", name)
 		}
+		script := strings.Join(append(svc.Entrypoint, svc.Command...), " ")
+		for _, bad := range []string{"--no-verify-ssl", " -k ", "--insecure", "skip-verify"} {
+			if strings.Contains(script, bad) {
+				t.Errorf("service %s skips certificate verification (%s)", name, bad)
+			}
+		}
 	}
 	if clients == 0 {
 		t.Error("no client service depends on kmsbox")
 	}
+	if selftests != 1 {
+		t.Errorf("%d services run kmsbox selftest, want 1 (for docker compose up --exit-code-from)", selftests)
+	}
+}
+
+// checkArgs checks a kmsbox command line of a compose service against the binary's command
+// line: a known command, and only flags that command has (a value flag takes the next word).
+func checkArgs(t *testing.T, what string, argv []string) {
+	t.Helper()
+	if len(argv) == 0 {
+		t.Errorf("%s runs no command", what)
+		return
+	}
+	var command *cli.Command
+	for _, c := range newApp(io.Discard, io.Discard).Commands {
+		if c.Name == argv[0] {
+			command = c
+		}
+	}
+	if command == nil {
+		t.Errorf("%s runs %q: kmsbox has no such command", what, argv[0])
+		return
+	}
+	for i := 1; i < len(argv); i++ {
+		name, _, hasValue := strings.Cut(strings.TrimLeft(argv[i], "-"), "=")
+		if !strings.HasPrefix(argv[i], "-") {
+			t.Errorf("%s: stray argument %q", what, argv[i])
+			continue
+		}
+		var flag cli.Flag
+		for _, f := range command.Flags {
+			if slices.Contains(f.Names(), name) {
+				flag = f
+			}
+		}
+		if flag == nil {
+			t.Errorf("%s: kmsbox %s has no flag --%s", what, command.Name, name)
+			continue
+		}
+		if _, isBool := flag.(*cli.BoolFlag); !isBool && !hasValue {
+			i++ // the value
+		}
+	}
+	// And the binary parses it (the server is not started: only the flags are checked).
+	set := flagSet(t, command, argv[1:])
+	if set == nil {
+		t.Errorf("%s: kmsbox %s does not parse %q", what, command.Name, argv[1:])
+	}
+}
+
+// flagSet parses args with the command's flags, nil when they do not parse.
+func flagSet(t *testing.T, command *cli.Command, args []string) *flag.FlagSet {
+	t.Helper()
+	set := flag.NewFlagSet(command.Name, flag.ContinueOnError)
+	set.SetOutput(io.Discard)
+	for _, f := range command.Flags {
+		if err := f.Apply(set); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := set.Parse(args); err != nil {
+		return nil
+	}
+	return set
+}
+
+// flagEnvVars lists the environment variables the flags read.
+func flagEnvVars(flags []cli.Flag) []string {
+	var names []string
+	for _, f := range flags {
+		if e, ok := f.(interface{ GetEnvVars() []string }); ok {
+			names = append(names, e.GetEnvVars()...)
+		}
+	}
+	return names
 }

@@ -64,6 +64,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			certCommand(),
 			identityCommand(),
 			keyCommand(),
+			resetCommand(),
+			selftestCommand(),
 			versionCommand(),
 		},
 	}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/kmsbox/kmsbox/appliance/kesconf"
@@ -147,7 +148,7 @@ type Appliance struct {
 	log      *slog.Logger
 	certs    *certs.Manager
 	services []*service     // in start order: vault, kes, s3, console
-	closers  []func() error // state closed after serving stopped, in reverse order
+	closers  []func() error // appliance state (certificates) closed last, in reverse order
 	addrs    map[string]string
 	envFile  string
 	adminID  string // KES identity of <data-dir>/certs/admin.crt
@@ -157,6 +158,14 @@ type Appliance struct {
 	det      *deriver // deterministic mode; nil = random secrets
 	// seedTargets are the servers as the seed file's Apply reaches them.
 	seedTargets seed.Targets
+	devRoot     string // the --dev root token, kept over resets
+
+	// resetMu serializes resets and the final close; swapMu is held for writing while a
+	// reset replaces gen (requests wait in acquire), for reading while one is counted.
+	resetMu sync.Mutex
+	swapMu  sync.RWMutex
+	gen     *generation // the servers now serving; nil after a failed reset or close
+	closed  bool
 }
 
 // Open binds the listeners of every enabled server and opens every store. It fails fast and
@@ -274,9 +283,19 @@ func (a *Appliance) Run(ctx context.Context) error {
 	return errors.Join(err, a.closeState())
 }
 
-// closeState closes the stores in reverse order of opening.
+// closeState closes the current generation, then the appliance's own state, in reverse
+// order of opening.
 func (a *Appliance) closeState() error {
+	a.resetMu.Lock()
+	defer a.resetMu.Unlock()
+	a.swapMu.Lock()
+	g := a.gen
+	a.gen, a.closed = nil, true
+	a.swapMu.Unlock()
 	var errs []error
+	if g != nil {
+		errs = append(errs, g.close())
+	}
 	for i := len(a.closers) - 1; i >= 0; i-- {
 		errs = append(errs, a.closers[i]())
 	}

@@ -20,7 +20,7 @@ import (
 // admin, policies, cache, keys, client-certificate verification, and the key store. A
 // [keystore.vault] that names this appliance's own vault uses it in-process; any other Vault
 // (or OpenBao) is reached over HTTPS with AppRole, as real KES does.
-func (a *Appliance) applyKESConfig(ctx context.Context, kcfg *kescore.Config, vault *embeddedvault.Server) error {
+func (a *Appliance) applyKESConfig(ctx context.Context, g *generation, kcfg *kescore.Config, vault *embeddedvault.Server) error {
 	f := a.cfg.KESConfig
 	if err := f.Apply(kcfg); err != nil {
 		return fmt.Errorf("--kes-config: %w", err)
@@ -67,7 +67,7 @@ func (a *Appliance) applyKESConfig(ctx context.Context, kcfg *kescore.Config, va
 	if err != nil {
 		return fmt.Errorf("--kes-config: keystore.vault %s: %w", v.Endpoint, err)
 	}
-	a.closers = append(a.closers, store.Close)
+	g.closers = append(g.closers, store.Close)
 	kcfg.Store = store
 	a.keys = keyStoreInfo{external: true, where: "Vault at " + v.Endpoint + ", " + keyPath(engine, v.Prefix), mount: engine + "/"}
 	return nil

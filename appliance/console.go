@@ -38,7 +38,7 @@ type keyStoreInfo struct {
 
 // newConsole builds the web console over the three servers; it logs in with the S3 root
 // credentials.
-func (a *Appliance) newConsole(vault *embeddedvault.Server, kes *kescore.Server, s3 *s3lite.Server, scfg s3lite.Config, vaultFile string) (*web.Server, error) {
+func (a *Appliance) newConsole(g *generation, vault *embeddedvault.Server, kes *kescore.Server, s3 *s3lite.Server, scfg s3lite.Config, vaultFile string) (*web.Server, error) {
 	c := &console{vault: vault, kes: kes, s3: s3, urls: a.URL, vaultFile: vaultFile, keys: a.keys,
 		defaultKey: scfg.DefaultKeyID, autoEncrypt: scfg.AutoEncrypt}
 	if k, ok := scfg.KMS.(*kmsAdapter); ok {
@@ -52,7 +52,7 @@ func (a *Appliance) newConsole(vault *embeddedvault.Server, kes *kescore.Server,
 	if err != nil {
 		return nil, fmt.Errorf("console: %w", err)
 	}
-	a.closers = append(a.closers, srv.Close)
+	g.closers = append(g.closers, srv.Close)
 	return srv, nil
 }
 

@@ -11,9 +11,18 @@
 // names the flag to change when a port is taken; [Appliance.Run] serves until its context is
 // cancelled and returns only when every server and background goroutine has stopped.
 //
+// The listeners outlive the servers: each forwards to the current generation of them, which
+// [Appliance.Reset] replaces with a fresh one (the --dev start state) without closing a port.
+// Every port also serves the CA at [CAPath], unauthenticated; the KES port asks for a client
+// certificate in the handshake (RequireAnyClientCert, as KES does), so a client fetching the CA
+// there needs some certificate: any will do (one the configured CAs verify when a KES config
+// turns verification on).
+//
 // Written by hand here, with reasons:
 //   - the env file writer (dev.go): a dozen shell export lines, quoted with strconv-style
 //     single quotes; a dotenv library would add a dependency for one function;
 //   - the health probe (health.go): three HTTPS GETs with the exported CA; no client library
-//     covers Vault, KES and MinIO health at once.
+//     covers Vault, KES and MinIO health at once;
+//   - the selftest's S3 requests (selftest.go): five signed requests with minio-go's signer; a
+//     whole S3 SDK in the binary would cost megabytes for them.
 package appliance

@@ -14,7 +14,7 @@ import (
 // embedded vault under the KV v1 mount kes/ (kmsbox enables it), an admin identity made once
 // in <data-dir>/certs/admin.{crt,key}, and with --dev the guide's step 4 done already: the
 // MinIO identity, its policy and the default key.
-func (a *Appliance) kesConfig(ctx context.Context, vault *embeddedvault.Server) (kescore.Config, error) {
+func (a *Appliance) kesConfig(ctx context.Context, g *generation, vault *embeddedvault.Server) (kescore.Config, error) {
 	adminCert, adminKey, adminID, err := a.certs.ClientIdentity(adminIdentityName)
 	if err != nil {
 		return kescore.Config{}, fmt.Errorf("kes: admin identity: %w", err)
@@ -47,16 +47,13 @@ func (a *Appliance) kesConfig(ctx context.Context, vault *embeddedvault.Server) 
 		if a.cfg.KMS.StaticKey != "" || key == "" {
 			key = defaultKeyName // the S3 side uses the static key; KES still gets the guide's key
 		}
-		if a.det == nil {
-			kcfg.Keys = []string{key} // else wire imports it with derived material
-		}
-		a.devKey = key
+		a.devKey = key // made by bootstrap
 	}
 	if err := a.seedKESPolicies(kcfg.Policies); err != nil {
 		return kescore.Config{}, err
 	}
 	if a.cfg.KESConfig != nil {
-		if err := a.applyKESConfig(ctx, &kcfg, vault); err != nil {
+		if err := a.applyKESConfig(ctx, g, &kcfg, vault); err != nil {
 			return kescore.Config{}, err
 		}
 	}

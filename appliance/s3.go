@@ -14,7 +14,7 @@ import (
 
 // s3Config builds the object store's configuration: credentials, and the KMS it takes its
 // keys from (in-process KES by default, a remote KES, or the guide's single static key).
-func (a *Appliance) s3Config(ctx context.Context, kes *kescore.Server) (s3lite.Config, error) {
+func (a *Appliance) s3Config(ctx context.Context, g *generation, kes *kescore.Server) (s3lite.Config, error) {
 	cfg := a.cfg
 	access, secret := cfg.S3.AccessKey, cfg.S3.SecretKey
 	if sd := cfg.Seed; sd != nil && sd.S3.AccessKey != "" {
@@ -43,7 +43,7 @@ func (a *Appliance) s3Config(ctx context.Context, kes *kescore.Server) (s3lite.C
 		if err != nil {
 			return s3lite.Config{}, fmt.Errorf("s3: %w", err)
 		}
-		a.closers = append(a.closers, staticKES.Close)
+		g.closers = append(g.closers, staticKES.Close)
 		kms = static
 		cfg.S3.KeyName = static.defaultKey // the guide's appendix B names its key freely
 	case len(cfg.KMS.KESEndpoints) > 0 && !a.isOwnKES(cfg.KMS.KESEndpoints):

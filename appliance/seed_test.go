@@ -29,7 +29,7 @@ func readExampleSeed(t *testing.T) *seed.Seed {
 // seedState is what a second apply of the example seed must leave as it is.
 func seedState(t *testing.T, a *Appliance, dir string) string {
 	t.Helper()
-	token, _, err := a.devRootToken()
+	token, _, err := a.seedRootToken()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,8 +106,8 @@ func seedState(t *testing.T, a *Appliance, dir string) string {
 	return b.String()
 }
 
-// devRootToken returns the dev root token the seed targets use.
-func (a *Appliance) devRootToken() (string, bool, error) {
+// seedRootToken returns the dev root token the seed targets use.
+func (a *Appliance) seedRootToken() (string, bool, error) {
 	v, ok := a.seedTargets.Vault.(vaultTarget)
 	if !ok {
 		return "", false, errors.New("no vault target")

@@ -6,28 +6,85 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 
-	"github.com/kmsbox/kmsbox/appliance/seed"
 	"github.com/kmsbox/kmsbox/embeddedvault"
 	"github.com/kmsbox/kmsbox/internal/atomicfile"
 	"github.com/kmsbox/kmsbox/kescore"
 	"github.com/kmsbox/kmsbox/s3lite"
 )
 
-// wire opens the three servers on top of each other (vault, then KES on the vault, then S3
-// on KES) and turns the bound listeners into services.
+// wire opens the first generation of the servers and turns the bound listeners into
+// services that forward to whichever generation is current (see [Appliance.Reset]).
 func (a *Appliance) wire(ctx context.Context, lns map[string]net.Listener) error {
 	cfg := a.cfg
 	serverTLS := a.certs.ServerTLSConfig()
+	g, err := a.openGeneration(ctx)
+	if err != nil {
+		return err
+	}
+	a.gen = g
+	if cfg.Dev {
+		a.devRoot, _ = g.vault.DevCredentials()
+	}
+	if ln := lns["vault"]; ln != nil {
+		a.services = append(a.services, &service{name: "vault", scheme: "https", ln: ln,
+			srv: newHTTPServer(a.front("vault"), g.vaultTLS, cfg.Logger.With("server", "vault"))})
+	}
+	if ln := lns["kes"]; ln != nil {
+		kesTLS := serverTLS.Clone()
+		if f := cfg.KESConfig; f != nil && (f.TLS.Cert != "" || f.TLS.Key != "") {
+			cert, err := tls.LoadX509KeyPair(f.TLS.Cert, f.TLS.Key)
+			if err != nil {
+				return fmt.Errorf("--kes-config: tls.cert/tls.key: %w", err)
+			}
+			kesTLS.GetCertificate, kesTLS.Certificates = nil, []tls.Certificate{cert}
+		}
+		kesTLS.ClientAuth = kesClientAuth(g.kcfg)
+		kesTLS.ClientCAs = g.kcfg.ClientCAs
+		srv := newHTTPServer(a.front("kes"), kesTLS, cfg.Logger.With("server", "kes"))
+		a.services = append(a.services, &service{name: "kes", scheme: "https", ln: ln, srv: srv})
+	}
+	for _, name := range []string{"s3", "console"} {
+		if ln := lns[name]; ln != nil {
+			a.services = append(a.services, &service{name: name, scheme: "https", ln: ln,
+				srv: newHTTPServer(a.front(name), serverTLS, cfg.Logger.With("server", name))})
+		}
+	}
+
+	if err := a.writeTrustBundle(); err != nil {
+		return err
+	}
+	if g.vault.Sealed() && a.URL("vault") != "" {
+		a.log.Warn("the vault is sealed: KES and S3 wait for it; initialize it (vault operator init) or unseal it (vault operator unseal)",
+			"VAULT_ADDR", a.URL("vault"), "VAULT_CACERT", a.CAFile())
+	}
+	if cfg.Dev {
+		return a.writeDevFiles(g.vault, g.scfg)
+	}
+	return nil
+}
+
+// openGeneration opens the three servers on top of each other (vault, then KES on the vault,
+// then S3 on KES) and the console over them, then runs [Appliance.bootstrap]. On error it
+// leaves nothing open.
+func (a *Appliance) openGeneration(ctx context.Context) (_ *generation, err error) {
+	cfg := a.cfg
+	g := &generation{}
+	defer func() {
+		if err != nil {
+			g.close()
+		}
+	}()
 
 	// 1. The sealed store.
 	vcfg := embeddedvault.Config{
 		Path:         filepath.Join(cfg.DataDir, "vault.db"),
 		Logger:       cfg.Logger.With("server", "vault"),
 		Dev:          cfg.Dev,
-		DevRootToken: cfg.DevRootToken,
+		DevRootToken: a.devRootToken(),
 		DevKeyFile:   filepath.Join(cfg.DataDir, devVaultKeyFile),
 		Version:      cfg.Version,
 	}
@@ -59,102 +116,50 @@ func (a *Appliance) wire(ctx context.Context, lns map[string]net.Listener) error
 			kes.Ready(ctx)
 		}
 	}
-	vaultTLS := serverTLS
+	g.vaultTLS = a.certs.ServerTLSConfig()
 	if cfg.VaultConfig != nil {
 		vcfg = applyVaultConf(vcfg, cfg.VaultConfig)
-		var err error
-		if vaultTLS, err = vaultListenerTLS(cfg.VaultConfig, serverTLS); err != nil {
-			return err
+		if g.vaultTLS, err = vaultListenerTLS(cfg.VaultConfig, g.vaultTLS); err != nil {
+			return nil, err
 		}
 	}
-	vault, err := embeddedvault.Open(ctx, vcfg)
-	if err != nil {
-		return fmt.Errorf("vault: %w", err)
+	g.vaultFile = vcfg.Path
+	if g.vault, err = embeddedvault.Open(ctx, vcfg); err != nil {
+		return nil, fmt.Errorf("vault: %w", err)
 	}
-	a.closers = append(a.closers, vault.Close)
+	g.closers = append(g.closers, g.vault.Close)
 
 	// 2. The key server, keeping its keys in the vault.
-	kcfg, err := a.kesConfig(ctx, vault)
-	if err != nil {
-		return err
+	if g.kcfg, err = a.kesConfig(ctx, g, g.vault); err != nil {
+		return nil, err
 	}
-	kes, err = kescore.Open(ctx, kcfg)
-	if err != nil {
-		return fmt.Errorf("kes: %w", err)
+	if kes, err = kescore.Open(ctx, g.kcfg); err != nil {
+		return nil, fmt.Errorf("kes: %w", err)
 	}
-	a.closers = append(a.closers, kes.Close)
-	if a.det != nil && a.devKey != "" {
-		// kesConfig left the dev key out: made here from the seed instead of at random.
-		if err := (kesTarget{kes: kes, det: a.det}).CreateKey(ctx, a.devKey); err != nil && !errors.Is(err, seed.ErrExists) {
-			return fmt.Errorf("kes: key %s: %w", a.devKey, err)
-		}
-	}
+	g.kes = kes
+	g.closers = append(g.closers, kes.Close)
 
 	// 3. The object store, taking its data keys from the key server.
-	scfg, err := a.s3Config(ctx, kes)
-	if err != nil {
-		return err
+	if g.scfg, err = a.s3Config(ctx, g, kes); err != nil {
+		return nil, err
 	}
-	s3, err := s3lite.Open(ctx, scfg)
-	if err != nil {
-		return fmt.Errorf("s3: %w", err)
+	if g.s3, err = s3lite.Open(ctx, g.scfg); err != nil {
+		return nil, fmt.Errorf("s3: %w", err)
 	}
-	a.closers = append(a.closers, s3.Close)
+	g.closers = append(g.closers, g.s3.Close)
 
-	log := cfg.Logger
-	if ln := lns["vault"]; ln != nil {
-		a.services = append(a.services, &service{name: "vault", scheme: "https", ln: ln,
-			srv: newHTTPServer(vault.Handler(), vaultTLS, log.With("server", "vault"))})
-	}
-	if ln := lns["kes"]; ln != nil {
-		kesTLS := serverTLS.Clone()
-		if f := cfg.KESConfig; f != nil && (f.TLS.Cert != "" || f.TLS.Key != "") {
-			cert, err := tls.LoadX509KeyPair(f.TLS.Cert, f.TLS.Key)
-			if err != nil {
-				return fmt.Errorf("--kes-config: tls.cert/tls.key: %w", err)
-			}
-			kesTLS.GetCertificate, kesTLS.Certificates = nil, []tls.Certificate{cert}
-		}
-		kesTLS.ClientAuth = kesClientAuth(kcfg)
-		kesTLS.ClientCAs = kcfg.ClientCAs
-		srv := newHTTPServer(kes.Handler(), kesTLS, log.With("server", "kes"))
-		a.services = append(a.services, &service{name: "kes", scheme: "https", ln: ln, srv: srv})
-	}
-	if ln := lns["s3"]; ln != nil {
-		a.services = append(a.services, &service{name: "s3", scheme: "https", ln: ln,
-			srv: newHTTPServer(s3.Handler(), serverTLS, log.With("server", "s3"))})
-	}
-
-	if ln := lns["console"]; ln != nil {
-		srv, err := a.newConsole(vault, kes, s3, scfg, vcfg.Path)
+	g.handlers = map[string]http.Handler{"vault": g.vault.Handler(), "kes": kes.Handler(), "s3": g.s3.Handler()}
+	if a.cfg.ConsoleAddr != "" {
+		srv, err := a.newConsole(g, g.vault, kes, g.s3, g.scfg, vcfg.Path)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		a.services = append(a.services, &service{name: "console", scheme: "https", ln: ln,
-			srv: newHTTPServer(srv.Handler(), serverTLS, log.With("server", "console"))})
+		g.handlers["console"] = srv.Handler()
 	}
-
-	if err := a.writeTrustBundle(); err != nil {
-		return err
+	if err := a.bootstrap(ctx, g); err != nil {
+		return nil, err
 	}
-	if vault.Sealed() && a.URL("vault") != "" {
-		a.log.Warn("the vault is sealed: KES and S3 wait for it; initialize it (vault operator init) or unseal it (vault operator unseal)",
-			"VAULT_ADDR", a.URL("vault"), "VAULT_CACERT", a.CAFile())
-	}
-	if !cfg.Dev {
-		return nil
-	}
-	if err := a.writeDevFiles(vault, scfg); err != nil {
-		return err
-	}
-	rootToken, _ := vault.DevCredentials()
-	access, secret := rootCredentials(scfg)
-	a.seedTargets = seed.Targets{
-		Vault: vaultTarget{h: vault.Handler(), token: rootToken},
-		KES:   kesTarget{kes: kes, det: a.det},
-		S3:    s3Target{h: s3.Handler(), access: access, secret: secret, region: scfg.Region, ip: "127.0.0.1"},
-	}
-	return a.ApplySeed(ctx)
+	return g, nil
 }
 
 // writeTrustBundle writes <data-dir>/certs/trust.pem: the local CA plus the certificates that
