@@ -9,6 +9,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // errS3InUse: a running server holds the object store's metadata file.
@@ -23,7 +24,7 @@ func checkS3(_ context.Context, dir string, _ bool) (bool, []string, error) {
 		return true, []string{"note: no object store yet"}, nil
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, ReadOnly: true})
-	if errors.Is(err, bolt.ErrTimeout) {
+	if errors.Is(err, bolterrors.ErrTimeout) {
 		return false, nil, errS3InUse
 	}
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hashicorp/vault/shamir"
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // ErrInUse is what [Check] returns when another process (a running server) holds the
@@ -52,7 +53,7 @@ func Check(ctx context.Context, path string, shares [][]byte, repair bool) (*Che
 		return nil, fmt.Errorf("embeddedvault: check: %w", err)
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, ReadOnly: !repair})
-	if errors.Is(err, bolt.ErrTimeout) {
+	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, ErrInUse
 	}
 	if err != nil {
