@@ -13,7 +13,7 @@ WEED_VERSION ?= v0.0.0-20261109003541-7506e5f91cd6
 # The exact build line of the Dockerfile (a test checks they agree).
 BUILD        = CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(BIN) .
 
-.PHONY: test vet staticcheck unit e2e build bench fuzz clean
+.PHONY: test vet staticcheck unit e2e build bench fuzz clean crash soak
 
 test: vet staticcheck unit e2e
 
@@ -35,6 +35,14 @@ build:
 e2e: build $(KES_BIN) $(MINIO_BIN) $(WEED_BIN)
 	KMSBOX_BIN=$(abspath $(BIN)) KMSBOX_KES_BIN=$(abspath $(KES_BIN)) KMSBOX_MINIO_BIN=$(abspath $(MINIO_BIN)) \
 	KMSBOX_WEED_BIN=$(abspath $(WEED_BIN)) $(GO) test -count=1 -timeout 10m -tags e2e ./appliance/e2e/
+
+# The full forms of the crash and soak tests that `make e2e` runs short (2 rounds, 20 s):
+# SIGKILL during mixed load for 8 rounds, and 10 minutes of load at concurrency 64.
+crash: build
+	KMSBOX_BIN=$(abspath $(BIN)) KMSBOX_CRASH_ROUNDS=8 $(GO) test -count=1 -timeout 20m -tags e2e -run '^TestCrash$$' -v ./appliance/e2e/
+
+soak: build
+	KMSBOX_BIN=$(abspath $(BIN)) KMSBOX_SOAK=10m $(GO) test -count=1 -timeout 20m -tags e2e -run '^TestSoak$$' -v ./appliance/e2e/
 
 # The real KES and MinIO servers (AGPL: separate test peers, never linked into kmsbox) and the
 # real SeaweedFS server, built from the Go module proxy in a throwaway module (`go install

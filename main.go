@@ -60,6 +60,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Commands: []*cli.Command{
 			serverCommand(),
 			healthCommand(),
+			checkCommand(),
 			envCommand(),
 			certCommand(),
 			identityCommand(),

@@ -73,7 +73,7 @@ func (b *barrier) sealConfig(ctx context.Context) (*sealConfig, error) {
 	}
 	var c sealConfig
 	if err := json.Unmarshal(e.Value, &c); err != nil {
-		return nil, fmt.Errorf("embeddedvault: corrupt seal config: %w", err)
+		return nil, withMessage(ErrDamaged, "the seal configuration (%s in %s) is damaged, the store cannot be unsealed until it is restored from a backup: %v", sealConfigKey, b.phys.db.Path(), err)
 	}
 	return &c, nil
 }
@@ -130,6 +130,9 @@ func (b *barrier) unseal(ctx context.Context, root []byte) error {
 	if len(root) != rootKeyLen {
 		return ErrInvalidKey
 	}
+	if err := checkSealedShape(e.Value); err != nil {
+		return withMessage(ErrDamaged, "the keyring (%s in %s) is damaged, the store cannot be unsealed until it is restored from a backup: %v", keyringKey, b.phys.db.Path(), err)
+	}
 	plain, err := open(root, keyringKey, e.Value)
 	if err != nil {
 		return ErrInvalidKey
@@ -138,7 +141,7 @@ func (b *barrier) unseal(ctx context.Context, root []byte) error {
 	err = json.Unmarshal(plain, &ring)
 	clear(plain)
 	if err != nil {
-		return fmt.Errorf("embeddedvault: corrupt keyring: %w", err)
+		return withMessage(ErrDamaged, "the keyring (%s in %s) is damaged, the store cannot be unsealed until it is restored from a backup: %v", keyringKey, b.phys.db.Path(), err)
 	}
 	aeads := make(map[uint32]cipher.AEAD, len(ring.Keys))
 	for term, k := range ring.Keys {
@@ -210,6 +213,16 @@ func openWith(a cipher.AEAD, path string, ct []byte) ([]byte, error) {
 		return nil, ErrCorrupt
 	}
 	return plain, nil
+}
+
+// checkSealedShape reports a sealed value that cannot be one: too short or of an unknown
+// version. An AEAD failure alone cannot tell damage from a wrong key; this can.
+func checkSealedShape(ct []byte) error {
+	const gcmNonce, gcmTag = 12, 16
+	if len(ct) < headerLen+gcmNonce+gcmTag || ct[0] != barrierVersion {
+		return ErrCorrupt
+	}
+	return nil
 }
 
 func aad(header []byte, path string) []byte {

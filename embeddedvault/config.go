@@ -55,6 +55,9 @@ type Config struct {
 	// backend's PeriodicFunc (transit's key auto-rotation, for one); zero
 	// means 60s, as in Vault.
 	RollbackInterval time.Duration
+	// BodyIdle is how long a request body may go without a byte before the read fails and
+	// the request gets 400; zero means httproute.DefaultBodyIdle (30 s), negative none.
+	BodyIdle time.Duration
 	// OnUnseal, if set, runs each time the barrier opens, after the state is
 	// published and before the unseal call returns, so that what it sets up
 	// (the appliance enables KES's kes/ mount) is there when the client sees

@@ -52,13 +52,9 @@ func (s *Server) devStart(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var kf devKeyFile
-	if err := json.Unmarshal(raw, &kf); err != nil {
-		return fmt.Errorf("embeddedvault: dev key file %s: %w", s.cfg.DevKeyFile, err)
-	}
-	key, err := base64.StdEncoding.DecodeString(kf.UnsealKey)
+	kf, key, err := parseDevKeyFile(s.cfg.DevKeyFile, raw)
 	if err != nil {
-		return fmt.Errorf("embeddedvault: dev key file %s: bad unseal_key", s.cfg.DevKeyFile)
+		return err
 	}
 	defer clear(key)
 	if err := s.unsealWithKey(ctx, key); err != nil {
@@ -78,6 +74,19 @@ func (s *Server) devStart(ctx context.Context) error {
 	}
 	s.devRoot, s.devUnseal = kf.RootToken, kf.UnsealKey
 	return nil
+}
+
+// parseDevKeyFile decodes the dev key file read from path and its unseal key.
+func parseDevKeyFile(path string, raw []byte) (devKeyFile, []byte, error) {
+	var kf devKeyFile
+	if err := json.Unmarshal(raw, &kf); err != nil {
+		return kf, nil, fmt.Errorf("embeddedvault: dev key file %s: %w", path, err)
+	}
+	key, err := base64.StdEncoding.DecodeString(kf.UnsealKey)
+	if err != nil {
+		return kf, nil, fmt.Errorf("embeddedvault: dev key file %s: bad unseal_key", path)
+	}
+	return kf, key, nil
 }
 
 // writeDevKeyFile writes kf with mode 0600, atomically and fsynced (file and directory), so

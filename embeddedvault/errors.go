@@ -46,6 +46,10 @@ var (
 	ErrBodyTooLarge = errors.New("embeddedvault: request body too large")
 	// ErrCorrupt: a stored value failed authentication (tampered or moved).
 	ErrCorrupt = errors.New("embeddedvault: stored value failed authentication")
+	// ErrDamaged: one stored entry (a mount, a policy, a token, the token salt) could not be
+	// read back, or a mount's engine could not start over its data; the message names it.
+	// Only that entry answers it (HTTP 500); the rest of the store serves.
+	ErrDamaged = errors.New("embeddedvault: stored entry damaged")
 )
 
 // requestError carries a client-facing message for one of the sentinels.
@@ -86,6 +90,7 @@ var errorTable = []struct {
 	{ErrMountConflict, http.StatusConflict, ""},
 	{ErrNotKVMount, http.StatusBadRequest, ""},
 	{ErrBodyTooLarge, http.StatusRequestEntityTooLarge, "http: request body too large"},
+	{ErrDamaged, http.StatusInternalServerError, ""},
 	// Errors of the sdk backends (KV, AppRole).
 	{logical.ErrPermissionDenied, http.StatusForbidden, "permission denied"},
 	{logical.ErrUnsupportedPath, http.StatusNotFound, ""},

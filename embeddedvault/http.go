@@ -60,7 +60,7 @@ func (s *Server) dispatch(hr *http.Request, w http.ResponseWriter) (*response, e
 
 	switch hr.Method {
 	case http.MethodPut, http.MethodPost:
-		if r.data, err = decodeBody(httproute.LimitBody(hr, limit)); err != nil {
+		if r.data, err = decodeBody(httproute.LimitBody(httproute.IdleBody(w, hr, s.cfg.BodyIdle), limit)); err != nil {
 			return nil, err
 		}
 	default:

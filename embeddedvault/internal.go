@@ -78,6 +78,9 @@ func (s *Server) kvEntry(path string) (*mountEntry, string, error) {
 	}
 	path = strings.TrimPrefix(path, "/")
 	e, rest := st.mounts.resolve(path)
+	if err := st.mounts.unavailable(e); err != nil {
+		return nil, "", err
+	}
 	if e == nil || e.Table != tableSecret || e.kvVersion() != "1" {
 		return nil, "", fmt.Errorf("%w: %q", ErrNotKVMount, path)
 	}

@@ -24,6 +24,9 @@ func (s *Server) serveMount(ctx context.Context, r *request) (*response, error) 
 	}
 	r.st = st
 	e, rest := st.mounts.resolve(r.path)
+	if err := st.mounts.unavailable(e); err != nil {
+		return nil, err
+	}
 	if e == nil || e.backend == nil {
 		return nil, withMessage(ErrUnsupportedPath, "no handler for route %q. route entry not found.", r.path)
 	}

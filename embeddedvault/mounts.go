@@ -2,7 +2,9 @@ package embeddedvault
 
 import (
 	"context"
-	"fmt"
+	"encoding/json"
+	"errors"
+	"io"
 	"sort"
 	"strings"
 	"sync"
@@ -46,6 +48,8 @@ type mountEntry struct {
 	// unmounted is set by remove before the data is deleted; guarded by
 	// mountTable.rollbackMu.
 	unmounted bool
+	// startErr (ErrDamaged) is why the backend could not start; the mount answers it.
+	startErr error
 }
 
 // routePrefix is the logical path prefix the mount serves.
@@ -112,6 +116,13 @@ type mountTable struct {
 
 	mu      sync.RWMutex
 	entries []*mountEntry
+	// bad holds the stored entries that did not decode: they serve nothing but are written
+	// back unchanged with the table, never silently dropped.
+	bad []json.RawMessage
+	// damaged (ErrDamaged) is set when the stored table itself did not read back: only the
+	// builtin mounts serve, every other path answers damaged, and the table is never
+	// rewritten (that would drop the mounts it holds).
+	damaged error
 
 	// rollbackMu is held while a periodic rollback runs on a backend, so
 	// that remove can wait for it (rollback.go).
@@ -120,33 +131,95 @@ type mountTable struct {
 
 func loadMountTable(ctx context.Context, b *barrier, cfg Config, build backendFactory) (*mountTable, error) {
 	t := &mountTable{barrier: b, cfg: cfg, build: build}
-	ok, err := b.getJSON(ctx, mountTableKey, &t.entries)
-	if err != nil {
-		return nil, err
+	var raw []json.RawMessage
+	e, err := b.Get(ctx, mountTableKey)
+	if err == nil && e != nil {
+		err = json.Unmarshal(e.Value, &raw)
 	}
-	if !ok {
-		for _, d := range []struct{ table, path, typ, desc string }{
-			{tableSecret, "cubbyhole/", "cubbyhole", "per-token private secret storage"},
-			{tableSecret, "identity/", "identity", "identity store"},
-			{tableSecret, "sys/", "system", "system endpoints used for control, policy and debugging"},
-			{tableAuth, "token/", "token", "token based credentials"},
-		} {
-			t.entries = append(t.entries, &mountEntry{Table: d.table, Path: d.path, Type: d.typ,
-				Description: d.desc, Accessor: newAccessor(d.typ), UUID: uuid.NewString(), Builtin: true})
-		}
+	switch {
+	case err != nil && !errors.Is(err, ErrCorrupt) && !isJSONError(err):
+		return nil, err
+	case err != nil:
+		t.damaged = withMessage(ErrDamaged, "the mount table (%s) is damaged, only the builtin mounts serve: %v", mountTableKey, err)
+		cfg.Logger.Error("embeddedvault: mount table damaged", "key", mountTableKey, "err", err)
+		t.entries = builtinMounts()
+		return t, nil
+	case e == nil:
+		t.entries = builtinMounts()
 		if err := b.putJSON(ctx, mountTableKey, t.entries); err != nil {
 			return nil, err
 		}
+	}
+	for i, r := range raw {
+		var me mountEntry
+		if err := json.Unmarshal(r, &me); err != nil || me.Path == "" || (me.Table != tableSecret && me.Table != tableAuth) {
+			cfg.Logger.Error("embeddedvault: mount table entry damaged, skipped", "index", i, "err", err)
+			t.bad = append(t.bad, r)
+			continue
+		}
+		t.entries = append(t.entries, &me)
 	}
 	for _, e := range t.entries {
 		if e.Builtin {
 			continue
 		}
 		if err := t.start(ctx, e); err != nil {
-			return nil, fmt.Errorf("embeddedvault: mount %s: %w", e.routePrefix(), err)
+			// One engine that cannot start over its data fails that mount, not the vault.
+			e.startErr = withMessage(ErrDamaged, "mount %s cannot start: %v", e.routePrefix(), err)
+			cfg.Logger.Error("embeddedvault: mount cannot start", "mount", e.routePrefix(), "err", err)
 		}
 	}
 	return t, nil
+}
+
+// builtinMounts are the mounts every vault has from its first unseal.
+func builtinMounts() []*mountEntry {
+	var out []*mountEntry
+	for _, d := range []struct{ table, path, typ, desc string }{
+		{tableSecret, "cubbyhole/", "cubbyhole", "per-token private secret storage"},
+		{tableSecret, "identity/", "identity", "identity store"},
+		{tableSecret, "sys/", "system", "system endpoints used for control, policy and debugging"},
+		{tableAuth, "token/", "token", "token based credentials"},
+	} {
+		out = append(out, &mountEntry{Table: d.table, Path: d.path, Type: d.typ,
+			Description: d.desc, Accessor: newAccessor(d.typ), UUID: uuid.NewString(), Builtin: true})
+	}
+	return out
+}
+
+// isJSONError reports whether err is a JSON decoding error (a value that decrypted but does
+// not decode: damaged before it was sealed, or by a bug).
+func isJSONError(err error) bool {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	return errors.As(err, &syn) || errors.As(err, &typ) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// unavailable is the error for path when no working mount serves it: the mount's own start
+// error, the damaged table's, or nil (the caller's "no such mount").
+func (t *mountTable) unavailable(e *mountEntry) error {
+	if e != nil && e.startErr != nil {
+		return e.startErr
+	}
+	if (e == nil || e.Builtin) && t.damaged != nil {
+		return t.damaged
+	}
+	return nil
+}
+
+// save stores next (plus the entries that did not decode) as the mount table; t.mu is held.
+func (t *mountTable) save(ctx context.Context, next []*mountEntry) error {
+	if t.damaged != nil {
+		return t.damaged
+	}
+	rec := make([]any, 0, len(next)+len(t.bad))
+	for _, e := range next {
+		rec = append(rec, e)
+	}
+	for _, r := range t.bad {
+		rec = append(rec, r)
+	}
+	return t.barrier.putJSON(ctx, mountTableKey, rec)
 }
 
 func newAccessor(typ string) string {
@@ -220,12 +293,15 @@ func (t *mountTable) add(ctx context.Context, e *mountEntry) error {
 			return withMessage(ErrMountConflict, "path is already in use at %s", prefix)
 		}
 	}
+	if t.damaged != nil {
+		return t.damaged
+	}
 	e.UUID, e.Accessor = uuid.NewString(), newAccessor(e.Type)
 	if err := t.start(ctx, e); err != nil {
 		return err
 	}
 	next := append(append([]*mountEntry(nil), t.entries...), e)
-	if err := t.barrier.putJSON(ctx, mountTableKey, next); err != nil {
+	if err := t.save(ctx, next); err != nil {
 		return err
 	}
 	t.entries = next
@@ -251,7 +327,7 @@ func (t *mountTable) remove(ctx context.Context, table, path string) (*mountEntr
 	if gone.Builtin {
 		return nil, badRequest("cannot unmount %q", gone.routePrefix())
 	}
-	if err := t.barrier.putJSON(ctx, mountTableKey, next); err != nil {
+	if err := t.save(ctx, next); err != nil {
 		return nil, err
 	}
 	t.entries = next

@@ -2,6 +2,7 @@ package embeddedvault
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -73,26 +74,35 @@ type policyStore struct {
 	mu       sync.RWMutex
 	policies map[string]*policy
 	acls     map[string]*acl // by joined policy names
+	// damaged holds, by name, the stored policies that did not read back (ErrDamaged): they
+	// grant nothing and answer their error until rewritten or deleted.
+	damaged map[string]error
 }
 
 func loadPolicyStore(ctx context.Context, b *barrier) (*policyStore, error) {
-	ps := &policyStore{barrier: b, policies: map[string]*policy{}, acls: map[string]*acl{}}
+	ps := &policyStore{barrier: b, policies: map[string]*policy{}, acls: map[string]*acl{}, damaged: map[string]error{}}
 	names, err := b.List(ctx, policyPrefix)
 	if err != nil {
 		return nil, err
 	}
 	for _, n := range names {
 		var sp storedPolicy
-		if _, err := b.getJSON(ctx, policyPrefix+n, &sp); err != nil {
+		_, err := b.getJSON(ctx, policyPrefix+n, &sp)
+		if err != nil && !errors.Is(err, ErrCorrupt) && !isJSONError(err) {
 			return nil, err
 		}
-		p, err := parsePolicy(sp.Name, sp.Raw)
-		if err != nil {
-			return nil, err
+		var p *policy
+		if err == nil {
+			p, err = parsePolicy(sp.Name, sp.Raw)
 		}
+		if err != nil || sp.Name != n {
+			ps.damaged[n] = withMessage(ErrDamaged, "policy %q (%s) is damaged: %v", n, policyPrefix+n, err)
+			continue
+		}
+		p.raw = sp.Raw
 		ps.policies[sp.Name] = p
 	}
-	if ps.policies["default"] == nil {
+	if ps.policies["default"] == nil && ps.damaged["default"] == nil {
 		if err := ps.put(ctx, "default", defaultPolicy); err != nil {
 			return nil, err
 		}
@@ -113,6 +123,7 @@ func (ps *policyStore) put(ctx context.Context, name, raw string) error {
 		return err
 	}
 	ps.policies[name] = p
+	delete(ps.damaged, name)
 	clear(ps.acls)
 	return nil
 }
@@ -124,6 +135,7 @@ func (ps *policyStore) remove(ctx context.Context, name string) error {
 		return err
 	}
 	delete(ps.policies, name)
+	delete(ps.damaged, name)
 	clear(ps.acls)
 	return nil
 }
@@ -132,6 +144,13 @@ func (ps *policyStore) get(name string) *policy {
 	ps.mu.RLock()
 	defer ps.mu.RUnlock()
 	return ps.policies[name]
+}
+
+// damagedErr is the error of the stored policy name if it did not read back, else nil.
+func (ps *policyStore) damagedErr(name string) error {
+	ps.mu.RLock()
+	defer ps.mu.RUnlock()
+	return ps.damaged[name]
 }
 
 func (ps *policyStore) names() []string {
@@ -200,6 +219,9 @@ func (s *Server) readPolicy(_ context.Context, r *request) (*response, error) {
 	}
 	p := r.st.policies.get(name)
 	if p == nil {
+		if err := r.st.policies.damagedErr(name); err != nil {
+			return nil, err
+		}
 		return nil, ErrNotFound
 	}
 	return &response{data: map[string]any{"name": name, "policy": p.raw}}, nil

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"errors"
 	"math/big"
 	"slices"
 	"sort"
@@ -66,6 +67,9 @@ type tokenStore struct {
 	cfg     Config
 	salt    []byte
 	now     func() time.Time
+	// damaged (ErrDamaged) is set when the token salt did not read back: no token can be
+	// looked up or made (the salt is kept, not replaced), while the rest of the vault serves.
+	damaged error
 
 	mu sync.Mutex // serializes read-modify-write of entries (num_uses, renew)
 }
@@ -73,6 +77,11 @@ type tokenStore struct {
 func loadTokenStore(ctx context.Context, b *barrier, cfg Config, now func() time.Time) (*tokenStore, error) {
 	ts := &tokenStore{barrier: b, cfg: cfg, now: now}
 	e, err := b.Get(ctx, tokenSaltKey)
+	if errors.Is(err, ErrCorrupt) {
+		ts.damaged = withMessage(ErrDamaged, "the token salt (%s) is damaged, no token can be used: %v", tokenSaltKey, err)
+		cfg.Logger.Error("embeddedvault: token salt damaged", "key", tokenSaltKey, "err", err)
+		return ts, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -113,6 +122,9 @@ func newTokenID() string { return "hvs." + randomBase62(24) }
 
 // store writes te under the hash of id (random when empty) and returns id.
 func (ts *tokenStore) store(ctx context.Context, te *tokenEntry, id string) (string, error) {
+	if ts.damaged != nil {
+		return "", ts.damaged
+	}
 	if id == "" {
 		id = newTokenID()
 	}
@@ -133,8 +145,14 @@ func (ts *tokenStore) store(ctx context.Context, te *tokenEntry, id string) (str
 }
 
 func (ts *tokenStore) get(ctx context.Context, hash string) (*tokenEntry, error) {
+	if ts.damaged != nil {
+		return nil, ts.damaged
+	}
 	var te tokenEntry
 	ok, err := ts.barrier.getJSON(ctx, tokenIDPrefix+hash, &te)
+	if err != nil && (errors.Is(err, ErrCorrupt) || isJSONError(err)) {
+		return nil, withMessage(ErrDamaged, "the token's entry is damaged: %v", err)
+	}
 	if err != nil || !ok {
 		return nil, err
 	}

@@ -65,6 +65,10 @@ type Config struct {
 	// Routes overrides single API routes by path, as KES's "api:" config
 	// section does ("/v1/metrics", "/v1/status", ...). Nil means none.
 	Routes map[string]RouteConfig
+
+	// BodyIdle is how long a request body may go without a byte before the read fails and
+	// the request gets 400 (invalid request body); zero means httproute.DefaultBodyIdle (30 s), negative none.
+	BodyIdle time.Duration
 }
 
 // RouteConfig overrides one API route.

@@ -185,7 +185,7 @@ func (s *Server) serveRoute(rt route) http.Handler {
 			}
 		}
 		if rt.MaxBody > 0 {
-			r = httproute.LimitBody(r, rt.MaxBody)
+			r = httproute.LimitBody(httproute.IdleBody(w, r, s.cfg.BodyIdle), rt.MaxBody)
 		} else {
 			r = r.WithContext(r.Context())
 			r.Body = http.NoBody

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/kmsbox/kmsbox/internal/httproute"
 	"github.com/kmsbox/kmsbox/s3lite/internal/checksum"
 	"github.com/kmsbox/kmsbox/s3lite/internal/sigv4"
 )
@@ -86,6 +87,7 @@ var errorTable = []struct {
 	{ErrKMSUnavailable, apiError{"kms:KeyGenerationFailed", 500, "The KMS is not available."}},
 	{errKMSNotConfigured, apiError{"NotImplemented", 501, "Server side encryption specified but KMS is not configured"}},
 
+	{httproute.ErrBodyIdle, apiError{"RequestTimeout", 400, "Your socket connection to the server was not read from or written to within the timeout period."}},
 	{sigv4.ErrMissingAuth, apiError{"AccessDenied", 403, "Access Denied."}},
 	{sigv4.ErrInvalidAccessKeyID, apiError{"InvalidAccessKeyId", 403, "The Access Key Id you provided does not exist in our records."}},
 	{sigv4.ErrSignatureDoesNotMatch, apiError{"SignatureDoesNotMatch", 403, "The request signature we calculated does not match the signature you provided. Check your key and signing method."}},

@@ -125,6 +125,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Server", "kmsbox")
 	w.Header().Set("Accept-Ranges", "bytes")
 	httproute.ContinueEmpty(w, r)
+	r = httproute.IdleBody(w, r, s.cfg.BodyIdle)
 
 	bucket, key := s.splitPath(r)
 	lvl := levelService

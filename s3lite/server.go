@@ -38,6 +38,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock for signatures and timestamps; nil means time.Now.
 	Now func() time.Time
+	// BodyIdle is how long a request body may go without a byte before the read fails and
+	// the request gets 400 RequestTimeout; zero means httproute.DefaultBodyIdle (30 s), negative none.
+	BodyIdle time.Duration
 }
 
 // Validate reports every problem of c at once.

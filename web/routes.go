@@ -91,7 +91,7 @@ func (s *Server) serveRoute(rt route) http.Handler {
 			}
 		}
 		if rt.MaxBody > 0 {
-			r = httproute.LimitBody(r, rt.MaxBody)
+			r = httproute.LimitBody(httproute.IdleBody(w, r, s.bodyIdle), rt.MaxBody)
 		}
 		r, cancel := httproute.WithTimeout(r, rt.Timeout)
 		defer cancel()

@@ -40,6 +40,10 @@ type Config struct {
 
 	// Now is the clock sessions expire and login attempts refill by. Nil means time.Now.
 	Now func() time.Time
+
+	// BodyIdle is how long a request body may go without a byte before the read fails and
+	// the request gets 400; zero means httproute.DefaultBodyIdle (30 s), negative none.
+	BodyIdle time.Duration
 }
 
 // Validate reports every problem of the configuration at once.
@@ -71,6 +75,7 @@ type Server struct {
 	static   fs.FS
 	csrf     *http.CrossOriginProtection
 	handler  http.Handler
+	bodyIdle time.Duration // Config.BodyIdle
 
 	// accessSum and secretSum are the SHA-256 of the login credentials: the Server
 	// keeps no copy of the secret key itself.
@@ -111,6 +116,7 @@ func New(cfg Config) (*Server, error) {
 		throttle: newLoginThrottle(now),
 		pages:    pages,
 		static:   static,
+		bodyIdle: cfg.BodyIdle,
 
 		accessSum: sha256.Sum256([]byte(cfg.AccessKey)),
 		secretSum: sha256.Sum256([]byte(cfg.SecretKey)),

@@ -6,6 +6,8 @@
 //     (a cut body looks complete to a parser and hides the rest from any check that runs at
 //     the body's end, such as S3's payload hash);
 //   - a per-route deadline, [WithTimeout];
+//   - a bound on a body that stalls, [IdleBody]: no byte for [DefaultBodyIdle] (or a
+//     server's own bound) and the read fails with [ErrBodyIdle];
 //   - [ContinueEmpty], the "100 Continue" a body-less request that asked for it gets.
 //
 // Each server maps [*TooLargeError] to its own wire error with errors.As (S3:
