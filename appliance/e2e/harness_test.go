@@ -34,6 +34,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kmsbox/kmsbox/internal/testutil"
 )
 
 // readyTimeout bounds how long a start may take before the harness gives up; generous, since
@@ -274,7 +276,7 @@ type proc struct {
 	started time.Time
 
 	stderr *lineLog
-	stdout *lockedBuffer
+	stdout *testutil.SyncBuffer
 
 	exited   chan struct{}
 	exitCode int
@@ -283,24 +285,6 @@ type proc struct {
 	// Filled by waitReady.
 	urls map[string]string // "vault", "kes", "s3" -> https://host:port
 	env  map[string]string // the parsed env file
-}
-
-// lockedBuffer is a bytes.Buffer safe for the exec copy goroutine and the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // serverArgs are the arguments of a dev server on 127.0.0.1:0 ports in dataDir.
@@ -330,7 +314,7 @@ func spawn(t testing.TB, args []string, extraEnv ...string) *proc {
 		t:      t,
 		args:   args,
 		stderr: newLineLog(),
-		stdout: &lockedBuffer{},
+		stdout: &testutil.SyncBuffer{},
 		exited: make(chan struct{}),
 	}
 	for i, a := range args {
