@@ -93,6 +93,7 @@ func caFingerprint(t *testing.T, file string) [32]byte {
 }
 
 func TestApplianceHealthOverTLS(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	a, _ := startAppliance(t, Config{DataDir: dir, Dev: true})
 
@@ -135,6 +136,7 @@ func TestApplianceHealthOverTLS(t *testing.T) {
 }
 
 func TestApplianceRestartKeepsCA(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	a, stop := startAppliance(t, Config{DataDir: dir, Dev: true})
 	first := caFingerprint(t, a.CAFile())
@@ -172,6 +174,7 @@ func envValue(env []byte, name string) string {
 }
 
 func TestApplianceEnvFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	a, _ := startAppliance(t, Config{DataDir: dir, Dev: true})
 	fi, err := os.Stat(EnvFile(dir))
@@ -211,6 +214,7 @@ func TestApplianceEnvFile(t *testing.T) {
 }
 
 func TestAppliancePortConflict(t *testing.T) {
+	t.Parallel()
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -228,6 +232,7 @@ func TestAppliancePortConflict(t *testing.T) {
 }
 
 func TestApplianceDisabledServer(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	a, _ := startAppliance(t, Config{DataDir: dir, Dev: true, VaultAddr: "127.0.0.1:0", S3Addr: "127.0.0.1:0"})
 	if a.URL("kes") != "" {
@@ -243,6 +248,7 @@ func TestApplianceDisabledServer(t *testing.T) {
 // TestDevAutoEncryptOff: with Dev, a plain upload is stored with SSE-S3, unless
 // NoAutoEncrypt (an explicit --auto-encrypt=false) keeps it plain.
 func TestDevAutoEncryptOff(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		name    string
 		s3      S3Config
@@ -395,6 +401,7 @@ func mustRead(t *testing.T, name string) []byte {
 // With the guide's root = "disabled" nobody may ask KES /v1/ready; `kmsbox health` then
 // settles for KES answering at all, and still fails when it does not.
 func TestHealthWithAdminDisabled(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	a, stop := startAppliance(t, Config{DataDir: dir, Dev: true, KESConfig: &kesconf.File{Admin: "disabled"}})
 	hc := HealthConfig{DataDir: dir, VaultAddr: a.Addr("vault"), KESAddr: a.Addr("kes"), S3Addr: a.Addr("s3")}
@@ -419,6 +426,7 @@ func TestHealthWithAdminDisabled(t *testing.T) {
 // Sealing is the emergency stop: the very next S3 request that needs a key fails, without
 // waiting for any readiness probe to notice.
 func TestSealStopsKeyUseAtOnce(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	a, _ := startAppliance(t, Config{DataDir: dir, Dev: true})
 	env := mustRead(t, EnvFile(dir))
@@ -496,6 +504,7 @@ func TestShutdownClosesFreshConnections(t *testing.T) {
 // body must be answered at once, not after the client gives up waiting: KES refuses a bad key
 // name before it reads the body.
 func TestEarlyAnswerToExpectContinue(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	a, _ := startAppliance(t, Config{DataDir: dir, Dev: true})
 	admin, err := tls.LoadX509KeyPair(filepath.Join(dir, "certs", "admin.crt"), filepath.Join(dir, "certs", "admin.key"))

@@ -203,6 +203,7 @@ func guideRace(t *testing.T, c *kes.Client, name string, n int) (won int, bad []
 // TestGuideKESDevMinIO is the guide's step 4.3 on a dev appliance, which has done steps
 // 4.1-4.2 already: the MinIO identity, its policy and minio-key-1.
 func TestGuideKESDevMinIO(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	a, _ := startAppliance(t, Config{DataDir: dir, Dev: true})
 	ctx := t.Context()
@@ -310,6 +311,7 @@ func TestGuideKESDevMinIO(t *testing.T) {
 // operations fail with its key store error, until the vault is unsealed; a restart keeps
 // the keys.
 func TestGuideKESSealedVault(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	a, stop := startAppliance(t, Config{DataDir: dir})
 	ctx := t.Context()
@@ -417,6 +419,7 @@ type guideConfigVars struct {
 // appliance's own Vault API: keys land at kv/minio/<name>, where `vault kv list kv/minio`
 // shows them, as in the guide.
 func TestGuideKESConfigOwnVault(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	vaultAddr := guideFreePort(t)
 	ctx := t.Context()
@@ -515,6 +518,7 @@ func TestGuideKESConfigOwnVault(t *testing.T) {
 // HTTPS with AppRole, as a KES config with keystore.vault does, with K/V v1 (the guide's
 // TOML) and v2 (the current YAML).
 func TestGuideKESRemoteVault(t *testing.T) {
+	t.Parallel()
 	remoteDir, remoteAddr := t.TempDir(), guideFreePort(t)
 	remote, stopRemote := startAppliance(t, Config{DataDir: remoteDir, VaultAddr: remoteAddr})
 	rc := guideVault(t, remote, "")
@@ -722,6 +726,7 @@ func TestGuideKESRemoteVault(t *testing.T) {
 // kv/minio/ as the config says), or the start is refused with an error naming the setting:
 // never a running appliance whose default key can neither be created nor read.
 func TestGuideKESDevWithGuideConfig(t *testing.T) {
+	t.Parallel()
 	dir, work := t.TempDir(), t.TempDir()
 	vaultAddr := guideFreePort(t)
 	minioCert, minioID := guideIdentity(t, work, "minio")

@@ -221,6 +221,7 @@ func guideTemplate(t *testing.T, dir, name string, vars any) string {
 // TestGuideVaultSteps runs the guide's steps 3.1-3.5 against a production-like (non-dev)
 // appliance, then seals, unseals, restarts and unseals with a different 3 of the 5 shares.
 func TestGuideVaultSteps(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	a, stop := startAppliance(t, Config{DataDir: dir})
 	c := guideVault(t, a, "")
@@ -477,6 +478,7 @@ func guideHas(v any, s string) bool {
 // env file's VAULT_* work with the real client, a restart unseals itself from the dev key
 // file with data intact; and a non-dev start never writes anything that unseals.
 func TestGuideVaultDevMode(t *testing.T) {
+	t.Parallel()
 	const rootToken = "guide-dev-root"
 	dir := t.TempDir()
 	var out bytes.Buffer
