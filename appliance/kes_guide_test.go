@@ -28,6 +28,7 @@ import (
 
 	"github.com/kmsbox/kmsbox/appliance/kesconf"
 	"github.com/kmsbox/kmsbox/certs"
+	"github.com/kmsbox/kmsbox/internal/testutil"
 )
 
 // The guide's KES steps with the real KES client (kms-go/kes, AGPL: test files only) over
@@ -358,7 +359,7 @@ func TestGuideKESSealedVault(t *testing.T) {
 		t.Errorf("KES status while sealed: available %v, latency %v; want the store down", st.KeystoreAvailable, st.KeyStoreLatency)
 	}
 	hc := caClient(t, a.CAFile(), adminCert)
-	if code := guideGet(t, hc, a.URL("s3")+"/minio/health/ready"); code != http.StatusServiceUnavailable {
+	if code := getStatus(t, hc, a.URL("s3")+"/minio/health/ready"); code != http.StatusServiceUnavailable {
 		t.Errorf("S3 ready while sealed = %d, want 503", code)
 	}
 	for op, f := range map[string]func() error{
@@ -421,7 +422,7 @@ type guideConfigVars struct {
 func TestGuideKESConfigOwnVault(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	vaultAddr := guideFreePort(t)
+	vaultAddr := testutil.FreeAddr(t)
 	ctx := t.Context()
 
 	// Step 3: the Vault part, on a production-like appliance.
@@ -492,7 +493,7 @@ func TestGuideKESConfigOwnVault(t *testing.T) {
 	}
 	// A K/V v2 key store on the own vault is refused with an error naming the setting (the
 	// in-process store speaks v1).
-	v2Addr := guideFreePort(t)
+	v2Addr := testutil.FreeAddr(t)
 	v2file := guideTemplate(t, work, "kes-remote-v2.yaml", guideConfigVars{
 		Identity: minioID, VaultURL: "https://" + v2Addr, VaultCA: a.CAFile(), RoleID: roleID, SecretID: secretID,
 	})
@@ -519,7 +520,7 @@ func TestGuideKESConfigOwnVault(t *testing.T) {
 // TOML) and v2 (the current YAML).
 func TestGuideKESRemoteVault(t *testing.T) {
 	t.Parallel()
-	remoteDir, remoteAddr := t.TempDir(), guideFreePort(t)
+	remoteDir, remoteAddr := t.TempDir(), testutil.FreeAddr(t)
 	remote, stopRemote := startAppliance(t, Config{DataDir: remoteDir, VaultAddr: remoteAddr})
 	rc := guideVault(t, remote, "")
 	res := guideInit(t, rc, 1, 1)
@@ -630,7 +631,7 @@ func TestGuideKESRemoteVault(t *testing.T) {
 				t.Errorf("decrypt with the remote vault sealed: err = %v, want a 5xx key store error", err)
 			}
 			hc := caClient(t, a.CAFile())
-			if code := guideGet(t, hc, a.URL("s3")+"/minio/health/ready"); code != http.StatusServiceUnavailable {
+			if code := getStatus(t, hc, a.URL("s3")+"/minio/health/ready"); code != http.StatusServiceUnavailable {
 				t.Errorf("S3 ready with the remote vault sealed = %d, want 503", code)
 			}
 			guideUnseal(t, rc, res.KeysB64[0])
@@ -728,7 +729,7 @@ func TestGuideKESRemoteVault(t *testing.T) {
 func TestGuideKESDevWithGuideConfig(t *testing.T) {
 	t.Parallel()
 	dir, work := t.TempDir(), t.TempDir()
-	vaultAddr := guideFreePort(t)
+	vaultAddr := testutil.FreeAddr(t)
 	minioCert, minioID := guideIdentity(t, work, "minio")
 	tlsCert, tlsKey := guideServerCert(t, work)
 	file := guideTemplate(t, work, "kes-config.toml", guideConfigVars{

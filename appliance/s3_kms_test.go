@@ -42,6 +42,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 	vaultapi "github.com/hashicorp/vault/api"
+	"github.com/kmsbox/kmsbox/internal/testutil"
 	"github.com/minio/kms-go/kes"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -488,17 +489,6 @@ func s3tHeadSSE(t *testing.T, e *s3tEnv, in *s3.HeadObjectInput) (*s3.HeadObject
 		t.Fatalf("HEAD %s/%s: %v", *in.Bucket, *in.Key, err)
 	}
 	return out, string(out.ServerSideEncryption), aws.ToString(out.SSEKMSKeyId)
-}
-
-func s3tFreeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
 }
 
 // TestS3KMSDevEncryption drives every SSE mode of a dev appliance (in-process KES) with
@@ -1383,7 +1373,7 @@ func TestS3KMSOwnKESEndpoint(t *testing.T) {
 	for _, form := range []string{"https://127.0.0.1:%s", "localhost:%s"} {
 		t.Run(strings.SplitN(form, ":", 2)[0], func(t *testing.T) {
 			dir := t.TempDir()
-			kesAddr := s3tFreeAddr(t)
+			kesAddr := testutil.FreeAddr(t)
 			_, port, _ := net.SplitHostPort(kesAddr)
 			e := s3tStart(t, Config{DataDir: dir, Dev: true, VaultAddr: "127.0.0.1:0", S3Addr: "127.0.0.1:0", KESAddr: kesAddr,
 				KMS: KMSConfig{KESEndpoints: []string{fmt.Sprintf(form, port)}}})

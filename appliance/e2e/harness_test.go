@@ -23,7 +23,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -94,18 +93,6 @@ func peerBin(t testing.TB, env, target string) string {
 		t.Fatalf("%s=%s is not an executable file (build it with `make %s`): %v", env, abs, target, err)
 	}
 	return abs
-}
-
-// freePort returns a loopback address whose port was free a moment ago, for a peer that
-// must be told its port (the race with another process taking it is accepted in tests).
-func freePort(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // startPeer runs a real third-party server (bin args, in dir unless "", with env) and

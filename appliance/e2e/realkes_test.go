@@ -19,6 +19,7 @@ import (
 	"testing"
 
 	vaultapi "github.com/hashicorp/vault/api"
+	"github.com/kmsbox/kmsbox/internal/testutil"
 )
 
 // parseKESTable parses a one-column table of the kes CLI (`kes key ls`, `kes identity ls`):
@@ -340,7 +341,7 @@ keystore:
       ping: 10s
 `, addr, r.adminID, r.srvKey, r.srvCert, r.srv.env["VAULT_ADDR"], r.roleID, r.secretID, r.srv.env["VAULT_CACERT"])
 	}
-	addr := freePort(t)
+	addr := testutil.FreeAddr(t)
 	conf := filepath.Join(r.work, "kes.yml")
 	writeFile(t, conf, r.kesYAML(addr))
 	startPeer(t, r.kesBin, filepath.Dir(conf), []string{"server", "--config", conf}, baseEnv(t.TempDir()), "Server is up and running")

@@ -6,7 +6,9 @@ package testutil
 
 import (
 	"bytes"
+	"net"
 	"sync"
+	"testing"
 	"time"
 )
 
@@ -63,4 +65,17 @@ func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
+}
+
+// FreeAddr returns a loopback address (127.0.0.1:port) that was free a moment ago, for a
+// server that must know its address before it listens, or that restarts on the same one.
+// Another process may take the port in between; prefer passing a listener on 127.0.0.1:0.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }

@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -43,4 +44,14 @@ func TestClock(t *testing.T) {
 	if got := new(Clock).Now(); !got.IsZero() {
 		t.Errorf("zero Clock reads %v, want the zero time", got)
 	}
+}
+
+func TestFreeAddr(t *testing.T) {
+	t.Parallel()
+	addr := FreeAddr(t)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("listen on FreeAddr's %s: %v", addr, err)
+	}
+	ln.Close()
 }
