@@ -65,7 +65,7 @@ $(WEED_BIN):
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 2s -timeout 30m ./...
-	KMSBOX_BIN=$(abspath $(BIN)) $(GO) test -count=1 -tags e2e -run TestStartToReady -v ./appliance/e2e/
+	KMSBOX_BIN=$(abspath $(BIN)) $(GO) test -count=1 -tags e2e -run '^$$' -bench StartToReady -benchtime 10x ./appliance/e2e/
 
 # Short fuzzing pass over every fuzz target (FUZZTIME per target).
 FUZZTIME ?= 10s

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,6 +93,7 @@ func caFingerprint(t *testing.T, file string) [32]byte {
 }
 
 func TestApplianceHealthOverTLS(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	a, _ := startAppliance(t, Config{DataDir: dir, Dev: true})
 
@@ -134,6 +136,7 @@ func TestApplianceHealthOverTLS(t *testing.T) {
 }
 
 func TestApplianceRestartKeepsCA(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	a, stop := startAppliance(t, Config{DataDir: dir, Dev: true})
 	first := caFingerprint(t, a.CAFile())
@@ -171,6 +174,7 @@ func envValue(env []byte, name string) string {
 }
 
 func TestApplianceEnvFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	a, _ := startAppliance(t, Config{DataDir: dir, Dev: true})
 	fi, err := os.Stat(EnvFile(dir))
@@ -210,6 +214,7 @@ func TestApplianceEnvFile(t *testing.T) {
 }
 
 func TestAppliancePortConflict(t *testing.T) {
+	t.Parallel()
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -227,6 +232,7 @@ func TestAppliancePortConflict(t *testing.T) {
 }
 
 func TestApplianceDisabledServer(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	a, _ := startAppliance(t, Config{DataDir: dir, Dev: true, VaultAddr: "127.0.0.1:0", S3Addr: "127.0.0.1:0"})
 	if a.URL("kes") != "" {
@@ -242,6 +248,7 @@ func TestApplianceDisabledServer(t *testing.T) {
 // TestDevAutoEncryptOff: with Dev, a plain upload is stored with SSE-S3, unless
 // NoAutoEncrypt (an explicit --auto-encrypt=false) keeps it plain.
 func TestDevAutoEncryptOff(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		name    string
 		s3      S3Config
@@ -285,17 +292,14 @@ func TestApplianceDrainsInFlight(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Learn from the server itself when the upload's request has arrived.
-	active := make(chan struct{}, 16)
+	// Learn from the server itself when its shutdown has begun. (Its ConnState hook is too
+	// early a sign of an upload in flight: net/http marks a connection active when it has
+	// read a request's headers, and then drops that request unanswered if Shutdown began in
+	// between, which a client sees as EOF.)
+	shuttingDown := make(chan struct{})
 	for _, s := range a.services {
 		if s.name == "s3" {
-			track := s.srv.ConnState
-			s.srv.ConnState = func(c net.Conn, st http.ConnState) {
-				track(c, st)
-				if st == http.StateActive {
-					active <- struct{}{}
-				}
-			}
+			s.srv.RegisterOnShutdown(func() { close(shuttingDown) })
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -310,19 +314,20 @@ func TestApplianceDrainsInFlight(t *testing.T) {
 	if err := mc.MakeBucket(context.Background(), "drain", minio.MakeBucketOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	for len(active) > 0 { // the bucket's requests, all read before MakeBucket returned
-		<-active
-	}
 
 	// A signed PUT with UNSIGNED-PAYLOAD whose body comes through a pipe. Expect:
 	// 100-continue makes the client send the headers at once and the body only when the
-	// handler asks for it.
+	// handler asks for it; the client learns of that ask (100 Continue) through the trace.
 	pr, pw := io.Pipe()
 	req, _ := http.NewRequest(http.MethodPut, a.URL("s3")+"/drain/slow", pr)
 	req.ContentLength = 8
 	req.Header.Set("Expect", "100-continue")
 	req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
 	req = signer.SignV4(*req, access, secret, "", "us-east-1")
+	continued := make(chan struct{})
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		Got100Continue: func() { close(continued) },
+	}))
 	client.Transport.(*http.Transport).DisableKeepAlives = true
 	client.Transport.(*http.Transport).ExpectContinueTimeout = time.Minute
 	uploaded := make(chan error, 1)
@@ -336,8 +341,13 @@ func TestApplianceDrainsInFlight(t *testing.T) {
 		}
 		uploaded <- err
 	}()
-	<-active // the server is reading the upload's request
+	select {
+	case <-continued: // the handler is reading the upload's body
+	case err := <-uploaded:
+		t.Fatalf("upload ended before the server asked for its body: %v", err)
+	}
 	cancel()
+	<-shuttingDown // the body is sent only once the S3 server is shutting down
 	pw.Write([]byte("halfdone"))
 	pw.Close()
 
@@ -391,6 +401,7 @@ func mustRead(t testing.TB, name string) []byte {
 // With the guide's root = "disabled" nobody may ask KES /v1/ready; `kmsbox health` then
 // settles for KES answering at all, and still fails when it does not.
 func TestHealthWithAdminDisabled(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	a, stop := startAppliance(t, Config{DataDir: dir, Dev: true, KESConfig: &kesconf.File{Admin: "disabled"}})
 	hc := HealthConfig{DataDir: dir, VaultAddr: a.Addr("vault"), KESAddr: a.Addr("kes"), S3Addr: a.Addr("s3")}
@@ -415,6 +426,7 @@ func TestHealthWithAdminDisabled(t *testing.T) {
 // Sealing is the emergency stop: the very next S3 request that needs a key fails, without
 // waiting for any readiness probe to notice.
 func TestSealStopsKeyUseAtOnce(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	a, _ := startAppliance(t, Config{DataDir: dir, Dev: true})
 	env := mustRead(t, EnvFile(dir))
@@ -492,6 +504,7 @@ func TestShutdownClosesFreshConnections(t *testing.T) {
 // body must be answered at once, not after the client gives up waiting: KES refuses a bad key
 // name before it reads the body.
 func TestEarlyAnswerToExpectContinue(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	a, _ := startAppliance(t, Config{DataDir: dir, Dev: true})
 	admin, err := tls.LoadX509KeyPair(filepath.Join(dir, "certs", "admin.crt"), filepath.Join(dir, "certs", "admin.key"))

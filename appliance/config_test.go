@@ -12,6 +12,7 @@ import (
 // TestApplyVaultConfig: the guide's storage path and lease TTLs override
 // the store's defaults; unset values keep them, and other settings stay.
 func TestApplyVaultConfig(t *testing.T) {
+	t.Parallel()
 	base := embeddedvault.Config{Path: "default.db", Version: "v", DefaultLeaseTTL: time.Hour}
 	vc := &vaultconf.Config{StoragePath: filepath.Join("vault", "file"), DefaultLeaseTTL: 168 * time.Hour, MaxLeaseTTL: 720 * time.Hour}
 	got := applyVaultConf(base, vc)

@@ -77,6 +77,7 @@ func consoleGet(t *testing.T, c *http.Client, u string, v any) int {
 // dev appliance — object key, data key, master key, vault — then breaks the chain twice:
 // by deleting a master key (crypto-shredding) and by sealing the vault.
 func TestConsoleChain(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	a, _ := startAppliance(t, Config{DataDir: dir, Dev: true, ConsoleAddr: "127.0.0.1:0"})
 	env := mustRead(t, EnvFile(dir))
@@ -218,6 +219,7 @@ func TestConsoleChain(t *testing.T) {
 // With the guide's appendix B static key the chain ends at that key: there is no key
 // server or vault below it to show, and the console says so instead of a red vault.
 func TestConsoleChainStaticKey(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	key := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{5}, 32))
 	a, _ := startAppliance(t, Config{DataDir: dir, Dev: true, ConsoleAddr: "127.0.0.1:0", KMS: KMSConfig{StaticKey: "static-key:" + key}})
@@ -254,6 +256,7 @@ func TestConsoleChainStaticKey(t *testing.T) {
 // check gives every error a link can fail with its sentence, wrapped or not, and keeps
 // the text of an error it does not know.
 func TestConsoleCheck(t *testing.T) {
+	t.Parallel()
 	if c := check(nil); !c.OK || c.Err != "" {
 		t.Errorf("check(nil) = %+v, want OK", c)
 	}

@@ -13,6 +13,7 @@ import (
 // TestIdentityAgrees: the identities certs prints and files (kmsbox identity, the admin and
 // MinIO identities) are the ones kescore authenticates, kescore.Identity being the definition.
 func TestIdentityAgrees(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"admin", "MinIO"} {
 		certPEM, _, err := certs.NewIdentity(name, time.Hour)
 		if err != nil {

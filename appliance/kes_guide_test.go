@@ -28,6 +28,7 @@ import (
 
 	"github.com/kmsbox/kmsbox/appliance/kesconf"
 	"github.com/kmsbox/kmsbox/certs"
+	"github.com/kmsbox/kmsbox/internal/testutil"
 )
 
 // The guide's KES steps with the real KES client (kms-go/kes, AGPL: test files only) over
@@ -203,6 +204,7 @@ func guideRace(t *testing.T, c *kes.Client, name string, n int) (won int, bad []
 // TestGuideKESDevMinIO is the guide's step 4.3 on a dev appliance, which has done steps
 // 4.1-4.2 already: the MinIO identity, its policy and minio-key-1.
 func TestGuideKESDevMinIO(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	a, _ := startAppliance(t, Config{DataDir: dir, Dev: true})
 	ctx := t.Context()
@@ -310,6 +312,7 @@ func TestGuideKESDevMinIO(t *testing.T) {
 // operations fail with its key store error, until the vault is unsealed; a restart keeps
 // the keys.
 func TestGuideKESSealedVault(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	a, stop := startAppliance(t, Config{DataDir: dir})
 	ctx := t.Context()
@@ -356,7 +359,7 @@ func TestGuideKESSealedVault(t *testing.T) {
 		t.Errorf("KES status while sealed: available %v, latency %v; want the store down", st.KeystoreAvailable, st.KeyStoreLatency)
 	}
 	hc := caClient(t, a.CAFile(), adminCert)
-	if code := guideGet(t, hc, a.URL("s3")+"/minio/health/ready"); code != http.StatusServiceUnavailable {
+	if code := getStatus(t, hc, a.URL("s3")+"/minio/health/ready"); code != http.StatusServiceUnavailable {
 		t.Errorf("S3 ready while sealed = %d, want 503", code)
 	}
 	for op, f := range map[string]func() error{
@@ -417,8 +420,9 @@ type guideConfigVars struct {
 // appliance's own Vault API: keys land at kv/minio/<name>, where `vault kv list kv/minio`
 // shows them, as in the guide.
 func TestGuideKESConfigOwnVault(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
-	vaultAddr := guideFreePort(t)
+	vaultAddr := testutil.FreeAddr(t)
 	ctx := t.Context()
 
 	// Step 3: the Vault part, on a production-like appliance.
@@ -489,7 +493,7 @@ func TestGuideKESConfigOwnVault(t *testing.T) {
 	}
 	// A K/V v2 key store on the own vault is refused with an error naming the setting (the
 	// in-process store speaks v1).
-	v2Addr := guideFreePort(t)
+	v2Addr := testutil.FreeAddr(t)
 	v2file := guideTemplate(t, work, "kes-remote-v2.yaml", guideConfigVars{
 		Identity: minioID, VaultURL: "https://" + v2Addr, VaultCA: a.CAFile(), RoleID: roleID, SecretID: secretID,
 	})
@@ -515,7 +519,8 @@ func TestGuideKESConfigOwnVault(t *testing.T) {
 // HTTPS with AppRole, as a KES config with keystore.vault does, with K/V v1 (the guide's
 // TOML) and v2 (the current YAML).
 func TestGuideKESRemoteVault(t *testing.T) {
-	remoteDir, remoteAddr := t.TempDir(), guideFreePort(t)
+	t.Parallel()
+	remoteDir, remoteAddr := t.TempDir(), testutil.FreeAddr(t)
 	remote, stopRemote := startAppliance(t, Config{DataDir: remoteDir, VaultAddr: remoteAddr})
 	rc := guideVault(t, remote, "")
 	res := guideInit(t, rc, 1, 1)
@@ -626,7 +631,7 @@ func TestGuideKESRemoteVault(t *testing.T) {
 				t.Errorf("decrypt with the remote vault sealed: err = %v, want a 5xx key store error", err)
 			}
 			hc := caClient(t, a.CAFile())
-			if code := guideGet(t, hc, a.URL("s3")+"/minio/health/ready"); code != http.StatusServiceUnavailable {
+			if code := getStatus(t, hc, a.URL("s3")+"/minio/health/ready"); code != http.StatusServiceUnavailable {
 				t.Errorf("S3 ready with the remote vault sealed = %d, want 503", code)
 			}
 			guideUnseal(t, rc, res.KeysB64[0])
@@ -722,8 +727,9 @@ func TestGuideKESRemoteVault(t *testing.T) {
 // kv/minio/ as the config says), or the start is refused with an error naming the setting:
 // never a running appliance whose default key can neither be created nor read.
 func TestGuideKESDevWithGuideConfig(t *testing.T) {
+	t.Parallel()
 	dir, work := t.TempDir(), t.TempDir()
-	vaultAddr := guideFreePort(t)
+	vaultAddr := testutil.FreeAddr(t)
 	minioCert, minioID := guideIdentity(t, work, "minio")
 	tlsCert, tlsKey := guideServerCert(t, work)
 	file := guideTemplate(t, work, "kes-config.toml", guideConfigVars{

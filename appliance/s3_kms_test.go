@@ -42,6 +42,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 	vaultapi "github.com/hashicorp/vault/api"
+	"github.com/kmsbox/kmsbox/internal/testutil"
 	"github.com/minio/kms-go/kes"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -490,20 +491,10 @@ func s3tHeadSSE(t *testing.T, e *s3tEnv, in *s3.HeadObjectInput) (*s3.HeadObject
 	return out, string(out.ServerSideEncryption), aws.ToString(out.SSEKMSKeyId)
 }
 
-func s3tFreeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 // TestS3KMSDevEncryption drives every SSE mode of a dev appliance (in-process KES) with
 // minio-go and aws-sdk-go-v2 and then checks that no plaintext reached the disk.
 func TestS3KMSDevEncryption(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	e := s3tStart(t, Config{DataDir: dir, Dev: true})
 	ctx := context.Background()
@@ -1015,6 +1006,7 @@ func TestS3KMSDevEncryption(t *testing.T) {
 // is sealed the S3 server is not ready, requests that need a key fail with the KMS error and
 // store nothing, and objects stay unreadable; after the unseal everything works again.
 func TestS3KMSSealedVault(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	e := s3tStart(t, Config{DataDir: dir, S3: S3Config{AccessKey: "s3tadmin", SecretKey: "s3t-secret-key-0123456789", AutoEncrypt: true}})
 	ctx := context.Background()
@@ -1143,6 +1135,7 @@ func TestS3KMSSealedVault(t *testing.T) {
 // checks that the objects sealed under them become unreadable with a clear KMS error, while
 // the objects under other keys stay readable.
 func TestS3KMSCryptoShredding(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	e := s3tStart(t, Config{DataDir: dir, Dev: true})
 	ctx := context.Background()
@@ -1235,6 +1228,7 @@ func TestS3KMSCryptoShredding(t *testing.T) {
 // (MINIO_KMS_KES_* of A's dev env file), as the guide points MinIO at KES. B's own vault is
 // never initialized, so every key B uses must come from A.
 func TestS3KMSRemoteKES(t *testing.T) {
+	t.Parallel()
 	dirA, dirB := t.TempDir(), t.TempDir()
 	a := s3tStart(t, Config{DataDir: dirA, Dev: true})
 	ctx := context.Background()
@@ -1375,10 +1369,11 @@ func TestS3KMSRemoteKES(t *testing.T) {
 // listener, without any client certificate: kmsbox uses its in-process key server (a TLS
 // round trip to its own KES would be refused for want of a client certificate).
 func TestS3KMSOwnKESEndpoint(t *testing.T) {
+	t.Parallel()
 	for _, form := range []string{"https://127.0.0.1:%s", "localhost:%s"} {
 		t.Run(strings.SplitN(form, ":", 2)[0], func(t *testing.T) {
 			dir := t.TempDir()
-			kesAddr := s3tFreeAddr(t)
+			kesAddr := testutil.FreeAddr(t)
 			_, port, _ := net.SplitHostPort(kesAddr)
 			e := s3tStart(t, Config{DataDir: dir, Dev: true, VaultAddr: "127.0.0.1:0", S3Addr: "127.0.0.1:0", KESAddr: kesAddr,
 				KMS: KMSConfig{KESEndpoints: []string{fmt.Sprintf(form, port)}}})
@@ -1405,6 +1400,7 @@ func TestS3KMSOwnKESEndpoint(t *testing.T) {
 // spellings (MINIO_KMS_SECRET_KEY base64, the older MINIO_KMS_MASTER_KEY hex), across
 // restarts, and with the wrong key after a restart.
 func TestS3KMSStaticKey(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	raw := make([]byte, 32)
 	rand.Read(raw)
@@ -1496,6 +1492,7 @@ type s3tObject struct {
 // stops the dev appliance and starts it again on the same data dir: every object reads back
 // with its body, ETag and encryption headers, ranges included.
 func TestS3KMSRestartPersistence(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := Config{DataDir: dir, Dev: true}
 	e := s3tStart(t, cfg)

@@ -109,6 +109,7 @@ func TestHTTP2UnfinishedHeadersTimeout(t *testing.T) {
 }
 
 func TestHTTP2ConfigFollowsHeaderTimeout(t *testing.T) {
+	t.Parallel()
 	srv := newHTTPServer(http.NotFoundHandler(), &tls.Config{}, slog.New(slog.DiscardHandler))
 	if srv.ReadHeaderTimeout != readHeaderTimeout || srv.HTTP2 == nil ||
 		srv.HTTP2.SendPingTimeout+srv.HTTP2.PingTimeout != readHeaderTimeout {

@@ -10,6 +10,7 @@ import (
 )
 
 func TestListenPortInUse(t *testing.T) {
+	t.Parallel()
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -30,6 +31,7 @@ func TestListenPortInUse(t *testing.T) {
 }
 
 func TestDisplayAndDialAddr(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ in, want string }{
 		{"0.0.0.0:8200", "127.0.0.1:8200"},
 		{":9000", "127.0.0.1:9000"},
@@ -53,6 +55,7 @@ func TestDisplayAndDialAddr(t *testing.T) {
 }
 
 func TestWriteEnvFile(t *testing.T) {
+	t.Parallel()
 	name := filepath.Join(t.TempDir(), envFileName)
 	err := writeEnvFile(name, []envVar{
 		{"VAULT_TOKEN", "hvs.abc"},
@@ -85,6 +88,7 @@ func TestWriteEnvFile(t *testing.T) {
 }
 
 func TestDevCredentialsPersist(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	a, err := loadDevCredentials(dir, rand.Reader)
 	if err != nil {

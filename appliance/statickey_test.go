@@ -60,6 +60,7 @@ func openStatic(t testing.TB, spec string) *kmsAdapter {
 // TestStaticKMSLegacyDataKeys: data keys sealed by the old static-key KMS still open, with
 // their context only; new data keys are KES ciphertexts, never taken for the old framing.
 func TestStaticKMSLegacyDataKeys(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	v := loadLegacyVectors(t)
 	k := openStatic(t, v.Key)
@@ -111,6 +112,7 @@ func TestStaticKMSLegacyDataKeys(t *testing.T) {
 // TestStaticKMSDefaultKeyNotCreated: with a default key that is not the static key, a
 // generate fails as before instead of making a key the static KMS never had.
 func TestStaticKMSDefaultKeyNotCreated(t *testing.T) {
+	t.Parallel()
 	k, kes, err := openStaticKMS(context.Background(), "my-key:"+base64.StdEncoding.EncodeToString(make([]byte, 32)), "minio-key-1", slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -126,6 +128,7 @@ func TestStaticKMSDefaultKeyNotCreated(t *testing.T) {
 // TestStaticKMSLegacyObjects: an object store written with the static key by the old KMS
 // (testdata/static-v1/s3) serves its objects under the new one, next to new objects.
 func TestStaticKMSLegacyObjects(t *testing.T) {
+	t.Parallel()
 	v := loadLegacyVectors(t)
 	dir := t.TempDir()
 	if err := os.CopyFS(filepath.Join(dir, "s3"), os.DirFS(filepath.Join("testdata", "static-v1", "s3"))); err != nil {
@@ -147,6 +150,7 @@ func TestStaticKMSLegacyObjects(t *testing.T) {
 }
 
 func TestParseStaticKey(t *testing.T) {
+	t.Parallel()
 	key := make([]byte, 32)
 	rand.Read(key)
 	for _, spec := range []string{"k1:" + base64.StdEncoding.EncodeToString(key), "k1:" + hex.EncodeToString(key), " k1:" + hex.EncodeToString(key) + "\n"} {

@@ -5,10 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"io"
 	"io/fs"
 	"maps"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -57,18 +55,6 @@ func guideCode(err error) int {
 		return re.StatusCode
 	}
 	return 0
-}
-
-// guideGet returns the status of GET url with client c.
-func guideGet(t *testing.T, c *http.Client, url string) int {
-	t.Helper()
-	resp, err := c.Get(url)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode
 }
 
 // guideInit runs `vault operator init` with n shares and threshold th.
@@ -187,19 +173,6 @@ func guideLogin(t *testing.T, c *vaultapi.Client, roleID, secretID string) (*vau
 	return app, s.Auth
 }
 
-// guideFreePort returns a loopback address that was free a moment ago, for a server that
-// must know its own Vault address before Open (a KES config naming "its own" vault).
-func guideFreePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 // guideTemplate fills testdata/guide/name with vars and writes it into dir.
 func guideTemplate(t *testing.T, dir, name string, vars any) string {
 	t.Helper()
@@ -221,6 +194,7 @@ func guideTemplate(t *testing.T, dir, name string, vars any) string {
 // TestGuideVaultSteps runs the guide's steps 3.1-3.5 against a production-like (non-dev)
 // appliance, then seals, unseals, restarts and unseals with a different 3 of the 5 shares.
 func TestGuideVaultSteps(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	a, stop := startAppliance(t, Config{DataDir: dir})
 	c := guideVault(t, a, "")
@@ -431,10 +405,10 @@ func TestGuideVaultSteps(t *testing.T) {
 // guideNotReady checks that KES /v1/ready and S3 /minio/health/ready answer not ready.
 func guideNotReady(t *testing.T, hc *http.Client, a *Appliance, when string) {
 	t.Helper()
-	if code := guideGet(t, hc, a.URL("kes")+"/v1/ready"); code == http.StatusOK || code < 500 {
+	if code := getStatus(t, hc, a.URL("kes")+"/v1/ready"); code == http.StatusOK || code < 500 {
 		t.Errorf("%s: KES /v1/ready = %d, want a 5xx not-ready answer", when, code)
 	}
-	if code := guideGet(t, hc, a.URL("s3")+"/minio/health/ready"); code != http.StatusServiceUnavailable {
+	if code := getStatus(t, hc, a.URL("s3")+"/minio/health/ready"); code != http.StatusServiceUnavailable {
 		t.Errorf("%s: S3 /minio/health/ready = %d, want 503", when, code)
 	}
 }
@@ -442,10 +416,10 @@ func guideNotReady(t *testing.T, hc *http.Client, a *Appliance, when string) {
 // guideReady checks that KES /v1/ready and S3 /minio/health/ready answer 200.
 func guideReady(t *testing.T, hc *http.Client, a *Appliance) {
 	t.Helper()
-	if code := guideGet(t, hc, a.URL("kes")+"/v1/ready"); code != http.StatusOK {
+	if code := getStatus(t, hc, a.URL("kes")+"/v1/ready"); code != http.StatusOK {
 		t.Errorf("unsealed: KES /v1/ready = %d, want 200", code)
 	}
-	if code := guideGet(t, hc, a.URL("s3")+"/minio/health/ready"); code != http.StatusOK {
+	if code := getStatus(t, hc, a.URL("s3")+"/minio/health/ready"); code != http.StatusOK {
 		t.Errorf("unsealed: S3 /minio/health/ready = %d, want 200", code)
 	}
 }
@@ -477,6 +451,7 @@ func guideHas(v any, s string) bool {
 // env file's VAULT_* work with the real client, a restart unseals itself from the dev key
 // file with data intact; and a non-dev start never writes anything that unseals.
 func TestGuideVaultDevMode(t *testing.T) {
+	t.Parallel()
 	const rootToken = "guide-dev-root"
 	dir := t.TempDir()
 	var out bytes.Buffer

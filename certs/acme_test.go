@@ -1,7 +1,6 @@
 package certs
 
 import (
-	"bytes"
 	"context"
 	"crypto/x509"
 	"io/fs"
@@ -12,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,30 +19,13 @@ import (
 	"github.com/letsencrypt/pebble/v2/va"
 	"github.com/letsencrypt/pebble/v2/wfe"
 	"github.com/miekg/dns"
+
+	"github.com/kmsbox/kmsbox/internal/testutil"
 )
 
 // acmeDomain is not a loopback name: pebble resolves it through our test
 // DNS server to 127.0.0.1, like a public name would resolve to the host.
 const acmeDomain = "kms.kmsbox.test"
-
-// syncBuffer collects a component's log output; it may be written after
-// the test ends, so it is not tied to testing.T.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // startDNS answers every A query with 127.0.0.1 over TCP (pebble's VA
 // queries a custom resolver over TCP) and returns its address.
@@ -101,7 +82,7 @@ func startPebble(t *testing.T, tlsALPNPort int) *pebbleCA {
 	// must be fast and deterministic.
 	t.Setenv("PEBBLE_VA_NOSLEEP", "1")
 	t.Setenv("PEBBLE_WFE_NONCEREJECT", "0")
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("pebble log:\n%s", logs)

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kmsbox/kmsbox/internal/testutil"
 )
 
 func TestFirstStartCreatesFilesWithModes(t *testing.T) {
@@ -158,7 +160,7 @@ func x509PoolOf(c *x509.Certificate) *x509.CertPool {
 
 func TestRenewalIsServedWithoutRestart(t *testing.T) {
 	real := time.Now()
-	clock := &fakeClock{t: real.Add(-80 * 24 * time.Hour)}
+	clock := testutil.NewClock(real.Add(-80 * 24 * time.Hour))
 	dir := t.TempDir()
 	m := openT(t, Config{Dir: dir, Now: clock.Now, CheckInterval: 24 * time.Hour})
 

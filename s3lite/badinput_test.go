@@ -17,6 +17,7 @@ import (
 // AWS SDK: each malformed request gets the code and status S3 uses, and
 // nothing stored is lost or half-created.
 func TestRejectedRequests(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	b := e.bucket("rejects")
@@ -130,6 +131,7 @@ func TestRejectedRequests(t *testing.T) {
 // TestDeleteObjectsVersioned checks that a DeleteObjects entry naming a
 // version fails alone, with NotImplemented, and leaves the object in place.
 func TestDeleteObjectsVersioned(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	b := e.bucket("delver")

@@ -205,6 +205,7 @@ func (tc limitCase) check(t *testing.T, mode string, code int, resp string) bool
 // was signed, refused when not. (A silently truncated body once let a wrong payload hash
 // through when padded past the limit.)
 func TestXMLBodyLimit(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	n := 0
 	for _, rt := range xmlRoutes {
@@ -232,6 +233,7 @@ func TestXMLBodyLimit(t *testing.T) {
 // whether the length was declared or not; at it they store the body, and a body that does
 // not match what was signed is refused either way.
 func TestObjectBodyLimit(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	const limit = 1000
 	e.srv.maxObject = limit
@@ -286,6 +288,7 @@ func TestObjectBodyLimit(t *testing.T) {
 // does, before its handler acts; an empty body goes through in every payload mode, and
 // still has its payload hash checked.
 func TestNoBodyRoutes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	n := 0

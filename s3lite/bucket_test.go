@@ -16,6 +16,7 @@ import (
 )
 
 func TestBuckets(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	if err := e.mc.MakeBucket(ctx, "alpha", minio.MakeBucketOptions{Region: "us-east-1"}); err != nil {
@@ -74,6 +75,7 @@ func TestBuckets(t *testing.T) {
 }
 
 func TestUnsupportedIsNotImplemented(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	b := e.bucket("nope")
@@ -96,6 +98,7 @@ func TestUnsupportedIsNotImplemented(t *testing.T) {
 }
 
 func TestListObjects(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	b := e.bucket("listing")
@@ -166,6 +169,7 @@ func TestListObjects(t *testing.T) {
 }
 
 func TestDeleteObjects(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	b := e.bucket("multidelete")
@@ -209,6 +213,7 @@ func TestDeleteObjects(t *testing.T) {
 }
 
 func TestListBucketsPaged(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	for _, b := range []string{"p-one", "p-two", "p-three", "other"} {

@@ -37,6 +37,7 @@ func crc32b64(b []byte) string {
 }
 
 func TestIntegrityHeaders(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *Config) { c.AutoEncrypt = true })
 	b := e.bucket("integrity")
 	body := []byte("integrity body")
@@ -100,6 +101,7 @@ func TestIntegrityHeaders(t *testing.T) {
 // TestSignedChunksPlainHTTP: over plain HTTP minio-go signs every chunk
 // (STREAMING-AWS4-HMAC-SHA256-PAYLOAD).
 func TestSignedChunksPlainHTTP(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*e.h.Load()).ServeHTTP(w, r) }))
 	defer plain.Close()
@@ -122,6 +124,7 @@ func TestSignedChunksPlainHTTP(t *testing.T) {
 }
 
 func TestSSECMultipartNeedsKeyPerPart(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	b := e.bucket("ssecmp")
@@ -144,6 +147,7 @@ func TestSSECMultipartNeedsKeyPerPart(t *testing.T) {
 }
 
 func TestConditionalWrites(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	b := e.bucket("condput")

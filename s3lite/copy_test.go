@@ -14,6 +14,7 @@ import (
 )
 
 func TestCopyObject(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	b := e.bucket("copies")
@@ -93,6 +94,7 @@ func TestCopyObject(t *testing.T) {
 }
 
 func TestUploadPartCopy(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	b := e.bucket("partcopy")
@@ -144,6 +146,7 @@ func TestUploadPartCopy(t *testing.T) {
 }
 
 func TestUploadPartCopyFromSSEC(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	b := e.bucket("partcopyc")

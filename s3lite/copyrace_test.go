@@ -77,6 +77,7 @@ func referencedFiles(t *testing.T, e *env, b string) int {
 // source overwritten on every attempt gives up after vanishedAttempts with a
 // 500, storing nothing.
 func TestCopySourceOverwritten(t *testing.T) {
+	t.Parallel()
 	h := &hookKMS{}
 	e := newEnv(t, func(c *Config) { h.KMS = c.KMS; c.KMS = h })
 	ctx := context.Background()

@@ -18,6 +18,7 @@ import (
 )
 
 func TestEncryptedSize(t *testing.T) {
+	t.Parallel()
 	for _, n := range []int64{0, 1, 65535, 65536, 65537, 131072, 200000, 5 << 20, 5<<20 + 1} {
 		want, err := sio.EncryptedSize(uint64(n))
 		if err != nil {
@@ -30,6 +31,7 @@ func TestEncryptedSize(t *testing.T) {
 }
 
 func TestSealBinding(t *testing.T) {
+	t.Parallel()
 	kek := randBytes(32)
 	oek, err := newObjectKey(kek)
 	if err != nil {
@@ -64,6 +66,7 @@ func TestSealBinding(t *testing.T) {
 }
 
 func TestKMSContextBytes(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		ctx         map[string]string
 		bucket, obj string
@@ -84,6 +87,7 @@ func TestKMSContextBytes(t *testing.T) {
 // object read at bytes=70000-70099 decrypts from encrypted offset 65568,
 // sequence number 1, skipping 4464 bytes.
 func TestRangePlanSpecExample(t *testing.T) {
+	t.Parallel()
 	off, n := int64(70000), int64(100)
 	pkg, skip := off/darePayload, off%darePayload
 	encEnd := min(((off+n-1)/darePayload+1)*darePackage, encryptedSize(200000))
@@ -96,6 +100,7 @@ func TestRangePlanSpecExample(t *testing.T) {
 // (spec section 3) with nothing but the KMS, sio and the metadata: the
 // format is MinIO's scheme, not something only s3lite can read.
 func TestOnDiskFormat(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	b := e.bucket("format")
@@ -148,6 +153,7 @@ func TestOnDiskFormat(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
+	t.Parallel()
 	err := (&Config{AutoEncrypt: true, Credentials: map[string]string{"ab": "short"}, Domain: "http://x"}).Validate()
 	for _, want := range []string{"Dir is required", "shorter than 3", "shorter than 8", "AutoEncrypt needs a KMS", "bare host name"} {
 		if err == nil || !strings.Contains(err.Error(), want) {

@@ -30,6 +30,7 @@ func getAll(t *testing.T, e *env, b, k string, o minio.GetObjectOptions) ([]byte
 }
 
 func TestSSECRules(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	b := e.bucket("ssec")
@@ -81,6 +82,7 @@ func TestSSECRules(t *testing.T) {
 }
 
 func TestSSEKMSHeaders(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	b := e.bucket("ssekms")
@@ -136,6 +138,7 @@ func countKeysNotFound(t *testing.T, e *env) int {
 }
 
 func TestBucketEncryption(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	b := e.bucket("bucketsse")
@@ -192,6 +195,7 @@ func TestBucketEncryption(t *testing.T) {
 }
 
 func TestAutoEncryption(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *Config) { c.AutoEncrypt = true })
 	ctx := context.Background()
 	b := e.bucket("auto")
@@ -236,6 +240,7 @@ func onDisk(t *testing.T, e *env, data []byte) bool {
 }
 
 func TestKMSUnavailable(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	b := e.bucket("kmsdown")
@@ -276,6 +281,7 @@ func TestKMSUnavailable(t *testing.T) {
 }
 
 func TestNoKMSConfigured(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *Config) { c.KMS = nil })
 	ctx := context.Background()
 	b := e.bucket("nokms")
@@ -293,6 +299,7 @@ func TestNoKMSConfigured(t *testing.T) {
 }
 
 func TestCryptoShredding(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	b := e.bucket("shred")
@@ -315,6 +322,7 @@ func TestCryptoShredding(t *testing.T) {
 }
 
 func TestTampering(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	b := e.bucket("tamper")
@@ -363,6 +371,7 @@ func addHeader(k, v string) func(*middlewareStack) error {
 // in a bucket's default encryption: 400 InvalidRequest with MinIO's message, no KMS call,
 // nothing stored. A name at the rules' limit reaches the KMS.
 func TestSSEKMSInvalidKeyID(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	b := e.bucket("badkeyid")

@@ -37,6 +37,7 @@ func golden(t *testing.T, name string, got []byte) {
 
 // TestErrorTable pins code, status and message of every sentinel.
 func TestErrorTable(t *testing.T) {
+	t.Parallel()
 	var b strings.Builder
 	for _, e := range errorTable {
 		a := toAPIError(e.err)
@@ -46,6 +47,7 @@ func TestErrorTable(t *testing.T) {
 }
 
 func TestErrorMapping(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		err  error
@@ -74,6 +76,7 @@ func TestErrorMapping(t *testing.T) {
 
 // TestErrorXML pins the wire body of an S3 error.
 func TestErrorXML(t *testing.T) {
+	t.Parallel()
 	s := &Server{log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	rec := httptest.NewRecorder()
 	rec.Header().Set("x-amz-request-id", "0123456789ABCDEF")

@@ -20,6 +20,7 @@ import (
 // final status line for the connection and misparses the next upload (a 60 s stall in
 // `aws s3 sync` of a tree with an empty file).
 func TestExpectContinueEmptyBody(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bk := e.bucket("expect")
 	conn, err := tls.Dial("tcp", strings.TrimPrefix(e.ts.URL, "https://"), e.ts.Client().Transport.(*http.Transport).TLSClientConfig)

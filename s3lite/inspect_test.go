@@ -18,6 +18,7 @@ import (
 // client in every SSE mode: what is listed, how each key is sealed, and the live check of
 // the key chain, which breaks while the KMS is down and when metadata is tampered with.
 func TestInspect(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t)
 	bk := e.bucket("inspect")

@@ -92,6 +92,7 @@ func readAWS(ctx context.Context, e *env, b, k string) ([]byte, error) {
 // section 4), stores nothing, and that existing objects read back whole once
 // the KMS works again.
 func TestKMSFailures(t *testing.T) {
+	t.Parallel()
 	f := &faultKMS{}
 	e := newEnv(t, withFaultKMS(f))
 	ctx := context.Background()

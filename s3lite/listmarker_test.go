@@ -83,6 +83,7 @@ func listV2(t *testing.T, e *env, b, prefix, delim, startAfter, token string, ma
 // listing (a NextMarker resuming after one) skips that prefix's keys, and
 // any other marker, the listing's own prefix included, does not.
 func TestListMarker(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	b := e.bucket("markers")
 	for _, k := range markerKeys {
@@ -152,6 +153,7 @@ func TestListMarker(t *testing.T) {
 // listing arrives exactly once, in order, every page but the last is full
 // and says it is truncated, and NextMarker is the page's last entry.
 func TestListMarkerPaging(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	b := e.bucket("markerpages")
 	for _, k := range markerKeys {

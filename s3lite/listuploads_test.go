@@ -76,6 +76,7 @@ func listUploadsRaw(t *testing.T, e *env, b string, params url.Values) (int, str
 // entry exactly once; encoding-type=url encodes Delimiter, KeyMarker,
 // Prefix, NextKeyMarker, Key and Prefix of CommonPrefixes.
 func TestListMultipartUploads(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	b := e.bucket("uploads")

@@ -15,11 +15,24 @@ import (
 	"github.com/minio/minio-go/v7/pkg/encrypt"
 )
 
-// patternReader yields n pseudo-random bytes without holding them.
+// patternReader yields n pseudo-random bytes without holding them: patternBlock over
+// and over, copied a Read at a time (a byte-at-a-time generator costs seconds per 256 MiB
+// under -race).
 type patternReader struct {
 	n, off int64
-	state  uint64
 }
+
+// patternBlock is 1 MiB and 3 bytes of pseudo-random data: no 64 KiB package of a body
+// repeats another at the same offset within the block.
+var patternBlock = sync.OnceValue(func() []byte {
+	b := make([]byte, 1<<20+3)
+	state := uint64(1)
+	for i := range b {
+		state = state*6364136223846793005 + 1442695040888963407
+		b[i] = byte(state >> 56)
+	}
+	return b
+})
 
 func (p *patternReader) Read(b []byte) (int, error) {
 	if p.off >= p.n {
@@ -28,12 +41,13 @@ func (p *patternReader) Read(b []byte) (int, error) {
 	if int64(len(b)) > p.n-p.off {
 		b = b[:p.n-p.off]
 	}
-	for i := range b {
-		p.state = p.state*6364136223846793005 + 1442695040888963407
-		b[i] = byte(p.state >> 56)
+	block := patternBlock()
+	n := 0
+	for n < len(b) {
+		n += copy(b[n:], block[(p.off+int64(n))%int64(len(block)):])
 	}
-	p.off += int64(len(b))
-	return len(b), nil
+	p.off += int64(n)
+	return n, nil
 }
 
 // heapPeak samples the live heap until stop is called and returns the peak
@@ -82,12 +96,12 @@ func sseRoundTripMemory(tb testing.TB, e *env, size int64) uint64 {
 		tb.Fatal(err)
 	}
 	want := sha256.New()
-	_, _ = io.Copy(want, &patternReader{n: size, state: 1})
+	_, _ = io.Copy(want, &patternReader{n: size})
 	stop := heapPeak()
 	// minio-go streams a single PUT (UNSIGNED-PAYLOAD over TLS). aws-sdk-go-v2
 	// would send the whole body as ONE aws-chunked chunk, which
 	// internal/sigv4 refuses above 16 MiB (see the package report).
-	_, err := e.mc.PutObject(ctx, b, "big", &patternReader{n: size, state: 1}, size,
+	_, err := e.mc.PutObject(ctx, b, "big", &patternReader{n: size}, size,
 		minio.PutObjectOptions{ServerSideEncryption: encrypt.NewSSE(), DisableMultipart: true})
 	if err != nil {
 		stop()

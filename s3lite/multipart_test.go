@@ -62,6 +62,7 @@ func ssecHeaders() (*string, *string, *string) {
 }
 
 func TestMultipartAllModes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	b := e.bucket("multi")
@@ -129,6 +130,7 @@ func TestMultipartAllModes(t *testing.T) {
 }
 
 func TestMultipartErrors(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	b := e.bucket("mperr")
@@ -196,6 +198,7 @@ func TestMultipartErrors(t *testing.T) {
 }
 
 func TestMultipartMinioLarge(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	b := e.bucket("mclarge")
@@ -219,6 +222,7 @@ func TestMultipartMinioLarge(t *testing.T) {
 }
 
 func TestGetByPartNumber(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	b := e.bucket("bypart")

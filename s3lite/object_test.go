@@ -48,6 +48,7 @@ func sseModes() []sseMode {
 }
 
 func TestObjectRoundTripMinio(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	b := e.bucket("round-trip")
@@ -112,6 +113,7 @@ func TestObjectRoundTripMinio(t *testing.T) {
 }
 
 func TestObjectRoundTripAWS(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	b := e.bucket("aws-sdk")

@@ -25,6 +25,7 @@ import (
 // boundaries through writeBody, in large and in tiny reads, and checks the
 // stored bytes (decrypted), the size, the MD5 and the checksum.
 func TestWriteBodySizes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	key := randBytes(32)
 	sizes := []int{0, 1, darePayload - 1, darePayload, darePayload + 1, chunkSize - 1, chunkSize, chunkSize + 1,
@@ -78,6 +79,7 @@ func TestWriteBodySizes(t *testing.T) {
 // TestWriteBodyErrors: a failing body and a body over the limit leave no
 // temp file, and the error is the body's.
 func TestWriteBodyErrors(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	boom := errors.New("connection reset")
 	data := randBytes(5*chunkSize + 3)
@@ -111,6 +113,7 @@ func TestWriteBodyErrors(t *testing.T) {
 // file no longer has the size its record implies, which the open catches:
 // an S3 error before any byte.
 func TestStreamedGetTampering(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	b := e.bucket("tamper")

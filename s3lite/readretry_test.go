@@ -29,6 +29,7 @@ func (w *overwriteOnHeader) WriteHeader(code int) {
 // vanish after the headers are out fails (the connection is then aborted)
 // instead of starting over with the new object's bytes appended to the old.
 func TestReadOverwrittenWhileStreaming(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	b := e.bucket("streaming")
 	const nParts, partSize = maxPreopen + 44, 1024 // more parts than preopen holds, more bytes than one chunk

@@ -29,6 +29,7 @@ import (
 )
 
 func TestAuthFailures(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	b := e.bucket("auth")
@@ -68,6 +69,7 @@ func TestAuthFailures(t *testing.T) {
 }
 
 func TestPresigned(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	b := e.bucket("presign")
@@ -111,6 +113,7 @@ func TestPresigned(t *testing.T) {
 }
 
 func TestRestartPersistence(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *Config) { c.AutoEncrypt = true })
 	ctx := context.Background()
 	b := e.bucket("persist")
@@ -148,6 +151,7 @@ func TestRestartPersistence(t *testing.T) {
 }
 
 func TestTraversalKeys(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	b := e.bucket("traversal")
@@ -190,6 +194,7 @@ func TestTraversalKeys(t *testing.T) {
 
 // TestCutOffUpload sends half a body over a raw TLS connection and hangs up.
 func TestCutOffUpload(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *Config) { c.AutoEncrypt = true })
 	b := e.bucket("cutoff")
 	before := countDataFiles(t, e)
@@ -241,6 +246,7 @@ func TestCutOffUpload(t *testing.T) {
 }
 
 func TestVirtualHostStyle(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *Config) { c.Domain = "s3.kmsbox.test" })
 	_, port, _ := net.SplitHostPort(e.ts.Listener.Addr().String())
 	tr := e.ts.Client().Transport.(*http.Transport).Clone()
@@ -268,6 +274,7 @@ func TestVirtualHostStyle(t *testing.T) {
 }
 
 func TestConditionalAndRange(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	b := e.bucket("cond")
@@ -315,6 +322,7 @@ func TestConditionalAndRange(t *testing.T) {
 // TestConcurrentOverwrite: PUTs of one key race with GETs; every GET sees
 // one complete version, never a mix.
 func TestConcurrentOverwrite(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *Config) { c.AutoEncrypt = true })
 	ctx := context.Background()
 	b := e.bucket("race")

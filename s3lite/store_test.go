@@ -9,6 +9,7 @@ import (
 
 // TestStoreHonoursContext: a request that has gone away changes nothing.
 func TestStoreHonoursContext(t *testing.T) {
+	t.Parallel()
 	st, err := openStore(context.Background(), t.TempDir())
 	if err != nil {
 		t.Fatal(err)

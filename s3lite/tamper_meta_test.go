@@ -192,6 +192,7 @@ func forgeManyParts(t *testing.T, e *env, b, k string) []byte {
 // opened, on HEAD too. A HEAD of a record edited consistently answers 200
 // with the edited size: it opens no file.
 func TestTamperedMetadata(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	b := e.bucket("tampermeta")

@@ -11,6 +11,7 @@ import (
 // TestChecksumElements pins the XML element each checksum algorithm fills in
 // the three responses that carry one, and its place before ChecksumType.
 func TestChecksumElements(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		algo, elem string
 	}{
@@ -54,6 +55,7 @@ func TestChecksumElements(t *testing.T) {
 // TestCompletePartChecksum checks that the checksum a client sends with each
 // <Part> of CompleteMultipartUpload is found for every algorithm.
 func TestCompletePartChecksum(t *testing.T) {
+	t.Parallel()
 	for _, a := range []checksum.Algorithm{checksum.CRC32, checksum.CRC32C, checksum.CRC64NVME, checksum.SHA1, checksum.SHA256} {
 		body := "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>e</ETag><Checksum" + a.String() + ">v==</Checksum" + a.String() + "></Part></CompleteMultipartUpload>"
 		var req completeMultipartUpload

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/kmsbox/kmsbox/internal/testutil"
 )
 
 const (
@@ -228,32 +229,13 @@ type testConsole struct {
 	srv    *Server
 	ts     *httptest.Server
 	client *http.Client
-	logs   *syncBuffer
-
-	clockMu sync.Mutex
-	clock   time.Time
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	logs   *testutil.SyncBuffer
+	clock  *testutil.Clock
 }
 
 func newTestConsole(t *testing.T, ttl time.Duration) *testConsole {
 	t.Helper()
-	tc := &testConsole{t: t, src: newFakeSource(), logs: &syncBuffer{}, clock: t0}
+	tc := &testConsole{t: t, src: newFakeSource(), logs: &testutil.SyncBuffer{}, clock: testutil.NewClock(t0)}
 	srv, err := New(Config{
 		Source: tc.src, AccessKey: testAccessKey, SecretKey: testSecretKey, SessionTTL: ttl,
 		Logger: slog.New(slog.NewTextHandler(tc.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -289,17 +271,9 @@ func (tc *testConsole) newClient() *http.Client {
 	return &c
 }
 
-func (tc *testConsole) now() time.Time {
-	tc.clockMu.Lock()
-	defer tc.clockMu.Unlock()
-	return tc.clock
-}
+func (tc *testConsole) now() time.Time { return tc.clock.Now() }
 
-func (tc *testConsole) advance(d time.Duration) {
-	tc.clockMu.Lock()
-	defer tc.clockMu.Unlock()
-	tc.clock = tc.clock.Add(d)
-}
+func (tc *testConsole) advance(d time.Duration) { tc.clock.Advance(d) }
 
 // response is a finished HTTP exchange.
 type response struct {

@@ -23,7 +23,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,6 +33,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kmsbox/kmsbox/internal/testutil"
 )
 
 // readyTimeout bounds how long a start may take before the harness gives up; generous, since
@@ -92,18 +93,6 @@ func peerBin(t testing.TB, env, target string) string {
 		t.Fatalf("%s=%s is not an executable file (build it with `make %s`): %v", env, abs, target, err)
 	}
 	return abs
-}
-
-// freePort returns a loopback address whose port was free a moment ago, for a peer that
-// must be told its port (the race with another process taking it is accepted in tests).
-func freePort(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // startPeer runs a real third-party server (bin args, in dir unless "", with env) and
@@ -274,7 +263,7 @@ type proc struct {
 	started time.Time
 
 	stderr *lineLog
-	stdout *lockedBuffer
+	stdout *testutil.SyncBuffer
 
 	exited   chan struct{}
 	exitCode int
@@ -283,24 +272,6 @@ type proc struct {
 	// Filled by waitReady.
 	urls map[string]string // "vault", "kes", "s3" -> https://host:port
 	env  map[string]string // the parsed env file
-}
-
-// lockedBuffer is a bytes.Buffer safe for the exec copy goroutine and the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // serverArgs are the arguments of a dev server on 127.0.0.1:0 ports in dataDir.
@@ -330,7 +301,7 @@ func spawn(t testing.TB, args []string, extraEnv ...string) *proc {
 		t:      t,
 		args:   args,
 		stderr: newLineLog(),
-		stdout: &lockedBuffer{},
+		stdout: &testutil.SyncBuffer{},
 		exited: make(chan struct{}),
 	}
 	for i, a := range args {

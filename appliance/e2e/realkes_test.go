@@ -19,6 +19,7 @@ import (
 	"testing"
 
 	vaultapi "github.com/hashicorp/vault/api"
+	"github.com/kmsbox/kmsbox/internal/testutil"
 )
 
 // parseKESTable parses a one-column table of the kes CLI (`kes key ls`, `kes identity ls`):
@@ -240,17 +241,20 @@ type realKESRig struct {
 func TestRealKES(t *testing.T) {
 	r := &realKESRig{kesBin: peerBin(t, "KMSBOX_KES_BIN", "bin/kes"), bin: kmsboxBin(t), work: t.TempDir()}
 	r.srv = startServer(t, t.TempDir())
-	r.setupVault(t)
-	r.identities(t)
+	if !steps(t, step{"vault approle", r.setupVault}, step{"identities", r.identities}) {
+		return
+	}
+	// Made here, not in a step: a step's cleanups (its processes, its temporary dirs) run
+	// when the step ends, and the later steps share these.
+	r.clients(t)
 	r.startRealKES(t)
-	r.realKESKeepsKeysInVault(t)
+	if !steps(t, step{"real KES keeps keys in vault", r.realKESKeepsKeysInVault}) {
+		return
+	}
 	r.startSecondKmsbox(t)
-	r.sharedKeys(t)
-	r.deletesReachTheOther(t)
-	r.sameAnswers(t)
-	r.importedKeys(t)
-	r.cliAgainstKmsbox(t)
-	r.sealedVault(t)
+	steps(t, step{"shared keys", r.sharedKeys}, step{"deletes reach the other", r.deletesReachTheOther},
+		step{"same answers", r.sameAnswers}, step{"imported keys", r.importedKeys},
+		step{"kes CLI against kmsbox", r.cliAgainstKmsbox}, step{"sealed vault", r.sealedVault})
 }
 
 // setupVault is steps 1 and 2: the guide's step 3 over kmsbox#1's Vault API.
@@ -287,7 +291,11 @@ func (r *realKESRig) identities(t *testing.T) {
 	if kesID := strings.TrimSpace(plain.ok(t, r.kesBin, "identity", "of", r.adminCert)); r.adminID != kesID || kesID != kesIdentity(readCert(t, r.adminCert)) {
 		t.Fatalf("identity of kmsbox's admin cert: kmsbox %q, kes %q, want both %s", r.adminID, kesID, kesIdentity(readCert(t, r.adminCert)))
 	}
+}
 
+// clients makes the clients the later steps share. They trust kmsbox#1's CA and the real
+// KES's certificate from step 3.
+func (r *realKESRig) clients(t *testing.T) {
 	// Clients trust kmsbox#1's CA and the real KES's self-signed certificate, nothing else:
 	// the kes CLI through SSL_CERT_FILE (no --insecure), Go through the pool.
 	r.trust = filepath.Join(r.work, "trust.pem")
@@ -333,7 +341,7 @@ keystore:
       ping: 10s
 `, addr, r.adminID, r.srvKey, r.srvCert, r.srv.env["VAULT_ADDR"], r.roleID, r.secretID, r.srv.env["VAULT_CACERT"])
 	}
-	addr := freePort(t)
+	addr := testutil.FreeAddr(t)
 	conf := filepath.Join(r.work, "kes.yml")
 	writeFile(t, conf, r.kesYAML(addr))
 	startPeer(t, r.kesBin, filepath.Dir(conf), []string{"server", "--config", conf}, baseEnv(t.TempDir()), "Server is up and running")

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kmsbox/kmsbox/internal/testutil"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/minio/minio-go/v7/pkg/encrypt"
@@ -24,7 +25,7 @@ import (
 func TestRealMinIO(t *testing.T) {
 	bin := peerBin(t, "KMSBOX_MINIO_BIN", "bin/minio")
 	srv := startServer(t, t.TempDir())
-	addr, console := freePort(t), freePort(t)
+	addr, console := testutil.FreeAddr(t), testutil.FreeAddr(t)
 	disk := t.TempDir()
 	env := append(baseEnv(t.TempDir()),
 		"MINIO_ROOT_USER=guide-admin", "MINIO_ROOT_PASSWORD=guide-admin-secret",

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	vaultapi "github.com/hashicorp/vault/api"
+	"github.com/kmsbox/kmsbox/internal/testutil"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 )
@@ -286,7 +287,7 @@ func (r *weedRig) startWeed(t *testing.T, bin, work string) {
 	writeFile(t, cfgFile, r.weedConfig(t))
 	var ports []string
 	port := func() string {
-		_, p, err := net.SplitHostPort(freePort(t))
+		_, p, err := net.SplitHostPort(testutil.FreeAddr(t))
 		if err != nil {
 			t.Fatal(err)
 		}

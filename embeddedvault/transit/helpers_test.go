@@ -11,50 +11,33 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/vault/sdk/helper/errutil"
 	"github.com/hashicorp/vault/sdk/logical"
+
+	"github.com/kmsbox/kmsbox/internal/testutil"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-// fakeClock is the backend's injectable clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // env is a transit backend over logical.InmemStorage, no HTTP.
 type env struct {
 	t     testing.TB
 	b     *backend
 	s     logical.Storage
-	clock *fakeClock
+	clock *testutil.Clock
 }
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	s := &logical.InmemStorage{}
-	clock := &fakeClock{t: time.Now()}
+	clock := testutil.NewClock(time.Now())
 	b, err := newBackend(context.Background(), &logical.BackendConfig{
 		StorageView: s,
 		System:      logical.StaticSystemView{DefaultLeaseTTLVal: time.Hour, MaxLeaseTTLVal: time.Hour},
-	}, clock.now)
+	}, clock.Now)
 	if err != nil {
 		t.Fatal(err)
 	}

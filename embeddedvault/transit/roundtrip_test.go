@@ -214,20 +214,20 @@ func TestAutoRotate(t *testing.T) {
 	if latest("auto") != 1 {
 		t.Fatal("rotated before the period elapsed")
 	}
-	e.clock.advance(3 * time.Hour)
+	e.clock.Advance(3 * time.Hour)
 	rollback()
 	if latest("auto") != 2 || latest("manual") != 1 {
 		t.Fatalf("after period: auto v%d, manual v%d", latest("auto"), latest("manual"))
 	}
 	// A second run within the hour does not scan again.
-	e.clock.advance(10 * time.Minute)
+	e.clock.Advance(10 * time.Minute)
 	rollback()
 	if latest("auto") != 2 {
 		t.Fatal("rotated again within the scan interval")
 	}
 	// Config can switch auto-rotation off.
 	e.must(up, "keys/auto/config", map[string]any{"auto_rotate_period": 0})
-	e.clock.advance(24 * time.Hour)
+	e.clock.Advance(24 * time.Hour)
 	rollback()
 	if latest("auto") != 2 {
 		t.Fatal("rotated with auto_rotate_period 0")

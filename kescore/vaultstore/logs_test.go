@@ -1,30 +1,12 @@
 package vaultstore
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/kmsbox/kmsbox/internal/testutil"
 )
-
-// syncBuffer is a bytes.Buffer the store's goroutines may log into.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // TestLogsCarryNoSecrets: at debug level, neither a failed nor a good
 // login, nor key traffic, logs the secret ID, the Vault token or a key
@@ -33,7 +15,7 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 	v := startVault(t)
 	ctx := t.Context()
 	good := v.appRole(t, "kes-role", "5m", "minio-key-policy")
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	cfg := Config{Endpoint: v.srv.URL, CAFile: v.caFile, Engine: "kv", Prefix: "minio",
 		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 
