@@ -72,13 +72,16 @@ func (s *Server) openCopySource(q *request) (*copySource, error) {
 // safe: fn answers and commits only after the whole source was read, and a
 // failed read leaves no temp file.
 func (s *Server) withCopySource(q *request, fn func(*copySource) error) error {
-	return retryVanished(func() error {
+	var bucket, key string
+	err := retryVanished(func() error {
 		src, err := s.openCopySource(q)
 		if err != nil {
 			return err
 		}
+		bucket, key = src.bucket, src.key
 		return fn(src)
 	}, func() bool { return true })
+	return s.missingIsTampered(q.r.Context(), bucket, key, err)
 }
 
 // openSourceRange returns a reader of the plaintext [off, off+length) of

@@ -262,6 +262,21 @@ func (rr *rangeReader) openSegment(seg *segment) (*os.File, error) {
 	return rr.st.openFile(seg.part.File, seg.fileSize)
 }
 
+// statAll checks, without opening them, that the body files of the read exist with the
+// sizes their records imply (HEAD).
+func (rr *rangeReader) statAll() error {
+	for i := range rr.segs {
+		seg := &rr.segs[i]
+		if seg.part.EncSize != seg.fileSize {
+			return fmt.Errorf("%w: part %d records %d stored bytes for %d plaintext bytes", errObjectTampered, seg.part.Number, seg.part.EncSize, seg.part.Size)
+		}
+		if err := rr.st.statFile(seg.part.File, seg.fileSize); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // maxPreopen bounds the part files a read opens before answering.
 const maxPreopen = 256
 

@@ -72,6 +72,7 @@ type Server struct {
 	log      *slog.Logger
 	now      func() time.Time
 	st       *store
+	dmg      *damageLog // names each damaged object once
 	chunks   chunkPool // body buffers shared by all requests
 	verifier *sigv4.Verifier
 	handler  http.Handler
@@ -109,11 +110,18 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		creds[k] = v
 	}
 	cfg.Credentials = creds
-	st, err := openStore(ctx, cfg.Dir)
+	dmg := &damageLog{log: func(bucket, key string, err error) {
+		if key == "" {
+			cfg.Logger.Error("s3: damaged bucket record", "bucket", bucket, "err", err)
+			return
+		}
+		cfg.Logger.Error("s3: damaged object", "bucket", bucket, "key", key, "err", err)
+	}}
+	st, err := openStore(ctx, cfg.Dir, dmg)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, st: st, maxObject: maxObjectSize}
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, st: st, dmg: dmg, maxObject: maxObjectSize}
 	s.verifier = &sigv4.Verifier{
 		Region: cfg.Region,
 		Secret: func(ak string) (string, bool) {

@@ -3,6 +3,7 @@ package s3lite
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -27,6 +28,9 @@ var (
 	infoKey       = []byte("info")
 	objectsBucket = []byte("o")
 	uploadsBucket = []byte("u")
+	// damagedBucket (at the top level, next to rootBucket) holds the records Check's
+	// repair moved aside: "<bucket>/<key>" -> the record as it was.
+	damagedBucket = []byte("damaged")
 )
 
 // Object and part commits use bolt's Batch, which coalesces concurrent
@@ -35,6 +39,7 @@ type store struct {
 	db      *bolt.DB
 	dataDir string
 	tmpDir  string
+	dmg     *damageLog // names damaged records once; nil logs nothing
 }
 
 // bucketInfo is a bucket's record.
@@ -52,8 +57,8 @@ type bucketSSE struct {
 
 // openStore opens (creating if needed) the store under dir, empties tmp/ and
 // removes body files no record refers to.
-func openStore(ctx context.Context, dir string) (*store, error) {
-	st := &store{dataDir: filepath.Join(dir, "data"), tmpDir: filepath.Join(dir, "tmp")}
+func openStore(ctx context.Context, dir string, dmg *damageLog) (*store, error) {
+	st := &store{dataDir: filepath.Join(dir, "data"), tmpDir: filepath.Join(dir, "tmp"), dmg: dmg}
 	if err := os.RemoveAll(st.tmpDir); err != nil {
 		return nil, err
 	}
@@ -177,30 +182,43 @@ func (st *store) deleteBucket(ctx context.Context, name string) ([]string, error
 	return old, err
 }
 
-// getBucket returns the record of bucket name, or errNoSuchBucket.
+// getBucket returns the record of bucket name, or errNoSuchBucket, or errBucketDamaged
+// (the bucket exists, its record is damaged).
 func (st *store) getBucket(ctx context.Context, name string) (bucketInfo, error) {
-	var bi bucketInfo
+	bi := bucketInfo{Name: name}
 	err := st.view(ctx, func(tx *bolt.Tx) error {
 		b, err := bucketOf(tx, name)
 		if err != nil {
 			return err
 		}
-		return json.Unmarshal(b.Get(infoKey), &bi)
+		bi, err = decodeBucket(name, b.Get(infoKey))
+		return err
 	})
-	bi.Name = name
+	if errors.Is(err, errBucketDamaged) {
+		st.dmg.report(name, "", err)
+	}
 	return bi, err
 }
 
-// listBuckets returns every bucket record in name order.
+// bucketExists returns nil if bucket name exists, damaged record or not, else
+// errNoSuchBucket.
+func (st *store) bucketExists(ctx context.Context, name string) error {
+	if _, err := st.getBucket(ctx, name); err != nil && !errors.Is(err, errBucketDamaged) {
+		return err
+	}
+	return nil
+}
+
+// listBuckets returns every bucket record in name order; a bucket whose record is damaged
+// is listed by its name alone.
 func (st *store) listBuckets(ctx context.Context) ([]bucketInfo, error) {
 	var out []bucketInfo
 	err := st.view(ctx, func(tx *bolt.Tx) error {
 		return tx.Bucket(rootBucket).ForEachBucket(func(name []byte) error {
-			var bi bucketInfo
-			if err := json.Unmarshal(tx.Bucket(rootBucket).Bucket(name).Get(infoKey), &bi); err != nil {
-				return err
+			bi, err := decodeBucket(string(name), tx.Bucket(rootBucket).Bucket(name).Get(infoKey))
+			if err != nil {
+				st.dmg.report(string(name), "", err)
 			}
-			bi.Name = string(name)
 			out = append(out, bi)
 			return nil
 		})
@@ -216,10 +234,8 @@ func (st *store) setBucketEncryption(ctx context.Context, name string, cfg *buck
 		if err != nil {
 			return err
 		}
-		var bi bucketInfo
-		if err := json.Unmarshal(b.Get(infoKey), &bi); err != nil {
-			return err
-		}
+		// A damaged record is replaced: this is how its bucket is repaired.
+		bi, _ := decodeBucket(name, b.Get(infoKey))
 		bi.Encryption = cfg
 		v, _ := json.Marshal(bi)
 		return b.Put(infoKey, v)

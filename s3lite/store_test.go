@@ -9,7 +9,7 @@ import (
 
 // TestStoreHonoursContext: a request that has gone away changes nothing.
 func TestStoreHonoursContext(t *testing.T) {
-	st, err := openStore(context.Background(), t.TempDir())
+	st, err := openStore(context.Background(), t.TempDir(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func TestStoreHonoursContext(t *testing.T) {
 	if _, err := st.listBuckets(done); !errors.Is(err, context.Canceled) {
 		t.Errorf("listBuckets with a done context = %v", err)
 	}
-	if _, err := openStore(done, t.TempDir()); !errors.Is(err, context.Canceled) {
+	if _, err := openStore(done, t.TempDir(), nil); !errors.Is(err, context.Canceled) {
 		t.Errorf("openStore with a done context = %v", err)
 	}
 }

@@ -39,10 +39,10 @@ type objectMeta struct {
 	SSE          map[string]string `json:"sse,omitempty"`
 }
 
-// getObject returns the record of bucket/key, or errNoSuchBucket or
-// errNoSuchKey.
+// getObject returns the record of bucket/key, or errNoSuchBucket, errNoSuchKey or
+// errObjectTampered (the record is damaged).
 func (st *store) getObject(ctx context.Context, bucket, key string) (*objectMeta, error) {
-	var m objectMeta
+	var m *objectMeta
 	err := st.view(ctx, func(tx *bolt.Tx) error {
 		b, err := bucketOf(tx, bucket)
 		if err != nil {
@@ -52,13 +52,13 @@ func (st *store) getObject(ctx context.Context, bucket, key string) (*objectMeta
 		if v == nil {
 			return errNoSuchKey
 		}
-		return json.Unmarshal(v, &m)
+		m, err = decodeObject(key, v)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	m.Key = key
-	return &m, nil
+	return m, nil
 }
 
 // writeCond checks a conditional write against the current object (nil if
@@ -122,7 +122,7 @@ func (st *store) deleteObject(ctx context.Context, bucket, key string) ([]string
 }
 
 // scanObjects calls fn for objects with prefix and key > after, in key
-// order, until fn returns false.
+// order, until fn returns false. Damaged records are left out.
 func (st *store) scanObjects(ctx context.Context, bucket, prefix, after string, fn func(*objectMeta) bool) error {
 	return st.view(ctx, func(tx *bolt.Tx) error {
 		b, err := bucketOf(tx, bucket)
@@ -141,12 +141,12 @@ func (st *store) scanObjects(ctx context.Context, bucket, prefix, after string, 
 			if err := ctx.Err(); err != nil {
 				return err // a listing of a large bucket stops with its request
 			}
-			var m objectMeta
-			if err := json.Unmarshal(v, &m); err != nil {
-				return err
+			m, err := decodeObject(string(k), v)
+			if err != nil {
+				st.dmg.report(bucket, string(k), err) // left out, as MinIO lists it
+				continue
 			}
-			m.Key = string(k)
-			if !fn(&m) {
+			if !fn(m) {
 				return nil
 			}
 		}

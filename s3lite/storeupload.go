@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -63,7 +64,7 @@ func uploadOf(tx *bolt.Tx, bucket, key, id string) (*bolt.Bucket, *uploadMeta, e
 	}
 	var u uploadMeta
 	if err := json.Unmarshal(ub.Get(infoKey), &u); err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("%w: the record of upload %s does not decode: %v", errObjectTampered, id, err)
 	}
 	if u.Key != key {
 		return nil, nil, errNoSuchUpload
@@ -88,7 +89,7 @@ func (st *store) getUpload(ctx context.Context, bucket, key, id string) (*upload
 			}
 			var p partMeta
 			if err := json.Unmarshal(v, &p); err != nil {
-				return err
+				return fmt.Errorf("%w: a part record of upload %s does not decode: %v", errObjectTampered, id, err)
 			}
 			parts = append(parts, p)
 			return nil
@@ -209,7 +210,8 @@ func (st *store) listUploads(ctx context.Context, bucket, prefix string) ([]uplo
 		return u.ForEachBucket(func(id []byte) error {
 			var um uploadMeta
 			if err := json.Unmarshal(u.Bucket(id).Get(infoKey), &um); err != nil {
-				return err
+				st.dmg.report(bucket, "upload "+string(id), err)
+				return nil // left out; the sweeper and Check remove it
 			}
 			if strings.HasPrefix(um.Key, prefix) {
 				um.ID = string(id)
