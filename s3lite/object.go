@@ -81,7 +81,7 @@ func (s *Server) singlePartObject(ctx context.Context, key string, hdrs map[stri
 	}
 	now := s.now().UTC()
 	m := &objectMeta{Key: key, Size: res.size, ETag: etag, ModTime: now, Header: hdrs,
-		Parts: []partMeta{{File: name, Size: res.size, EncSize: res.encSize, ETag: etag, ModTime: now}}}
+		Parts: []partMeta{{File: name, Size: res.size, EncSize: res.encSize, ETag: etag, ModTime: now, Hash: res.hash}}}
 	if oc != nil {
 		m.SSE = oc.meta
 	}
@@ -215,12 +215,16 @@ func (s *Server) readObjectOnce(w http.ResponseWriter, q *request, withBody bool
 	var first, buf []byte
 	if !withBody {
 		// HEAD reads no body but checks that every body file is there with its size.
-		if err := s.newRangeReader(m, nil, 0, m.Size).statAll(); err != nil {
+		if err := s.newRangeReader(m, nil, nil, 0, m.Size).statAll(); err != nil {
 			return err
 		}
 	}
 	if withBody { // an empty object's file is opened too, to check its size
-		rr = s.newRangeReader(m, oek, off, length)
+		hk, err := s.bodyHashKeyOf(q.r.Context(), m)
+		if err != nil {
+			return err
+		}
+		rr = s.newRangeReader(m, oek, hk, off, length)
 		defer rr.Close()
 		if err := rr.preopen(); err != nil {
 			return err

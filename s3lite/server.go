@@ -73,6 +73,7 @@ type Server struct {
 	now      func() time.Time
 	st       *store
 	dmg      *damageLog // names each damaged object once
+	keys     *keyring   // the store key (storekey.go)
 	chunks   chunkPool // body buffers shared by all requests
 	verifier *sigv4.Verifier
 	handler  http.Handler
@@ -122,6 +123,11 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, st: st, dmg: dmg, maxObject: maxObjectSize}
+	s.keys = &keyring{db: st.db, kms: cfg.KMS, keyID: cfg.DefaultKeyID, warn: cfg.Logger.Warn}
+	if _, err := s.keys.get(ctx); err != nil {
+		// Not fatal: what needs the key answers the KMS error until the KMS can serve.
+		cfg.Logger.Warn("s3: the store key is not available yet", "err", err)
+	}
 	s.verifier = &sigv4.Verifier{
 		Region: cfg.Region,
 		Secret: func(ak string) (string, bool) {

@@ -19,6 +19,9 @@ type partMeta struct {
 	ETag     string    `json:"e"`  // client-visible part ETag (hex, no quotes)
 	Checksum string    `json:"c,omitempty"`
 	ModTime  time.Time `json:"t"`
+	// Hash is the HighwayHash-256 of the block hash trailer of a plaintext body
+	// (bodyhash.go); nil for encrypted bodies and plaintext written before block hashes.
+	Hash []byte `json:"h,omitempty"`
 }
 
 // objectMeta is an object's record. Header keeps Content-*, Cache-Control,
