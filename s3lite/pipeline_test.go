@@ -16,9 +16,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/kmsbox/kmsbox/s3lite/internal/checksum"
+	"github.com/minio/highwayhash"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/encrypt"
-	"github.com/minio/highwayhash"
 	"github.com/minio/sio"
 )
 

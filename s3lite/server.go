@@ -74,7 +74,7 @@ type Server struct {
 	st       *store
 	dmg      *damageLog // names each damaged object once
 	keys     *keyring   // the store key (storekey.go)
-	chunks   chunkPool // body buffers shared by all requests
+	chunks   chunkPool  // body buffers shared by all requests
 	verifier *sigv4.Verifier
 	handler  http.Handler
 	// maxObject bounds the body of object data routes (PutObject, UploadPart):
@@ -123,10 +123,15 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, st: st, dmg: dmg, maxObject: maxObjectSize}
-	s.keys = &keyring{db: st.db, kms: cfg.KMS, keyID: cfg.DefaultKeyID, warn: cfg.Logger.Warn}
-	if _, err := s.keys.get(ctx); err != nil {
-		// Not fatal: what needs the key answers the KMS error until the KMS can serve.
-		cfg.Logger.Warn("s3: the store key is not available yet", "err", err)
+	s.keys = &keyring{db: st.db, kms: cfg.KMS, keyID: cfg.DefaultKeyID, warn: cfg.Logger.Warn, loaded: st.migrateObjectMACs}
+	st.keys = s.keys
+	if cfg.KMS == nil {
+		// Without a KMS the key is at hand: give older records their MACs now. With
+		// one, the first object operation does (keyring.get), so that Open needs no KMS.
+		if _, err := s.keys.get(ctx); err != nil {
+			st.close()
+			return nil, err
+		}
 	}
 	s.verifier = &sigv4.Verifier{
 		Region: cfg.Region,
@@ -147,6 +152,8 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Close closes the metadata store. In-flight requests must be finished
 // (the caller shuts its http.Server down first).
 func (s *Server) Close() error {
-	s.closeOnce.Do(func() { s.closeErr = s.st.close() })
+	s.closeOnce.Do(func() {
+		s.closeErr = s.st.close()
+	})
 	return s.closeErr
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -40,6 +41,11 @@ type store struct {
 	dataDir string
 	tmpDir  string
 	dmg     *damageLog // names damaged records once; nil logs nothing
+	keys    *keyring   // the store key, for object record MACs; set by Open
+	// bucketKey is the bucket record key (storekey.go).
+	bucketKey []byte
+	// macsRequired is the "sys"/"macs" marker: every record has a MAC.
+	macsRequired atomic.Bool
 }
 
 // bucketInfo is a bucket's record.
@@ -81,8 +87,18 @@ func openStore(ctx context.Context, dir string, dmg *damageLog) (*store, error) 
 	// queue behind the running commit), a lone PUT waits at most 1 ms.
 	db.MaxBatchDelay = time.Millisecond
 	if err := db.Update(func(tx *bolt.Tx) error {
-		_, err := tx.CreateBucketIfNotExists(rootBucket)
-		return err
+		if _, err := tx.CreateBucketIfNotExists(rootBucket); err != nil {
+			return err
+		}
+		k, err := bucketRecordKey(tx)
+		if err != nil {
+			return err
+		}
+		st.bucketKey = k
+		if tx.Bucket(sysBucket).Get(sysMACsMarker) != nil {
+			st.macsRequired.Store(true)
+		}
+		return migrateBucketMACs(tx, k)
 	}); err != nil {
 		db.Close()
 		return nil, err
@@ -136,6 +152,7 @@ func bucketOf(tx *bolt.Tx, name string) (*bolt.Bucket, error) {
 
 // createBucket creates bucket name, or fails with errBucketExists.
 func (st *store) createBucket(ctx context.Context, name string, now time.Time) error {
+	mm := st.bucketMACs()
 	return st.update(ctx, func(tx *bolt.Tx) error {
 		if tx.Bucket(rootBucket).Bucket([]byte(name)) != nil {
 			return errBucketExists
@@ -150,7 +167,13 @@ func (st *store) createBucket(ctx context.Context, name string, now time.Time) e
 		if _, err := b.CreateBucket(uploadsBucket); err != nil {
 			return err
 		}
+		if _, err := b.CreateBucket(macsBucket); err != nil {
+			return err
+		}
 		v, _ := json.Marshal(bucketInfo{Created: now})
+		if err := b.Put(infoMACKey, recordMAC(mm.key, macBucket, name, "", v)); err != nil {
+			return err
+		}
 		return b.Put(infoKey, v)
 	})
 }
@@ -186,12 +209,13 @@ func (st *store) deleteBucket(ctx context.Context, name string) ([]string, error
 // (the bucket exists, its record is damaged).
 func (st *store) getBucket(ctx context.Context, name string) (bucketInfo, error) {
 	bi := bucketInfo{Name: name}
+	mm := st.bucketMACs()
 	err := st.view(ctx, func(tx *bolt.Tx) error {
 		b, err := bucketOf(tx, name)
 		if err != nil {
 			return err
 		}
-		bi, err = decodeBucket(name, b.Get(infoKey))
+		bi, err = readBucket(b, mm, name)
 		return err
 	})
 	if errors.Is(err, errBucketDamaged) {
@@ -213,9 +237,10 @@ func (st *store) bucketExists(ctx context.Context, name string) error {
 // is listed by its name alone.
 func (st *store) listBuckets(ctx context.Context) ([]bucketInfo, error) {
 	var out []bucketInfo
+	mm := st.bucketMACs()
 	err := st.view(ctx, func(tx *bolt.Tx) error {
 		return tx.Bucket(rootBucket).ForEachBucket(func(name []byte) error {
-			bi, err := decodeBucket(string(name), tx.Bucket(rootBucket).Bucket(name).Get(infoKey))
+			bi, err := readBucket(tx.Bucket(rootBucket).Bucket(name), mm, string(name))
 			if err != nil {
 				st.dmg.report(string(name), "", err)
 			}
@@ -229,15 +254,19 @@ func (st *store) listBuckets(ctx context.Context) ([]bucketInfo, error) {
 // setBucketEncryption sets (nil: removes) the default encryption of bucket
 // name, or fails with errNoSuchBucket.
 func (st *store) setBucketEncryption(ctx context.Context, name string, cfg *bucketSSE) error {
+	mm := st.bucketMACs()
 	return st.update(ctx, func(tx *bolt.Tx) error {
 		b, err := bucketOf(tx, name)
 		if err != nil {
 			return err
 		}
 		// A damaged record is replaced: this is how its bucket is repaired.
-		bi, _ := decodeBucket(name, b.Get(infoKey))
+		bi, _ := readBucket(b, mm, name)
 		bi.Encryption = cfg
 		v, _ := json.Marshal(bi)
+		if err := b.Put(infoMACKey, recordMAC(mm.key, macBucket, name, "", v)); err != nil {
+			return err
+		}
 		return b.Put(infoKey, v)
 	})
 }

@@ -14,6 +14,7 @@ func TestStoreHonoursContext(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.close()
+	st.keys = &keyring{db: st.db, warn: func(string, ...any) {}}
 	done, cancel := context.WithCancel(context.Background())
 	cancel()
 	if err := st.createBucket(done, "gone", time.Now()); !errors.Is(err, context.Canceled) {

@@ -12,27 +12,52 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// The store key authenticates what s3lite keeps in meta.db and keys the block hashes of
-// plaintext bodies: record MACs (recordmac.go) and body hashes (bodyhash.go) are derived
-// from it. Where it lives, in bolt's top-level bucket "sys":
+// The store key authenticates the object records s3lite keeps in meta.db and keys the
+// block hashes of plaintext bodies: object record MACs (recordmac.go) and body hashes
+// (bodyhash.go) are derived from it. Where it lives, in bolt's top-level bucket "sys":
 //
 //	"sealed"  with a KMS: {"key": key id, "ct": the KMS ciphertext} of a data key made by
-//	          GenerateKey under Config.DefaultKeyID; unsealed when first needed, then
-//	          cached in memory. Nothing secret is on disk in the clear.
-//	"key"     without a KMS (or when the KMS has no default key at the store's
-//	          creation): the 32 bytes in the clear. Honest limit: an attacker who can
-//	          write meta.db can read this key and forge MACs and hashes; what it still
-//	          catches is damage and edits made without it.
-//	"macs"    present once every record carries a MAC (migrateMACs): from then on a
-//	          record without one is refused, not MAC'd.
+//	          GenerateKey under Config.DefaultKeyID when an object first needs it (not at
+//	          Open: a store opens, and bucket operations work, while the vault is sealed,
+//	          and no KMS key is made for a server that never stores an object); unsealed
+//	          when first needed, then cached in memory. Nothing secret is on disk in the
+//	          clear. Until the KMS serves, object reads and writes answer its error.
+//	"key"     without a KMS (or when the KMS has no default key): the 32 bytes in the
+//	          clear. Honest limit: an attacker who can write meta.db can read this key
+//	          and forge MACs and hashes; what it still catches is damage, and edits and
+//	          swaps made without reading the key.
+//	"bkey"    the bucket record key, always in the clear (same limit): bucket records hold
+//	          no secret, and bucket operations must work without a KMS.
+//	"macs"    present once every object record carries a MAC (migrateObjectMACs), and
+//	"bmacs"   once every bucket record does (migrateBucketMACs): from then on a record
+//	          without one is refused, not MAC'd.
 //
-// The key is made once, with the store, and never changes: body hashes depend on it.
+// The keys are made once, with the store, and never change: body hashes depend on them.
 var (
-	sysBucket     = []byte("sys")
-	sysSealedKey  = []byte("sealed")
-	sysClearKey   = []byte("key")
-	sysMACsMarker = []byte("macs")
+	sysBucket      = []byte("sys")
+	sysSealedKey   = []byte("sealed")
+	sysClearKey    = []byte("key")
+	sysBucketKey   = []byte("bkey")
+	sysMACsMarker  = []byte("macs")
+	sysBMACsMarker = []byte("bmacs")
 )
+
+// bucketRecordKey returns the bucket record key of the store in tx (a write transaction),
+// made on first use.
+func bucketRecordKey(tx *bolt.Tx) ([]byte, error) {
+	sys, err := tx.CreateBucketIfNotExists(sysBucket)
+	if err != nil {
+		return nil, err
+	}
+	if k := sys.Get(sysBucketKey); len(k) == 32 {
+		return append([]byte(nil), k...), nil
+	}
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		return nil, err
+	}
+	return k, sys.Put(sysBucketKey, k)
+}
 
 // storeKeyContext is the KMS context the store key is sealed with.
 var storeKeyContext = []byte(`{"kmsbox-s3":"store key"}`)
@@ -54,6 +79,8 @@ type keyring struct {
 	mu   sync.Mutex
 	key  []byte
 	warn func(msg string, args ...any)
+	// loaded runs once, when the key is first had (migrateMACs); its error is logged.
+	loaded func(key []byte) error
 }
 
 // get returns the store key.
@@ -101,6 +128,11 @@ func (kr *keyring) get(ctx context.Context) ([]byte, error) {
 			return nil, err
 		}
 		kr.key = k
+	}
+	if kr.loaded != nil {
+		if err := kr.loaded(kr.key); err != nil {
+			kr.warn("s3: giving records their MACs failed; retried at the next start", "err", err)
+		}
 	}
 	return kr.key, nil
 }

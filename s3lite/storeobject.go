@@ -46,7 +46,11 @@ type objectMeta struct {
 // errObjectTampered (the record is damaged).
 func (st *store) getObject(ctx context.Context, bucket, key string) (*objectMeta, error) {
 	var m *objectMeta
-	err := st.view(ctx, func(tx *bolt.Tx) error {
+	mm, err := st.macs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	err = st.view(ctx, func(tx *bolt.Tx) error {
 		b, err := bucketOf(tx, bucket)
 		if err != nil {
 			return err
@@ -55,7 +59,7 @@ func (st *store) getObject(ctx context.Context, bucket, key string) (*objectMeta
 		if v == nil {
 			return errNoSuchKey
 		}
-		m, err = decodeObject(key, v)
+		m, err = readObject(b, mm, bucket, key, v)
 		return err
 	})
 	if err != nil {
@@ -76,6 +80,10 @@ func (st *store) putObject(ctx context.Context, bucket string, m *objectMeta, co
 	if err != nil {
 		return nil, err
 	}
+	mm, err := st.macs(ctx)
+	if err != nil {
+		return nil, err
+	}
 	err = st.batch(ctx, func(tx *bolt.Tx) error {
 		old = nil // Batch may run fn more than once
 		b, err := bucketOf(tx, bucket)
@@ -85,16 +93,19 @@ func (st *store) putObject(ctx context.Context, bucket string, m *objectMeta, co
 		ob := b.Bucket(objectsBucket)
 		var cur *objectMeta
 		if prev := ob.Get([]byte(m.Key)); prev != nil {
-			var pm objectMeta
-			if json.Unmarshal(prev, &pm) == nil {
+			// A damaged record's files may be another object's (a swap): left to the sweep.
+			if pm, err := readObject(b, mm, bucket, m.Key, prev); err == nil {
 				old = files(pm.Parts)
-				cur = &pm
+				cur = pm
 			}
 		}
 		if cond != nil {
 			if err := cond(cur); err != nil {
 				return err
 			}
+		}
+		if err := putObjectMAC(b, mm.key, bucket, m.Key, v); err != nil {
+			return err
 		}
 		return ob.Put([]byte(m.Key), v)
 	})
@@ -104,7 +115,11 @@ func (st *store) putObject(ctx context.Context, bucket string, m *objectMeta, co
 // deleteObject removes key (absent keys are no error) and returns its files.
 func (st *store) deleteObject(ctx context.Context, bucket, key string) ([]string, error) {
 	var old []string
-	err := st.batch(ctx, func(tx *bolt.Tx) error {
+	mm, err := st.macs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	err = st.batch(ctx, func(tx *bolt.Tx) error {
 		old = nil // Batch may run fn more than once
 		b, err := bucketOf(tx, bucket)
 		if err != nil {
@@ -115,9 +130,13 @@ func (st *store) deleteObject(ctx context.Context, bucket, key string) ([]string
 		if prev == nil {
 			return nil
 		}
-		var pm objectMeta
-		if json.Unmarshal(prev, &pm) == nil {
+		if pm, err := readObject(b, mm, bucket, key, prev); err == nil {
 			old = files(pm.Parts)
+		}
+		if mb := b.Bucket(macsBucket); mb != nil {
+			if err := mb.Delete([]byte(key)); err != nil {
+				return err
+			}
 		}
 		return ob.Delete([]byte(key))
 	})
@@ -127,6 +146,13 @@ func (st *store) deleteObject(ctx context.Context, bucket, key string) ([]string
 // scanObjects calls fn for objects with prefix and key > after, in key
 // order, until fn returns false. Damaged records are left out.
 func (st *store) scanObjects(ctx context.Context, bucket, prefix, after string, fn func(*objectMeta) bool) error {
+	mm, err := st.macs(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		mm = macMode{unchecked: true}
+	}
 	return st.view(ctx, func(tx *bolt.Tx) error {
 		b, err := bucketOf(tx, bucket)
 		if err != nil {
@@ -144,7 +170,7 @@ func (st *store) scanObjects(ctx context.Context, bucket, prefix, after string, 
 			if err := ctx.Err(); err != nil {
 				return err // a listing of a large bucket stops with its request
 			}
-			m, err := decodeObject(string(k), v)
+			m, err := readObject(b, mm, bucket, string(k), v)
 			if err != nil {
 				st.dmg.report(bucket, string(k), err) // left out, as MinIO lists it
 				continue

@@ -131,6 +131,10 @@ func (st *store) completeUpload(ctx context.Context, bucket, id string, m *objec
 	if err != nil {
 		return nil, err
 	}
+	mm, err := st.macs(ctx)
+	if err != nil {
+		return nil, err
+	}
 	err = st.update(ctx, func(tx *bolt.Tx) error {
 		ub, _, err := uploadOf(tx, bucket, m.Key, id)
 		if err != nil {
@@ -155,9 +159,8 @@ func (st *store) completeUpload(ctx context.Context, bucket, id string, m *objec
 		ob := b.Bucket(objectsBucket)
 		var cur *objectMeta
 		if prev := ob.Get([]byte(m.Key)); prev != nil {
-			var pm objectMeta
-			if json.Unmarshal(prev, &pm) == nil {
-				cur = &pm
+			if pm, err := readObject(b, mm, bucket, m.Key, prev); err == nil {
+				cur = pm
 			}
 		}
 		if cond != nil {
@@ -169,6 +172,9 @@ func (st *store) completeUpload(ctx context.Context, bucket, id string, m *objec
 			old = append(old, files(cur.Parts)...)
 		}
 		if err := b.Bucket(uploadsBucket).DeleteBucket([]byte(id)); err != nil {
+			return err
+		}
+		if err := putObjectMAC(b, mm.key, bucket, m.Key, v); err != nil {
 			return err
 		}
 		return ob.Put([]byte(m.Key), v)
