@@ -141,6 +141,21 @@ func (rc requestChecksum) verify(q *request, md5sum, sum []byte) error {
 	return checksum.Verify(rc.algo, sum, want)
 }
 
+// hasIntegrityHeader reports whether q carries Content-MD5 or an x-amz-checksum-* value
+// (header or announced trailer), which S3 requires of DeleteObjects.
+func hasIntegrityHeader(q *request) bool {
+	h := q.r.Header
+	if h.Get("Content-Md5") != "" || h.Get("X-Amz-Trailer") != "" {
+		return true
+	}
+	for k := range h {
+		if strings.HasPrefix(strings.ToLower(k), "x-amz-checksum-") && !strings.EqualFold(k, "x-amz-checksum-algorithm") && !strings.EqualFold(k, "x-amz-checksum-type") {
+			return true
+		}
+	}
+	return false
+}
+
 // verifyBodyIntegrity checks Content-MD5 and x-amz-checksum-* of a small
 // body held in memory (DeleteObjects and other XML requests).
 func verifyBodyIntegrity(q *request, data []byte) error {

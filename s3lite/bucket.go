@@ -117,6 +117,9 @@ func (s *Server) deleteObjects(w http.ResponseWriter, q *request) error {
 	if err != nil {
 		return err
 	}
+	if !hasIntegrityHeader(q) {
+		return errMissingContentMD5
+	}
 	if err := verifyBodyIntegrity(q, data); err != nil {
 		return err
 	}

@@ -45,6 +45,7 @@ var (
 	errMaxMessageLength      = errors.New("request body over the route's limit")
 	errMethodNotAllowed      = errors.New("method not allowed")
 	errMissingContentLength  = errors.New("missing content length")
+	errMissingContentMD5     = errors.New("missing content md5")
 	errNoSuchBucket          = errors.New("no such bucket")
 	errNoSuchKey             = errors.New("no such key")
 	errNoSuchUpload          = errors.New("no such upload")
@@ -119,6 +120,7 @@ var errorTable = []struct {
 	{errMalformedXML, apiError{"MalformedXML", 400, "The XML you provided was not well-formed or did not validate against our published schema."}},
 	{errMaxMessageLength, apiError{"MaxMessageLengthExceeded", 400, "Your request was too big."}},
 	{errMethodNotAllowed, apiError{"MethodNotAllowed", 405, "The specified method is not allowed against this resource."}},
+	{errMissingContentMD5, apiError{"MissingContentMD5", 400, "Missing required header for this request: Content-Md5."}},
 	{errMissingContentLength, apiError{"MissingContentLength", 411, "You must provide the Content-Length HTTP header."}},
 	{errNoSuchBucket, apiError{"NoSuchBucket", 404, "The specified bucket does not exist"}},
 	{errNoSuchKey, apiError{"NoSuchKey", 404, "The specified key does not exist."}},

@@ -38,6 +38,13 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock for signatures and timestamps; nil means time.Now.
 	Now func() time.Time
+	// UploadExpiry is the age past which an unfinished multipart upload is aborted by a
+	// background sweep (run every quarter of it, at most every 6 h); zero means 24 h, as
+	// MinIO's stale upload cleanup.
+	UploadExpiry time.Duration
+
+	// sweepTicks, when set (tests), drives the upload sweeper instead of a ticker.
+	sweepTicks <-chan time.Time
 }
 
 // Validate reports every problem of c at once.
@@ -60,6 +67,9 @@ func (c *Config) Validate() error {
 	if c.AutoEncrypt && c.KMS == nil {
 		errs = append(errs, errors.New("s3lite: Config.AutoEncrypt needs a KMS"))
 	}
+	if c.UploadExpiry < 0 {
+		errs = append(errs, fmt.Errorf("s3lite: Config.UploadExpiry %v is negative", c.UploadExpiry))
+	}
 	if strings.ContainsAny(c.Domain, "/: ") {
 		errs = append(errs, fmt.Errorf("s3lite: Config.Domain %q must be a bare host name", c.Domain))
 	}
@@ -81,6 +91,7 @@ type Server struct {
 	// maxObjectSize; tests make it small.
 	maxObject int64
 
+	sweeper   *uploadSweeper
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -143,6 +154,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		MaxSkew: 15 * time.Minute,
 	}
 	s.handler = http.HandlerFunc(s.serveHTTP)
+	s.sweeper = s.startUploadSweeper(cfg.sweepTicks)
 	return s, nil
 }
 
@@ -153,6 +165,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // (the caller shuts its http.Server down first).
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
+		s.sweeper.close()
 		s.closeErr = s.st.close()
 	})
 	return s.closeErr
