@@ -25,6 +25,7 @@ type bodyResult struct {
 	encSize int64
 	md5     []byte
 	sum     []byte // raw checksum of algo, nil for None
+	hash    []byte // trailer hash of a plaintext body (partMeta.Hash)
 }
 
 // writeBody streams src into a new temp file, encrypting with key (nil =
@@ -49,7 +50,15 @@ func (s *Server) writeBody(ctx context.Context, src io.Reader, key []byte, nonce
 	var dst io.Writer = &fileWriter{f: f}
 	var enc io.WriteCloser
 	var bw *blockWriter
-	if key != nil {
+	var hw *hashingWriter
+	if key == nil {
+		hk, err := s.bodyHashKey(ctx)
+		if err != nil {
+			return fail(err)
+		}
+		hw = newHashingWriter(dst, hk)
+		dst = hw
+	} else {
 		c := s.chunks.get()
 		defer s.chunks.put(c)
 		bw = &blockWriter{w: dst, buf: c}
@@ -79,12 +88,17 @@ func (s *Server) writeBody(ctx context.Context, src io.Reader, key []byte, nonce
 			return fail(err)
 		}
 	}
+	if hw != nil {
+		if res.hash, err = hw.finish(); err != nil {
+			return fail(err)
+		}
+	}
 	res.size = n
 	res.md5 = md.Sum(nil)
 	if sum != nil {
 		res.sum = sum.Sum(nil)
 	}
-	res.encSize = res.size
+	res.encSize = hashedFileSize(res.size)
 	if key != nil {
 		res.encSize = encryptedSize(res.size)
 	}
@@ -125,6 +139,21 @@ func (rc requestChecksum) verify(q *request, md5sum, sum []byte) error {
 		return withMsg(errInvalidRequest, "The "+rc.algo.Header()+" trailer is missing.")
 	}
 	return checksum.Verify(rc.algo, sum, want)
+}
+
+// hasIntegrityHeader reports whether q carries Content-MD5 or an x-amz-checksum-* value
+// (header or announced trailer), which S3 requires of DeleteObjects.
+func hasIntegrityHeader(q *request) bool {
+	h := q.r.Header
+	if h.Get("Content-Md5") != "" || h.Get("X-Amz-Trailer") != "" {
+		return true
+	}
+	for k := range h {
+		if strings.HasPrefix(strings.ToLower(k), "x-amz-checksum-") && !strings.EqualFold(k, "x-amz-checksum-algorithm") && !strings.EqualFold(k, "x-amz-checksum-type") {
+			return true
+		}
+	}
+	return false
 }
 
 // verifyBodyIntegrity checks Content-MD5 and x-amz-checksum-* of a small

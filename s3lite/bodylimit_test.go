@@ -3,7 +3,9 @@ package s3lite
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"hash"
@@ -44,6 +46,10 @@ func (e *env) sendBody(t *testing.T, mode, method, path string, body []byte, spo
 		t.Fatal(err)
 	}
 	trailer := http.Header{"x-amz-checksum-crc32": {crc32b64(body)}}
+	if strings.Contains(path, "?delete") { // DeleteObjects requires Content-MD5, as S3 does
+		sum := md5.Sum(body)
+		req.Header.Set("Content-Md5", base64.StdEncoding.EncodeToString(sum[:]))
+	}
 	switch mode {
 	case "sha256", "sha256-unknown-length":
 		sum := sha256.Sum256(body)

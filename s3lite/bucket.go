@@ -79,7 +79,7 @@ func (s *Server) createBucket(w http.ResponseWriter, q *request) error {
 
 // headBucket answers HeadBucket.
 func (s *Server) headBucket(w http.ResponseWriter, q *request) error {
-	if _, err := s.st.getBucket(q.r.Context(), q.bucket); err != nil {
+	if err := s.st.bucketExists(q.r.Context(), q.bucket); err != nil {
 		return err
 	}
 	w.Header().Set("X-Amz-Bucket-Region", s.cfg.Region)
@@ -100,7 +100,7 @@ func (s *Server) deleteBucket(w http.ResponseWriter, q *request) error {
 
 // getBucketLocation answers GetBucketLocation (us-east-1 is the empty constraint, as S3 does).
 func (s *Server) getBucketLocation(w http.ResponseWriter, q *request) error {
-	if _, err := s.st.getBucket(q.r.Context(), q.bucket); err != nil {
+	if err := s.st.bucketExists(q.r.Context(), q.bucket); err != nil {
 		return err
 	}
 	loc := s.cfg.Region
@@ -117,6 +117,9 @@ func (s *Server) deleteObjects(w http.ResponseWriter, q *request) error {
 	if err != nil {
 		return err
 	}
+	if !hasIntegrityHeader(q) {
+		return errMissingContentMD5
+	}
 	if err := verifyBodyIntegrity(q, data); err != nil {
 		return err
 	}
@@ -127,7 +130,7 @@ func (s *Server) deleteObjects(w http.ResponseWriter, q *request) error {
 	if len(req.Objects) == 0 || len(req.Objects) > 1000 {
 		return withMsg(errMalformedXML, "A DeleteObjects request must name 1 to 1000 objects.")
 	}
-	if _, err := s.st.getBucket(q.r.Context(), q.bucket); err != nil {
+	if err := s.st.bucketExists(q.r.Context(), q.bucket); err != nil {
 		return err
 	}
 	res := deleteResult{Xmlns: s3NS}

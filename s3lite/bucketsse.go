@@ -7,7 +7,7 @@ import (
 
 // putBucketEncryption sets a bucket's default encryption.
 func (s *Server) putBucketEncryption(w http.ResponseWriter, q *request) error {
-	if _, err := s.st.getBucket(q.r.Context(), q.bucket); err != nil {
+	if err := s.st.bucketExists(q.r.Context(), q.bucket); err != nil {
 		return err
 	}
 	var cfg sseConfiguration

@@ -1,6 +1,7 @@
 package s3lite
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -72,20 +73,27 @@ func (s *Server) openCopySource(q *request) (*copySource, error) {
 // safe: fn answers and commits only after the whole source was read, and a
 // failed read leaves no temp file.
 func (s *Server) withCopySource(q *request, fn func(*copySource) error) error {
-	return retryVanished(func() error {
+	var bucket, key string
+	err := retryVanished(func() error {
 		src, err := s.openCopySource(q)
 		if err != nil {
 			return err
 		}
+		bucket, key = src.bucket, src.key
 		return fn(src)
 	}, func() bool { return true })
+	return s.missingIsTampered(q.r.Context(), bucket, key, err)
 }
 
 // openSourceRange returns a reader of the plaintext [off, off+length) of
 // src with its first body files already open, so that an overwrite landing
 // later cannot pull them away.
-func (s *Server) openSourceRange(src *copySource, off, length int64) (*rangeReader, error) {
-	rr := s.newRangeReader(src.meta, src.oek, off, length)
+func (s *Server) openSourceRange(ctx context.Context, src *copySource, off, length int64) (*rangeReader, error) {
+	hk, err := s.bodyHashKeyOf(ctx, src.meta)
+	if err != nil {
+		return nil, err
+	}
+	rr := s.newRangeReader(src.meta, src.oek, hk, off, length)
 	if err := rr.preopen(); err != nil {
 		rr.Close()
 		return nil, err
@@ -141,7 +149,7 @@ func (s *Server) copyObjectFrom(w http.ResponseWriter, q *request, bi bucketInfo
 	if oc != nil {
 		key = oc.oek
 	}
-	rr, err := s.openSourceRange(src, 0, src.meta.Size)
+	rr, err := s.openSourceRange(q.r.Context(), src, 0, src.meta.Size)
 	if err != nil {
 		return err
 	}
@@ -186,7 +194,7 @@ func (s *Server) uploadPartCopyFrom(w http.ResponseWriter, q *request, src *copy
 			return err
 		}
 	}
-	rr, err := s.openSourceRange(src, off, length)
+	rr, err := s.openSourceRange(q.r.Context(), src, off, length)
 	if err != nil {
 		return err
 	}

@@ -204,6 +204,7 @@ func checkRecordSize(m *objectMeta) error {
 type segment struct {
 	part     partMeta
 	key      []byte   // nil: plaintext
+	hashKey  []byte   // plaintext with block hashes: their key
 	fileSize int64    // the size the part's record implies for its file
 	start    int64    // plaintext offset within the part
 	length   int64    // plaintext bytes wanted
@@ -214,6 +215,8 @@ type segment struct {
 // part file at a time and decrypting only the DARE packages it needs.
 type rangeReader struct {
 	st   *store
+	pool *chunkPool
+	buf  *chunk // lent by pool for hashedReader, returned by Close
 	segs []segment
 	cur  io.Reader
 	f    io.Closer
@@ -225,8 +228,8 @@ type rangeReader struct {
 // included, so that each file's size is checked against its record
 // (a part's size lowered to 0 would otherwise go unnoticed); a range opens
 // only the parts it overlaps.
-func (s *Server) newRangeReader(m *objectMeta, oek []byte, off, length int64) *rangeReader {
-	rr := &rangeReader{st: s.st}
+func (s *Server) newRangeReader(m *objectMeta, oek, hashKey []byte, off, length int64) *rangeReader {
+	rr := &rangeReader{st: s.st, pool: &s.chunks}
 	encrypted := sseTypeOf(m.SSE) != ""
 	whole := off == 0 && length == m.Size
 	var cum int64
@@ -241,6 +244,9 @@ func (s *Server) newRangeReader(m *objectMeta, oek []byte, off, length int64) *r
 		seg.length = min(end, pEnd) - pStart - seg.start
 		if encrypted {
 			seg.fileSize = encryptedSize(p.Size)
+		} else if p.Hash != nil {
+			seg.fileSize = hashedFileSize(p.Size)
+			seg.hashKey = hashKey
 		}
 		if oek != nil {
 			seg.key = partKey(oek, p.Number)
@@ -260,6 +266,21 @@ func (rr *rangeReader) openSegment(seg *segment) (*os.File, error) {
 		return nil, fmt.Errorf("%w: part %d records %d stored bytes for %d plaintext bytes", errObjectTampered, seg.part.Number, seg.part.EncSize, seg.part.Size)
 	}
 	return rr.st.openFile(seg.part.File, seg.fileSize)
+}
+
+// statAll checks, without opening them, that the body files of the read exist with the
+// sizes their records imply (HEAD).
+func (rr *rangeReader) statAll() error {
+	for i := range rr.segs {
+		seg := &rr.segs[i]
+		if seg.part.EncSize != seg.fileSize {
+			return fmt.Errorf("%w: part %d records %d stored bytes for %d plaintext bytes", errObjectTampered, seg.part.Number, seg.part.EncSize, seg.part.Size)
+		}
+		if err := rr.st.statFile(seg.part.File, seg.fileSize); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // maxPreopen bounds the part files a read opens before answering.
@@ -295,6 +316,20 @@ func (rr *rangeReader) open() error {
 	rr.f = f
 	rr.left = seg.length
 	if seg.length == 0 { // an empty part, opened only to check its size
+		return nil
+	}
+	if seg.key == nil && seg.part.Hash != nil {
+		if seg.hashKey == nil {
+			return fmt.Errorf("%w: no body hash key", errInternal)
+		}
+		if rr.buf == nil {
+			rr.buf = rr.pool.get()
+		}
+		hr, err := newHashedReader(f, seg.hashKey, seg.part.Size, seg.part.Hash, seg.start, seg.length, rr.buf[:])
+		if err != nil {
+			return err
+		}
+		rr.cur = hr
 		return nil
 	}
 	if seg.key == nil {
@@ -362,6 +397,10 @@ func (rr *rangeReader) Close() error {
 		}
 	}
 	rr.segs = nil
+	if rr.buf != nil {
+		rr.pool.put(rr.buf)
+		rr.buf = nil
+	}
 	if rr.f != nil {
 		return rr.f.Close()
 	}

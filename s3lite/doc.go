@@ -12,21 +12,46 @@
 // body files, storeobject.go: object records, storeupload.go: multipart
 // uploads); crypto.go holds the key derivation and sealing of the
 // spec (minio-kms.md section 3) and the range decryption; encryption.go
-// reads and writes SSE headers.
+// reads and writes SSE headers; damaged.go, recordmac.go, storekey.go and
+// bodyhash.go hold the integrity checks, check.go the offline Check.
 //
 // Storage: metadata lives in one bbolt file, bodies in files with random
 // names under <Dir>/data (an object key never becomes a path). An upload
 // goes to <Dir>/tmp, is fsynced and renamed, and only then does the
 // metadata commit make it visible; Open empties tmp and removes body files
-// no record refers to, so a crash leaves neither partial objects nor
-// orphans. Bodies are streamed: nothing holds an object in memory.
+// no record refers to (a record that no longer decodes keeps every file name
+// found in it), so a crash leaves neither partial objects nor orphans.
+// Bodies are streamed: nothing holds an object in memory. Unfinished multipart
+// uploads older than Config.UploadExpiry (24 h) are aborted by a background
+// sweeper (uploadexpiry.go).
 //
 // What the metadata keeps in the clear: keys, sizes, user metadata and the ETag
 // clients see. For SSE-S3 that ETag is the plaintext's MD5, kept readable so a
 // listing needs no KMS call per object (../shared/spec/s3-clients.md; MinIO seals
 // it and decrypts one per listed object); it confirms a guessed content but reveals
-// nothing else. Every body file's size is checked against its record when it is
-// opened, so an edited record cannot make a GET serve ciphertext or a silent prefix.
+// nothing else. Also in the clear: the bucket record key, and, without a KMS, the
+// store key (storekey.go); with a KMS the store key is kept sealed by it.
+//
+// What is verified, and how (damaged.go, recordmac.go, bodyhash.go, check.go):
+//   - every object record has an HMAC-SHA256 under a key derived from the store key,
+//     every bucket record one under the bucket record key, bound to bucket and object
+//     key: an edited record (SSE fields removed, a size, part offset, ETag or
+//     Content-Type changed) or one copied to another key is refused before anything is
+//     read. Records written before MACs get one once; then a missing MAC is refused.
+//   - every body file's size is checked against its record when it is opened (HEAD
+//     stats them), so a cut or padded file is refused before a byte is read;
+//   - plaintext bodies end in a trailer of HighwayHash-256 block hashes (one per
+//     256 KiB), keyed from the store key, whose own hash is in the MAC'd record: each
+//     block is verified before any byte of it is sent, a range reads only its blocks,
+//     and another object's body fails the trailer hash. Plaintext written before block
+//     hashes is size-checked only;
+//   - encrypted bodies are DARE 2.0: each 64 KiB package is authenticated under a key
+//     sealed to bucket/object, so flips, truncation, reordering and swaps fail.
+//
+// A failure answers 500 XMinioObjectTampered for that object only (GET, HEAD, copy),
+// names it once in the log, leaves it out of listings (as MinIO leaves out entries
+// whose metadata does not decode) and lets DeleteObject remove it; Open never fails on
+// damaged content. Check verifies a whole store offline and repairs what is safe.
 //
 // Throughput (pipeline.go): an upload moves in 256 KiB chunks lent by a
 // per-server pool. The request goroutine reads, encrypts and writes each

@@ -46,6 +46,7 @@ var (
 	errMaxMessageLength      = errors.New("request body over the route's limit")
 	errMethodNotAllowed      = errors.New("method not allowed")
 	errMissingContentLength  = errors.New("missing content length")
+	errMissingContentMD5     = errors.New("missing content md5")
 	errNoSuchBucket          = errors.New("no such bucket")
 	errNoSuchKey             = errors.New("no such key")
 	errNoSuchUpload          = errors.New("no such upload")
@@ -121,6 +122,7 @@ var errorTable = []struct {
 	{errMalformedXML, apiError{"MalformedXML", 400, "The XML you provided was not well-formed or did not validate against our published schema."}},
 	{errMaxMessageLength, apiError{"MaxMessageLengthExceeded", 400, "Your request was too big."}},
 	{errMethodNotAllowed, apiError{"MethodNotAllowed", 405, "The specified method is not allowed against this resource."}},
+	{errMissingContentMD5, apiError{"MissingContentMD5", 400, "Missing required header for this request: Content-Md5."}},
 	{errMissingContentLength, apiError{"MissingContentLength", 411, "You must provide the Content-Length HTTP header."}},
 	{errNoSuchBucket, apiError{"NoSuchBucket", 404, "The specified bucket does not exist"}},
 	{errNoSuchKey, apiError{"NoSuchKey", 404, "The specified key does not exist."}},
@@ -130,6 +132,7 @@ var errorTable = []struct {
 	{errUnexpectedContent, apiError{"UnexpectedContent", 400, "This request does not support content"}},
 	{errNotModified, apiError{"NotModified", 304, "Not Modified"}},
 	{errPreconditionFailed, apiError{"PreconditionFailed", 412, "At least one of the pre-conditions you specified did not hold"}},
+	{errBucketDamaged, apiError{"InternalError", 500, "The bucket's record is damaged: set its default encryption again (PutBucketEncryption or DeleteBucketEncryption) to repair it."}},
 	{errObjectTampered, apiError{"XMinioObjectTampered", 500, "The requested object was modified and may be compromised"}},
 	{errSSECRequired, apiError{"InvalidRequest", 400, "The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object."}},
 	{errSSEWrongKey, apiError{"AccessDenied", 403, "Access Denied."}},
@@ -181,7 +184,8 @@ type errorResponse struct {
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	a := toAPIError(err)
 	// 501 refuses an API this server does not offer: the client's doing, not a failure.
-	if a.Status >= 500 && a.Status != http.StatusNotImplemented {
+	// A damaged object is named once (damageLog), not on every request for it.
+	if a.Status >= 500 && a.Status != http.StatusNotImplemented && !errors.Is(err, errObjectTampered) {
 		s.log.Error("s3 request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	} else {
 		s.log.Debug("s3 request refused", "method", r.Method, "path", r.URL.Path, "code", a.Code, "err", err)

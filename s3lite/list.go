@@ -63,7 +63,7 @@ func (s *Server) listObjects(w http.ResponseWriter, q *request) error {
 	} else {
 		p.after = v.Get("marker")
 	}
-	if _, err := s.st.getBucket(q.r.Context(), q.bucket); err != nil {
+	if err := s.st.bucketExists(q.r.Context(), q.bucket); err != nil {
 		return err
 	}
 	entries, truncated, err := s.list(q.r.Context(), q.bucket, p)

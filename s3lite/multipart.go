@@ -166,7 +166,7 @@ func (s *Server) storePart(q *request, src io.Reader, rc requestChecksum, check 
 	if err != nil {
 		return partMeta{}, nil, err
 	}
-	p := partMeta{Number: n, File: name, Size: res.size, EncSize: res.encSize, ETag: etag, ModTime: s.now().UTC()}
+	p := partMeta{Number: n, File: name, Size: res.size, EncSize: res.encSize, ETag: etag, ModTime: s.now().UTC(), Hash: res.hash}
 	if res.sum != nil {
 		p.Checksum = checksum.Encode(res.sum)
 	}

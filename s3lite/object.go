@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -79,7 +81,7 @@ func (s *Server) singlePartObject(ctx context.Context, key string, hdrs map[stri
 	}
 	now := s.now().UTC()
 	m := &objectMeta{Key: key, Size: res.size, ETag: etag, ModTime: now, Header: hdrs,
-		Parts: []partMeta{{File: name, Size: res.size, EncSize: res.encSize, ETag: etag, ModTime: now}}}
+		Parts: []partMeta{{File: name, Size: res.size, EncSize: res.encSize, ETag: etag, ModTime: now, Hash: res.hash}}}
 	if oc != nil {
 		m.SSE = oc.meta
 	}
@@ -131,8 +133,28 @@ func (s *Server) readObject(w http.ResponseWriter, q *request, withBody bool) er
 	// metadata and opening the files: read the new version then, but only
 	// while nothing of the old one has gone out.
 	tw := &trackingWriter{ResponseWriter: w}
-	return retryVanished(func() error { return s.readObjectOnce(tw, q, withBody, ssec) },
-		func() bool { return !tw.wrote })
+	return s.missingIsTampered(q.r.Context(), q.bucket, q.key, retryVanished(func() error { return s.readObjectOnce(tw, q, withBody, ssec) },
+		func() bool { return !tw.wrote }))
+}
+
+// missingIsTampered turns err, a body file of bucket/key missing after retryVanished, into
+// errObjectTampered if the object's current record still refers to that file: the file is
+// gone, not replaced by a concurrent overwrite.
+func (s *Server) missingIsTampered(ctx context.Context, bucket, key string, err error) error {
+	var pe *fs.PathError
+	if !errors.Is(err, os.ErrNotExist) || errors.Is(err, errObjectTampered) || !errors.As(err, &pe) {
+		return err
+	}
+	m, merr := s.st.getObject(ctx, bucket, key)
+	if merr != nil {
+		return err
+	}
+	for _, p := range m.Parts {
+		if pe.Path == filepath.Join(s.st.dataDir, filepath.FromSlash(p.File)) {
+			return errors.Join(errObjectTampered, err)
+		}
+	}
+	return err
 }
 
 // vanishedAttempts bounds how often a read is tried whose body files vanish
@@ -191,8 +213,18 @@ func (s *Server) readObjectOnce(w http.ResponseWriter, q *request, withBody bool
 	}
 	var rr *rangeReader
 	var first, buf []byte
+	if !withBody {
+		// HEAD reads no body but checks that every body file is there with its size.
+		if err := s.newRangeReader(m, nil, nil, 0, m.Size).statAll(); err != nil {
+			return err
+		}
+	}
 	if withBody { // an empty object's file is opened too, to check its size
-		rr = s.newRangeReader(m, oek, off, length)
+		hk, err := s.bodyHashKeyOf(q.r.Context(), m)
+		if err != nil {
+			return err
+		}
+		rr = s.newRangeReader(m, oek, hk, off, length)
 		defer rr.Close()
 		if err := rr.preopen(); err != nil {
 			return err

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/kmsbox/kmsbox/s3lite/internal/checksum"
+	"github.com/minio/highwayhash"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/encrypt"
 	"github.com/minio/sio"
@@ -66,6 +67,15 @@ func TestWriteBodySizes(t *testing.T) {
 						if stored, err = sio.DecryptBuffer(nil, stored, dareConfig(key)); err != nil {
 							t.Fatal(err)
 						}
+					}
+					if !enc {
+						// Plaintext, then the block hash trailer, which the record's hash covers.
+						hk, _ := e.srv.bodyHashKey(context.Background())
+						trailer := stored[size:]
+						if sum := highwayhash.Sum(trailer, hk); !bytes.Equal(sum[:], res.hash) || int64(len(trailer)) != trailerSize(int64(size)) {
+							t.Fatal("trailer does not match the result's hash")
+						}
+						stored = stored[:size]
 					}
 					if !bytes.Equal(stored, data) {
 						t.Fatal("stored body differs")

@@ -198,6 +198,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err = rt.bodyError(err)
+	if errors.Is(err, errObjectTampered) {
+		s.dmg.report(bucket, key, err)
+	}
 	if rw.wrote {
 		// Headers are out: abort the connection so the client sees a
 		// failure instead of a short or altered body.

@@ -41,6 +41,13 @@ type Config struct {
 	// BodyIdle is how long a request body may go without a byte before the read fails and
 	// the request gets 400 RequestTimeout; zero means httproute.DefaultBodyIdle (30 s), negative none.
 	BodyIdle time.Duration
+	// UploadExpiry is the age past which an unfinished multipart upload is aborted by a
+	// background sweep (run every quarter of it, at most every 6 h); zero means 24 h, as
+	// MinIO's stale upload cleanup.
+	UploadExpiry time.Duration
+
+	// sweepTicks, when set (tests), drives the upload sweeper instead of a ticker.
+	sweepTicks <-chan time.Time
 }
 
 // Validate reports every problem of c at once.
@@ -63,6 +70,9 @@ func (c *Config) Validate() error {
 	if c.AutoEncrypt && c.KMS == nil {
 		errs = append(errs, errors.New("s3lite: Config.AutoEncrypt needs a KMS"))
 	}
+	if c.UploadExpiry < 0 {
+		errs = append(errs, fmt.Errorf("s3lite: Config.UploadExpiry %v is negative", c.UploadExpiry))
+	}
 	if strings.ContainsAny(c.Domain, "/: ") {
 		errs = append(errs, fmt.Errorf("s3lite: Config.Domain %q must be a bare host name", c.Domain))
 	}
@@ -75,13 +85,16 @@ type Server struct {
 	log      *slog.Logger
 	now      func() time.Time
 	st       *store
-	chunks   chunkPool // body buffers shared by all requests
+	dmg      *damageLog // names each damaged object once
+	keys     *keyring   // the store key (storekey.go)
+	chunks   chunkPool  // body buffers shared by all requests
 	verifier *sigv4.Verifier
 	handler  http.Handler
 	// maxObject bounds the body of object data routes (PutObject, UploadPart):
 	// maxObjectSize; tests make it small.
 	maxObject int64
 
+	sweeper   *uploadSweeper
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -112,11 +125,28 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		creds[k] = v
 	}
 	cfg.Credentials = creds
-	st, err := openStore(ctx, cfg.Dir)
+	dmg := &damageLog{log: func(bucket, key string, err error) {
+		if key == "" {
+			cfg.Logger.Error("s3: damaged bucket record", "bucket", bucket, "err", err)
+			return
+		}
+		cfg.Logger.Error("s3: damaged object", "bucket", bucket, "key", key, "err", err)
+	}}
+	st, err := openStore(ctx, cfg.Dir, dmg)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, st: st, maxObject: maxObjectSize}
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, st: st, dmg: dmg, maxObject: maxObjectSize}
+	s.keys = &keyring{db: st.db, kms: cfg.KMS, keyID: cfg.DefaultKeyID, warn: cfg.Logger.Warn, loaded: st.migrateObjectMACs}
+	st.keys = s.keys
+	if cfg.KMS == nil {
+		// Without a KMS the key is at hand: give older records their MACs now. With
+		// one, the first object operation does (keyring.get), so that Open needs no KMS.
+		if _, err := s.keys.get(ctx); err != nil {
+			st.close()
+			return nil, err
+		}
+	}
 	s.verifier = &sigv4.Verifier{
 		Region: cfg.Region,
 		Secret: func(ak string) (string, bool) {
@@ -127,6 +157,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		MaxSkew: 15 * time.Minute,
 	}
 	s.handler = http.HandlerFunc(s.serveHTTP)
+	s.sweeper = s.startUploadSweeper(cfg.sweepTicks)
 	return s, nil
 }
 
@@ -136,6 +167,9 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Close closes the metadata store. In-flight requests must be finished
 // (the caller shuts its http.Server down first).
 func (s *Server) Close() error {
-	s.closeOnce.Do(func() { s.closeErr = s.st.close() })
+	s.closeOnce.Do(func() {
+		s.sweeper.close()
+		s.closeErr = s.st.close()
+	})
 	return s.closeErr
 }

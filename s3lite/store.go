@@ -3,9 +3,11 @@ package s3lite
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -27,6 +29,9 @@ var (
 	infoKey       = []byte("info")
 	objectsBucket = []byte("o")
 	uploadsBucket = []byte("u")
+	// damagedBucket (at the top level, next to rootBucket) holds the records Check's
+	// repair moved aside: "<bucket>/<key>" -> the record as it was.
+	damagedBucket = []byte("damaged")
 )
 
 // Object and part commits use bolt's Batch, which coalesces concurrent
@@ -35,6 +40,12 @@ type store struct {
 	db      *bolt.DB
 	dataDir string
 	tmpDir  string
+	dmg     *damageLog // names damaged records once; nil logs nothing
+	keys    *keyring   // the store key, for object record MACs; set by Open
+	// bucketKey is the bucket record key (storekey.go).
+	bucketKey []byte
+	// macsRequired is the "sys"/"macs" marker: every record has a MAC.
+	macsRequired atomic.Bool
 }
 
 // bucketInfo is a bucket's record.
@@ -52,8 +63,8 @@ type bucketSSE struct {
 
 // openStore opens (creating if needed) the store under dir, empties tmp/ and
 // removes body files no record refers to.
-func openStore(ctx context.Context, dir string) (*store, error) {
-	st := &store{dataDir: filepath.Join(dir, "data"), tmpDir: filepath.Join(dir, "tmp")}
+func openStore(ctx context.Context, dir string, dmg *damageLog) (*store, error) {
+	st := &store{dataDir: filepath.Join(dir, "data"), tmpDir: filepath.Join(dir, "tmp"), dmg: dmg}
 	if err := os.RemoveAll(st.tmpDir); err != nil {
 		return nil, err
 	}
@@ -76,8 +87,18 @@ func openStore(ctx context.Context, dir string) (*store, error) {
 	// queue behind the running commit), a lone PUT waits at most 1 ms.
 	db.MaxBatchDelay = time.Millisecond
 	if err := db.Update(func(tx *bolt.Tx) error {
-		_, err := tx.CreateBucketIfNotExists(rootBucket)
-		return err
+		if _, err := tx.CreateBucketIfNotExists(rootBucket); err != nil {
+			return err
+		}
+		k, err := bucketRecordKey(tx)
+		if err != nil {
+			return err
+		}
+		st.bucketKey = k
+		if tx.Bucket(sysBucket).Get(sysMACsMarker) != nil {
+			st.macsRequired.Store(true)
+		}
+		return migrateBucketMACs(tx, k)
 	}); err != nil {
 		db.Close()
 		return nil, err
@@ -131,6 +152,7 @@ func bucketOf(tx *bolt.Tx, name string) (*bolt.Bucket, error) {
 
 // createBucket creates bucket name, or fails with errBucketExists.
 func (st *store) createBucket(ctx context.Context, name string, now time.Time) error {
+	mm := st.bucketMACs()
 	return st.update(ctx, func(tx *bolt.Tx) error {
 		if tx.Bucket(rootBucket).Bucket([]byte(name)) != nil {
 			return errBucketExists
@@ -145,7 +167,13 @@ func (st *store) createBucket(ctx context.Context, name string, now time.Time) e
 		if _, err := b.CreateBucket(uploadsBucket); err != nil {
 			return err
 		}
+		if _, err := b.CreateBucket(macsBucket); err != nil {
+			return err
+		}
 		v, _ := json.Marshal(bucketInfo{Created: now})
+		if err := b.Put(infoMACKey, recordMAC(mm.key, macBucket, name, "", v)); err != nil {
+			return err
+		}
 		return b.Put(infoKey, v)
 	})
 }
@@ -177,30 +205,45 @@ func (st *store) deleteBucket(ctx context.Context, name string) ([]string, error
 	return old, err
 }
 
-// getBucket returns the record of bucket name, or errNoSuchBucket.
+// getBucket returns the record of bucket name, or errNoSuchBucket, or errBucketDamaged
+// (the bucket exists, its record is damaged).
 func (st *store) getBucket(ctx context.Context, name string) (bucketInfo, error) {
-	var bi bucketInfo
+	bi := bucketInfo{Name: name}
+	mm := st.bucketMACs()
 	err := st.view(ctx, func(tx *bolt.Tx) error {
 		b, err := bucketOf(tx, name)
 		if err != nil {
 			return err
 		}
-		return json.Unmarshal(b.Get(infoKey), &bi)
+		bi, err = readBucket(b, mm, name)
+		return err
 	})
-	bi.Name = name
+	if errors.Is(err, errBucketDamaged) {
+		st.dmg.report(name, "", err)
+	}
 	return bi, err
 }
 
-// listBuckets returns every bucket record in name order.
+// bucketExists returns nil if bucket name exists, damaged record or not, else
+// errNoSuchBucket.
+func (st *store) bucketExists(ctx context.Context, name string) error {
+	if _, err := st.getBucket(ctx, name); err != nil && !errors.Is(err, errBucketDamaged) {
+		return err
+	}
+	return nil
+}
+
+// listBuckets returns every bucket record in name order; a bucket whose record is damaged
+// is listed by its name alone.
 func (st *store) listBuckets(ctx context.Context) ([]bucketInfo, error) {
 	var out []bucketInfo
+	mm := st.bucketMACs()
 	err := st.view(ctx, func(tx *bolt.Tx) error {
 		return tx.Bucket(rootBucket).ForEachBucket(func(name []byte) error {
-			var bi bucketInfo
-			if err := json.Unmarshal(tx.Bucket(rootBucket).Bucket(name).Get(infoKey), &bi); err != nil {
-				return err
+			bi, err := readBucket(tx.Bucket(rootBucket).Bucket(name), mm, string(name))
+			if err != nil {
+				st.dmg.report(string(name), "", err)
 			}
-			bi.Name = string(name)
 			out = append(out, bi)
 			return nil
 		})
@@ -211,17 +254,19 @@ func (st *store) listBuckets(ctx context.Context) ([]bucketInfo, error) {
 // setBucketEncryption sets (nil: removes) the default encryption of bucket
 // name, or fails with errNoSuchBucket.
 func (st *store) setBucketEncryption(ctx context.Context, name string, cfg *bucketSSE) error {
+	mm := st.bucketMACs()
 	return st.update(ctx, func(tx *bolt.Tx) error {
 		b, err := bucketOf(tx, name)
 		if err != nil {
 			return err
 		}
-		var bi bucketInfo
-		if err := json.Unmarshal(b.Get(infoKey), &bi); err != nil {
-			return err
-		}
+		// A damaged record is replaced: this is how its bucket is repaired.
+		bi, _ := readBucket(b, mm, name)
 		bi.Encryption = cfg
 		v, _ := json.Marshal(bi)
+		if err := b.Put(infoMACKey, recordMAC(mm.key, macBucket, name, "", v)); err != nil {
+			return err
+		}
 		return b.Put(infoKey, v)
 	})
 }

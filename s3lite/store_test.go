@@ -10,11 +10,12 @@ import (
 // TestStoreHonoursContext: a request that has gone away changes nothing.
 func TestStoreHonoursContext(t *testing.T) {
 	t.Parallel()
-	st, err := openStore(context.Background(), t.TempDir())
+	st, err := openStore(context.Background(), t.TempDir(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.close()
+	st.keys = &keyring{db: st.db, warn: func(string, ...any) {}}
 	done, cancel := context.WithCancel(context.Background())
 	cancel()
 	if err := st.createBucket(done, "gone", time.Now()); !errors.Is(err, context.Canceled) {
@@ -32,7 +33,7 @@ func TestStoreHonoursContext(t *testing.T) {
 	if _, err := st.listBuckets(done); !errors.Is(err, context.Canceled) {
 		t.Errorf("listBuckets with a done context = %v", err)
 	}
-	if _, err := openStore(done, t.TempDir()); !errors.Is(err, context.Canceled) {
+	if _, err := openStore(done, t.TempDir(), nil); !errors.Is(err, context.Canceled) {
 		t.Errorf("openStore with a done context = %v", err)
 	}
 }

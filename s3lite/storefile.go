@@ -14,37 +14,12 @@ import (
 
 // sweep removes body files no record refers to: leftovers of a crash
 // between rename and metadata commit, or before removing replaced bodies.
+// A record that does not decode keeps every file name found in it (filesIn),
+// and is reported, never a reason to fail.
 func (st *store) sweep(ctx context.Context) error {
 	used := map[string]bool{}
 	err := st.view(ctx, func(tx *bolt.Tx) error {
-		return tx.Bucket(rootBucket).ForEachBucket(func(name []byte) error {
-			b := tx.Bucket(rootBucket).Bucket(name)
-			if err := b.Bucket(objectsBucket).ForEach(func(_, v []byte) error {
-				var m objectMeta
-				if err := json.Unmarshal(v, &m); err != nil {
-					return err
-				}
-				for _, p := range m.Parts {
-					used[p.File] = true
-				}
-				return nil
-			}); err != nil {
-				return err
-			}
-			return b.Bucket(uploadsBucket).ForEachBucket(func(id []byte) error {
-				return b.Bucket(uploadsBucket).Bucket(id).ForEach(func(k, v []byte) error {
-					if len(k) != 4 {
-						return nil
-					}
-					var p partMeta
-					if err := json.Unmarshal(v, &p); err != nil {
-						return err
-					}
-					used[p.File] = true
-					return nil
-				})
-			})
-		})
+		return st.referencedFiles(tx, used)
 	})
 	if err != nil {
 		return err
@@ -58,6 +33,54 @@ func (st *store) sweep(ctx context.Context) error {
 			return os.Remove(path)
 		}
 		return nil
+	})
+}
+
+// referencedFiles adds to used every body file a record of tx refers to or may refer to:
+// object records, part records of uploads, and records moved aside by Check.
+func (st *store) referencedFiles(tx *bolt.Tx, used map[string]bool) error {
+	addRaw := func(v []byte) {
+		for _, n := range filesIn(v) {
+			used[n] = true
+		}
+	}
+	if d := tx.Bucket(damagedBucket); d != nil {
+		_ = d.ForEach(func(_, v []byte) error { addRaw(v); return nil })
+	}
+	return tx.Bucket(rootBucket).ForEachBucket(func(name []byte) error {
+		b := tx.Bucket(rootBucket).Bucket(name)
+		if ob := b.Bucket(objectsBucket); ob != nil {
+			_ = ob.ForEach(func(k, v []byte) error {
+				m, err := decodeObject(string(k), v)
+				if err != nil {
+					st.dmg.report(string(name), string(k), err)
+					addRaw(v)
+					return nil
+				}
+				for _, p := range m.Parts {
+					used[p.File] = true
+				}
+				return nil
+			})
+		}
+		ub := b.Bucket(uploadsBucket)
+		if ub == nil {
+			return nil
+		}
+		return ub.ForEachBucket(func(id []byte) error {
+			return ub.Bucket(id).ForEach(func(k, v []byte) error {
+				if len(k) != 4 || v == nil {
+					return nil
+				}
+				var p partMeta
+				if err := json.Unmarshal(v, &p); err != nil {
+					addRaw(v)
+					return nil
+				}
+				used[p.File] = true
+				return nil
+			})
+		})
 	})
 }
 
@@ -122,7 +145,7 @@ func validFileName(name string) bool {
 // of it is read.
 func (st *store) openFile(name string, size int64) (*os.File, error) {
 	if !validFileName(name) {
-		return nil, fmt.Errorf("s3lite: bad body file name %q", name)
+		return nil, fmt.Errorf("%w: bad body file name %q", errObjectTampered, name)
 	}
 	f, err := os.Open(filepath.Join(st.dataDir, filepath.FromSlash(name)))
 	if err != nil {
@@ -137,6 +160,22 @@ func (st *store) openFile(name string, size int64) (*os.File, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// statFile is openFile without the open: a missing file or one of another size than
+// size is errObjectTampered.
+func (st *store) statFile(name string, size int64) error {
+	if !validFileName(name) {
+		return fmt.Errorf("%w: bad body file name %q", errObjectTampered, name)
+	}
+	fi, err := os.Stat(filepath.Join(st.dataDir, filepath.FromSlash(name)))
+	if err != nil {
+		return err // missing: a concurrent overwrite (retried) or damage (missingIsTampered)
+	}
+	if fi.Size() != size {
+		return fmt.Errorf("%w: body file %s holds %d bytes, its record implies %d", errObjectTampered, name, fi.Size(), size)
+	}
+	return nil
 }
 
 // removeFiles deletes committed bodies no longer referenced.

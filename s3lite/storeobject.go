@@ -19,6 +19,9 @@ type partMeta struct {
 	ETag     string    `json:"e"`  // client-visible part ETag (hex, no quotes)
 	Checksum string    `json:"c,omitempty"`
 	ModTime  time.Time `json:"t"`
+	// Hash is the HighwayHash-256 of the block hash trailer of a plaintext body
+	// (bodyhash.go); nil for encrypted bodies and plaintext written before block hashes.
+	Hash []byte `json:"h,omitempty"`
 }
 
 // objectMeta is an object's record. Header keeps Content-*, Cache-Control,
@@ -39,11 +42,15 @@ type objectMeta struct {
 	SSE          map[string]string `json:"sse,omitempty"`
 }
 
-// getObject returns the record of bucket/key, or errNoSuchBucket or
-// errNoSuchKey.
+// getObject returns the record of bucket/key, or errNoSuchBucket, errNoSuchKey or
+// errObjectTampered (the record is damaged).
 func (st *store) getObject(ctx context.Context, bucket, key string) (*objectMeta, error) {
-	var m objectMeta
-	err := st.view(ctx, func(tx *bolt.Tx) error {
+	var m *objectMeta
+	mm, err := st.macs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	err = st.view(ctx, func(tx *bolt.Tx) error {
 		b, err := bucketOf(tx, bucket)
 		if err != nil {
 			return err
@@ -52,13 +59,13 @@ func (st *store) getObject(ctx context.Context, bucket, key string) (*objectMeta
 		if v == nil {
 			return errNoSuchKey
 		}
-		return json.Unmarshal(v, &m)
+		m, err = readObject(b, mm, bucket, key, v)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	m.Key = key
-	return &m, nil
+	return m, nil
 }
 
 // writeCond checks a conditional write against the current object (nil if
@@ -73,6 +80,10 @@ func (st *store) putObject(ctx context.Context, bucket string, m *objectMeta, co
 	if err != nil {
 		return nil, err
 	}
+	mm, err := st.macs(ctx)
+	if err != nil {
+		return nil, err
+	}
 	err = st.batch(ctx, func(tx *bolt.Tx) error {
 		old = nil // Batch may run fn more than once
 		b, err := bucketOf(tx, bucket)
@@ -82,16 +93,19 @@ func (st *store) putObject(ctx context.Context, bucket string, m *objectMeta, co
 		ob := b.Bucket(objectsBucket)
 		var cur *objectMeta
 		if prev := ob.Get([]byte(m.Key)); prev != nil {
-			var pm objectMeta
-			if json.Unmarshal(prev, &pm) == nil {
+			// A damaged record's files may be another object's (a swap): left to the sweep.
+			if pm, err := readObject(b, mm, bucket, m.Key, prev); err == nil {
 				old = files(pm.Parts)
-				cur = &pm
+				cur = pm
 			}
 		}
 		if cond != nil {
 			if err := cond(cur); err != nil {
 				return err
 			}
+		}
+		if err := putObjectMAC(b, mm.key, bucket, m.Key, v); err != nil {
+			return err
 		}
 		return ob.Put([]byte(m.Key), v)
 	})
@@ -101,7 +115,11 @@ func (st *store) putObject(ctx context.Context, bucket string, m *objectMeta, co
 // deleteObject removes key (absent keys are no error) and returns its files.
 func (st *store) deleteObject(ctx context.Context, bucket, key string) ([]string, error) {
 	var old []string
-	err := st.batch(ctx, func(tx *bolt.Tx) error {
+	mm, err := st.macs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	err = st.batch(ctx, func(tx *bolt.Tx) error {
 		old = nil // Batch may run fn more than once
 		b, err := bucketOf(tx, bucket)
 		if err != nil {
@@ -112,9 +130,13 @@ func (st *store) deleteObject(ctx context.Context, bucket, key string) ([]string
 		if prev == nil {
 			return nil
 		}
-		var pm objectMeta
-		if json.Unmarshal(prev, &pm) == nil {
+		if pm, err := readObject(b, mm, bucket, key, prev); err == nil {
 			old = files(pm.Parts)
+		}
+		if mb := b.Bucket(macsBucket); mb != nil {
+			if err := mb.Delete([]byte(key)); err != nil {
+				return err
+			}
 		}
 		return ob.Delete([]byte(key))
 	})
@@ -122,8 +144,15 @@ func (st *store) deleteObject(ctx context.Context, bucket, key string) ([]string
 }
 
 // scanObjects calls fn for objects with prefix and key > after, in key
-// order, until fn returns false.
+// order, until fn returns false. Damaged records are left out.
 func (st *store) scanObjects(ctx context.Context, bucket, prefix, after string, fn func(*objectMeta) bool) error {
+	mm, err := st.macs(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		mm = macMode{unchecked: true}
+	}
 	return st.view(ctx, func(tx *bolt.Tx) error {
 		b, err := bucketOf(tx, bucket)
 		if err != nil {
@@ -141,12 +170,12 @@ func (st *store) scanObjects(ctx context.Context, bucket, prefix, after string, 
 			if err := ctx.Err(); err != nil {
 				return err // a listing of a large bucket stops with its request
 			}
-			var m objectMeta
-			if err := json.Unmarshal(v, &m); err != nil {
-				return err
+			m, err := readObject(b, mm, bucket, string(k), v)
+			if err != nil {
+				st.dmg.report(bucket, string(k), err) // left out, as MinIO lists it
+				continue
 			}
-			m.Key = string(k)
-			if !fn(&m) {
+			if !fn(m) {
 				return nil
 			}
 		}

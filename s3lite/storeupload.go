@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -63,7 +64,7 @@ func uploadOf(tx *bolt.Tx, bucket, key, id string) (*bolt.Bucket, *uploadMeta, e
 	}
 	var u uploadMeta
 	if err := json.Unmarshal(ub.Get(infoKey), &u); err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("%w: the record of upload %s does not decode: %v", errObjectTampered, id, err)
 	}
 	if u.Key != key {
 		return nil, nil, errNoSuchUpload
@@ -88,7 +89,7 @@ func (st *store) getUpload(ctx context.Context, bucket, key, id string) (*upload
 			}
 			var p partMeta
 			if err := json.Unmarshal(v, &p); err != nil {
-				return err
+				return fmt.Errorf("%w: a part record of upload %s does not decode: %v", errObjectTampered, id, err)
 			}
 			parts = append(parts, p)
 			return nil
@@ -130,6 +131,10 @@ func (st *store) completeUpload(ctx context.Context, bucket, id string, m *objec
 	if err != nil {
 		return nil, err
 	}
+	mm, err := st.macs(ctx)
+	if err != nil {
+		return nil, err
+	}
 	err = st.update(ctx, func(tx *bolt.Tx) error {
 		ub, _, err := uploadOf(tx, bucket, m.Key, id)
 		if err != nil {
@@ -154,9 +159,8 @@ func (st *store) completeUpload(ctx context.Context, bucket, id string, m *objec
 		ob := b.Bucket(objectsBucket)
 		var cur *objectMeta
 		if prev := ob.Get([]byte(m.Key)); prev != nil {
-			var pm objectMeta
-			if json.Unmarshal(prev, &pm) == nil {
-				cur = &pm
+			if pm, err := readObject(b, mm, bucket, m.Key, prev); err == nil {
+				cur = pm
 			}
 		}
 		if cond != nil {
@@ -168,6 +172,9 @@ func (st *store) completeUpload(ctx context.Context, bucket, id string, m *objec
 			old = append(old, files(cur.Parts)...)
 		}
 		if err := b.Bucket(uploadsBucket).DeleteBucket([]byte(id)); err != nil {
+			return err
+		}
+		if err := putObjectMAC(b, mm.key, bucket, m.Key, v); err != nil {
 			return err
 		}
 		return ob.Put([]byte(m.Key), v)
@@ -209,7 +216,8 @@ func (st *store) listUploads(ctx context.Context, bucket, prefix string) ([]uplo
 		return u.ForEachBucket(func(id []byte) error {
 			var um uploadMeta
 			if err := json.Unmarshal(u.Bucket(id).Get(infoKey), &um); err != nil {
-				return err
+				st.dmg.report(bucket, "upload "+string(id), err)
+				return nil // left out; the sweeper and Check remove it
 			}
 			if strings.HasPrefix(um.Key, prefix) {
 				um.ID = string(id)

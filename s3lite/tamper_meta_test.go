@@ -2,11 +2,9 @@ package s3lite
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -159,38 +157,15 @@ func forgeManyParts(t *testing.T, e *env, b, k string) []byte {
 	return data
 }
 
-// TestTamperedMetadata changes the metadata of stored objects in meta.db
-// (sealed object key, IV, key id, sealed data key, context, ETag, sizes,
-// the encryption metadata as a whole) and checks GET, range GET, HEAD and
-// CopyObject answer a clear error with the status of the check that caught
-// it, never altered data, while listing and every other object are
-// unaffected:
-//   - the sealed object key or IV does not open: 500 XMinioObjectTampered
-//     (SSE-C: 403 AccessDenied, as a wrong customer key, since the two
-//     cannot be told apart);
-//   - the sealed data key or the context (the KMS's associated data) is
-//     changed: the KMS refuses, 400 kms:InvalidCiphertextException; so
-//     does the record of another object copied over this one, since the
-//     KMS context names bucket/object (for SSE-C, whose key is bound to
-//     bucket/object too, 403 AccessDenied);
-//   - the key id names no master key: 404 kms:KeyNotFound;
-//   - a value that is not base64 or JSON: 500 XMinioObjectTampered.
-//
-// HEAD of SSE-S3/SSE-KMS objects never opens the object key, so it answers
-// 200 from the record. The ETag is not authenticated: changing it changes
-// the ETag clients see, but the body still reads back intact.
-//
-// The sizes in a record are checked against the body files: removing the
-// encryption metadata (which would serve the DARE ciphertext as the
-// object) or lowering or raising a size (which would serve a decrypted
-// prefix, or fail only at the end of the stream) leaves a body file whose
-// size on disk is not the one the record implies. The read is refused
-// with 500 XMinioObjectTampered when it opens the file: before the
-// response starts for the files a read opens up front (the first 256
-// parts), by aborting the stream for a later one. A record whose object
-// size is not the sum of its part sizes is refused before any file is
-// opened, on HEAD too. A HEAD of a record edited consistently answers 200
-// with the edited size: it opens no file.
+// TestTamperedMetadata changes the records of stored objects in meta.db (sealed object
+// key, IV, key id, sealed data key, context, ETag, Content-Type, sizes and part offsets,
+// the encryption metadata as a whole, another object's record copied over) for plaintext,
+// SSE-S3, SSE-KMS, SSE-C and multipart objects. The record's MAC no longer verifies, so
+// every GET, range GET, HEAD and CopyObject answers 500 XMinioObjectTampered before it
+// reads a body or asks the KMS, listings leave the edited records out (as MinIO leaves out
+// entries whose metadata does not decode), and every other object is unaffected. The
+// checks behind the MAC (sealed keys, KMS context, body sizes, block hashes) are exercised
+// by TestTamperedBodies and by the tests of a store written before MACs.
 func TestTamperedMetadata(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -198,72 +173,76 @@ func TestTamperedMetadata(t *testing.T) {
 	b := e.bucket("tampermeta")
 	kmsCtx := base64.StdEncoding.EncodeToString([]byte(`{"team":"storage"}`))
 	otherCtx := base64.StdEncoding.EncodeToString([]byte(`{"team":"storagf"}`))
-	const tampered, invalidCT, keyNotFound, denied, invalidReq = "XMinioObjectTampered", "kms:InvalidCiphertextException", "kms:KeyNotFound", "AccessDenied", "InvalidRequest"
-	cases := []struct {
-		name, sse  string // sse: s3, kms, c or mp (SSE-KMS multipart)
-		edit       func(r, other record)
-		code       string // "" = GET succeeds with the original body
-		status     int
-		headStatus int
-	}{
-		{"s3-sealed-key", "s3", flipSSE(metaS3Sealed), tampered, 500, 200},
-		{"s3-sealed-key-not-base64", "s3", setSSE(metaS3Sealed, "!!not base64!!"), tampered, 500, 200},
-		{"s3-iv", "s3", flipSSE(metaIV), tampered, 500, 200},
-		{"s3-iv-short", "s3", setSSE(metaIV, base64.StdEncoding.EncodeToString(make([]byte, 16))), tampered, 500, 200},
-		{"s3-sealed-data-key", "s3", flipSSE(metaKEKSealed), invalidCT, 400, 200},
-		{"s3-sealed-data-key-not-base64", "s3", setSSE(metaKEKSealed, "%%%"), tampered, 500, 200},
-		{"s3-key-id", "s3", setSSE(metaKeyID, "minio-key-2"), keyNotFound, 404, 200},
-		{"s3-record-of-other-object", "s3", swapRecord, invalidCT, 400, 200},
-		{"s3-etag", "s3", func(r, _ record) { r["etag"] = "00112233445566778899aabbccddeeff" }, "", 200, 200},
-		{"kms-sealed-key", "kms", flipSSE(metaKMSSealed), tampered, 500, 200},
-		{"kms-iv", "kms", flipSSE(metaIV), tampered, 500, 200},
-		{"kms-sealed-data-key", "kms", flipSSE(metaKEKSealed), invalidCT, 400, 200},
-		{"kms-key-id", "kms", setSSE(metaKeyID, "other-key"), keyNotFound, 404, 200},
-		{"kms-context", "kms", setSSE(metaContext, otherCtx), invalidCT, 400, 200},
-		{"kms-context-removed", "kms", setSSE(metaContext, nil), invalidCT, 400, 200},
-		{"kms-context-not-json", "kms", setSSE(metaContext, base64.StdEncoding.EncodeToString([]byte("{not json"))), tampered, 500, 200},
-		{"kms-etag", "kms", func(r, _ record) { r["etag"] = "ffeeddccbbaa99887766554433221100" }, "", 200, 200},
-		{"c-sealed-key", "c", flipSSE(metaCSealed), denied, 403, 403},
-		{"c-iv", "c", flipSSE(metaIV), denied, 403, 403},
-		{"c-record-of-other-object", "c", swapRecord, denied, 403, 403},
-		{"mp-sealed-key", "mp", flipSSE(metaKMSSealed), tampered, 500, 200},
-		{"mp-sealed-data-key", "mp", flipSSE(metaKEKSealed), invalidCT, 400, 200},
+	const tampered = "XMinioObjectTampered"
+	setHeader := func(h, v string) func(record, record) {
+		return func(r, _ record) {
+			hdr, _ := r["hdr"].(map[string]any)
+			if hdr == nil {
+				hdr = map[string]any{}
+				r["hdr"] = hdr
+			}
+			hdr[h] = v
+		}
 	}
-	const inFirstPart, inSecondPart, lastBytes = "bytes=100-199", "bytes=5242980-5243079", "bytes=-100"
-	sizeCases := []struct {
-		name, sse string // as above, plus plain, mp2 (SSE-S3, parts of 5 MiB and 70000 bytes) and many (plaintext, forgeManyParts)
-		noKey     bool   // read an SSE-C object without its key
+	// shiftParts moves one byte from the first part to the second: the sizes still add
+	// up, a range would read from the wrong offset.
+	shiftParts := func(r, _ record) {
+		ps := r.parts()
+		ps[0]["s"] = ps[0]["s"].(float64) + 1
+		ps[0]["es"] = r.storedSize(ps[0]["s"].(float64))
+		ps[1]["s"] = ps[1]["s"].(float64) - 1
+		ps[1]["es"] = r.storedSize(ps[1]["s"].(float64))
+	}
+	wholeRecord := func(r, other record) {
+		for k := range r {
+			delete(r, k)
+		}
+		for k, v := range other {
+			r[k] = v
+		}
+	}
+	cases := []struct {
+		name, sse string // sse: plain, s3, kms, c, mp (SSE-KMS multipart), mp2 (SSE-S3, 5 MiB + 70000), pmp2 (plaintext, same), many (plaintext, forgeManyParts)
 		edit      func(r, other record)
-		code      string // GET; "" = 200, and the stream breaks before the end
-		headCode  string // the error HEAD answers the status of; "" = 200
-		rng       string // range GET; "" = bytes=66000-66099
-		rngCode   string // "" = 206 with the original bytes
 	}{
-		{"plain-size-lowered", "plain", false, resize(-1000, false), tampered, "", "", tampered},
-		{"plain-size-lowered-by-one", "plain", false, resize(-1, false), tampered, "", lastBytes, tampered},
-		{"plain-size-raised", "plain", false, resize(1000, false), tampered, "", "", tampered},
-		{"plain-size-zero", "plain", false, resize(0, true), tampered, "", "", "InvalidRange"},
-		{"plain-object-size-only", "plain", false, func(r, _ record) { r["size"] = r["size"].(float64) - 1000 }, tampered, tampered, "", tampered},
-		{"plain-stored-size", "plain", false, func(r, _ record) { r.parts()[0]["es"] = float64(1) }, tampered, "", "", tampered},
-		{"s3-sse-removed", "s3", false, dropSSE(true), tampered, "", "", tampered},
-		{"s3-sse-removed-stored-size-kept", "s3", false, dropSSE(false), tampered, "", "", tampered},
-		{"s3-size-lowered", "s3", false, resize(-1, false), tampered, "", "", tampered},
-		{"s3-size-raised", "s3", false, resize(1, false), tampered, "", "", tampered},
-		{"s3-size-zero", "s3", false, resize(0, true), tampered, "", "", "InvalidRange"},
-		{"s3-object-size-only", "s3", false, func(r, _ record) { r["size"] = r["size"].(float64) + 1 }, tampered, tampered, "", tampered},
-		{"c-sse-removed", "c", false, dropSSE(true), invalidReq, invalidReq, "", invalidReq},
-		{"c-sse-removed-read-without-key", "c", true, dropSSE(true), tampered, "", "", tampered},
-		{"c-size-lowered", "c", false, resize(-1000, false), tampered, "", "", tampered},
-		{"c-size-raised", "c", false, resize(1000, false), tampered, "", "", tampered},
-		{"mp-sse-removed", "mp", false, dropSSE(true), tampered, "", "", tampered},
-		{"mp-size-lowered", "mp", false, resize(-1000, false), tampered, "", "", tampered},
-		{"mp-size-raised", "mp", false, resize(1000, false), tampered, "", "", tampered},
-		{"mp-two-parts-sse-removed", "mp2", false, dropSSE(true), tampered, "", inFirstPart, tampered},
-		{"mp-two-parts-last-lowered", "mp2", false, resize(-1000, false), tampered, "", inFirstPart, ""},
-		{"mp-two-parts-last-lowered-range", "mp2", false, resize(-1000, false), tampered, "", inSecondPart, tampered},
-		{"mp-two-parts-last-raised", "mp2", false, resize(1000, false), tampered, "", lastBytes, tampered},
-		{"many-last-part-lowered", "many", false, resize(-1, false), "", "", lastBytes, tampered},
-		{"many-last-part-raised", "many", false, resize(1, false), "", "", "", ""},
+		{"s3-sealed-key", "s3", flipSSE(metaS3Sealed)},
+		{"s3-sealed-key-not-base64", "s3", setSSE(metaS3Sealed, "!!not base64!!")},
+		{"s3-iv", "s3", flipSSE(metaIV)},
+		{"s3-iv-short", "s3", setSSE(metaIV, base64.StdEncoding.EncodeToString(make([]byte, 16)))},
+		{"s3-sealed-data-key", "s3", flipSSE(metaKEKSealed)},
+		{"s3-key-id", "s3", setSSE(metaKeyID, "minio-key-2")},
+		{"s3-record-of-other-object", "s3", swapRecord},
+		{"s3-whole-record-of-other-object", "s3", wholeRecord},
+		{"s3-etag", "s3", func(r, _ record) { r["etag"] = "00112233445566778899aabbccddeeff" }},
+		{"kms-sealed-key", "kms", flipSSE(metaKMSSealed)},
+		{"kms-context", "kms", setSSE(metaContext, otherCtx)},
+		{"kms-context-removed", "kms", setSSE(metaContext, nil)},
+		{"kms-etag", "kms", func(r, _ record) { r["etag"] = "ffeeddccbbaa99887766554433221100" }},
+		{"c-sealed-key", "c", flipSSE(metaCSealed)},
+		{"c-record-of-other-object", "c", swapRecord},
+		{"c-sse-removed", "c", dropSSE(true)},
+		{"mp-sealed-key", "mp", flipSSE(metaKMSSealed)},
+		{"plain-etag", "plain", func(r, _ record) { r["etag"] = "00112233445566778899aabbccddeeff" }},
+		{"plain-content-type", "plain", setHeader("Content-Type", "text/html")},
+		{"plain-record-of-other-object", "plain", wholeRecord},
+		{"plain-size-lowered", "plain", resize(-1000, false)},
+		{"plain-size-lowered-by-one", "plain", resize(-1, false)},
+		{"plain-size-raised", "plain", resize(1000, false)},
+		{"plain-size-zero", "plain", resize(0, true)},
+		{"plain-object-size-only", "plain", func(r, _ record) { r["size"] = r["size"].(float64) - 1000 }},
+		{"plain-stored-size", "plain", func(r, _ record) { r.parts()[0]["es"] = float64(1) }},
+		{"plain-hash-removed", "plain", func(r, _ record) { delete(r.parts()[0], "h") }},
+		{"s3-sse-removed", "s3", dropSSE(true)},
+		{"s3-sse-removed-stored-size-kept", "s3", dropSSE(false)},
+		{"s3-size-lowered", "s3", resize(-1, false)},
+		{"s3-size-zero", "s3", resize(0, true)},
+		{"c-size-raised", "c", resize(1000, false)},
+		{"mp-sse-removed", "mp", dropSSE(true)},
+		{"mp2-part-offset", "mp2", shiftParts},
+		{"mp2-sse-removed", "mp2", dropSSE(true)},
+		{"pmp2-part-offset", "pmp2", shiftParts},
+		{"pmp2-last-lowered", "pmp2", resize(-1000, false)},
+		{"many-last-part-raised", "many", resize(1, false)},
 	}
 	data := map[string][]byte{}
 	mp2First := randBytes(5 << 20)
@@ -274,9 +253,13 @@ func TestTamperedMetadata(t *testing.T) {
 		case "mp":
 			awsMultipart(t, e, b, k, [][]byte{body}, types.ServerSideEncryptionAwsKms, false)
 			return
-		case "mp2":
+		case "mp2", "pmp2":
 			data[k] = append(slices.Clip(mp2First), body...)
-			awsMultipart(t, e, b, k, [][]byte{mp2First, body}, types.ServerSideEncryptionAes256, false)
+			st := types.ServerSideEncryptionAes256
+			if sse == "pmp2" {
+				st = ""
+			}
+			awsMultipart(t, e, b, k, [][]byte{mp2First, body}, st, false)
 			return
 		case "many":
 			data[k] = forgeManyParts(t, e, b, k)
@@ -287,7 +270,7 @@ func TestTamperedMetadata(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	keep := map[string]string{"keep-s3": "s3", "keep-kms": "kms", "keep-c": "c", "keep-mp": "mp", "keep-plain": "", "keep-many": "many"}
+	keep := map[string]string{"keep-s3": "s3", "keep-kms": "kms", "keep-c": "c", "keep-mp": "mp", "keep-mp2": "mp2", "keep-pmp2": "pmp2", "keep-plain": "plain", "keep-many": "many"}
 	for k, sse := range keep {
 		put(k, sse)
 	}
@@ -296,13 +279,9 @@ func TestTamperedMetadata(t *testing.T) {
 		put(tc.name, tc.sse)
 		edits[tc.name] = tc.edit
 	}
-	for _, tc := range sizeCases {
-		put(tc.name, tc.sse)
-		edits[tc.name] = tc.edit
-	}
 	// A swapped record drops the reference to its own body file, which
 	// Open then sweeps as an orphan.
-	files := countDataFiles(t, e) - 2
+	files := countDataFiles(t, e) - 4
 	editRecords(t, e, b, edits)
 
 	// getRange reads k (rng "" = whole) with the SSE-C key if withKey.
@@ -323,7 +302,6 @@ func TestTamperedMetadata(t *testing.T) {
 		_, err = buf.ReadFrom(out.Body)
 		return buf.Bytes(), err
 	}
-	get := func(k, sse string) ([]byte, error) { return getRange(k, "", sse == "c") }
 	// headStatus answers the status of a HEAD of k (HEAD errors carry no
 	// code), with the SSE-C key if withKey.
 	headStatus := func(k string, withKey bool) int {
@@ -339,75 +317,28 @@ func TestTamperedMetadata(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := get(tc.name, tc.sse)
-			if tc.code == "" {
-				if err != nil || !bytes.Equal(got, data[tc.name]) {
-					t.Errorf("GET: %v, %d bytes, intact=%v", err, len(got), bytes.Equal(got, data[tc.name]))
+			withKey := tc.sse == "c"
+			for _, rng := range []string{"", "bytes=100-199", "bytes=66000-66099", "bytes=5242980-5243079", "bytes=-100"} {
+				got, err := getRange(tc.name, rng, withKey)
+				if code, status := apiStatus(err); code != tampered || status != 500 || got != nil {
+					t.Errorf("GET %q: %v (%d bytes), want %s (500)", rng, err, len(got), tampered)
 				}
-			} else if code, status := apiStatus(err); code != tc.code || status != tc.status {
-				t.Errorf("GET: %v (%d bytes), want %s (%d)", err, len(got), tc.code, tc.status)
 			}
-			if status := headStatus(tc.name, tc.sse == "c"); status != tc.headStatus {
-				t.Errorf("HEAD: %d, want %d", status, tc.headStatus)
+			if st := headStatus(tc.name, withKey); st != 500 {
+				t.Errorf("HEAD: %d, want 500", st)
 			}
-			// A range inside the second DARE package is refused the same way.
-			got, err = getRange(tc.name, "bytes=66000-66099", tc.sse == "c")
-			if tc.code == "" {
-				if err != nil || !bytes.Equal(got, data[tc.name][66000:66100]) {
-					t.Errorf("range GET: %v, altered data", err)
-				}
-			} else if code, _ := apiStatus(err); code != tc.code {
-				t.Errorf("range GET: %v, want %s", err, tc.code)
-			}
-		})
-	}
-	status := map[string]int{tampered: 500, invalidReq: 400, "InvalidRange": 416}
-	for _, tc := range sizeCases {
-		t.Run(tc.name, func(t *testing.T) {
-			withKey := tc.sse == "c" && !tc.noKey
-			want := data[tc.name]
-			got, err := getRange(tc.name, "", withKey)
-			if tc.code == "" {
-				// The files past the first 256 open while the response
-				// streams: it breaks off after an unaltered prefix.
-				if _, st := apiStatus(err); err == nil || st != 0 || len(got) >= len(want) || !bytes.Equal(got, want[:len(got)]) {
-					t.Errorf("GET: %v, %d bytes, want a broken stream after a strict prefix of %d", err, len(got), len(want))
-				}
-			} else if code, st := apiStatus(err); code != tc.code || st != status[tc.code] || got != nil {
-				t.Errorf("GET: %v (%d bytes), want %s (%d)", err, len(got), tc.code, status[tc.code])
-			}
-			if st := headStatus(tc.name, withKey); st != cmp.Or(status[tc.headCode], 200) {
-				t.Errorf("HEAD: %d, want the status of %q", st, tc.headCode)
-			}
-			rng := tc.rng
-			if rng == "" {
-				rng = "bytes=66000-66099"
-			}
-			got, err = getRange(tc.name, rng, withKey)
-			if tc.rngCode == "" {
-				var from, to int
-				fmt.Sscanf(rng, "bytes=%d-%d", &from, &to)
-				if err != nil || !bytes.Equal(got, want[from:to+1]) {
-					t.Errorf("range GET %s: %v, %d bytes, altered data", rng, err, len(got))
-				}
-			} else if code, st := apiStatus(err); code != tc.rngCode || st != status[tc.rngCode] {
-				t.Errorf("range GET %s: %v, want %s", rng, err, tc.rngCode)
-			}
-			// A copy reads the whole source before it answers: every
-			// mismatch is an error, and nothing is stored.
 			in := &s3.CopyObjectInput{Bucket: aws.String(b), Key: aws.String("copy-of-" + tc.name), CopySource: aws.String(b + "/" + tc.name)}
 			if withKey {
 				in.CopySourceSSECustomerAlgorithm, in.CopySourceSSECustomerKey, in.CopySourceSSECustomerKeyMD5 = ssecHeaders()
 			}
-			wantCode := cmp.Or(tc.code, tampered)
-			if _, err := e.s3.CopyObject(ctx, in); s3Code(err) != wantCode {
-				t.Errorf("copy: %v, want %s", err, wantCode)
+			if _, err := e.s3.CopyObject(ctx, in); s3Code(err) != tampered {
+				t.Errorf("copy: %v, want %s", err, tampered)
 			}
 		})
 	}
-	// Listing reads no key material: every object is listed.
+	// Listings leave the edited records out.
 	var listed []string
-	p := s3.NewListObjectsV2Paginator(e.s3, &s3.ListObjectsV2Input{Bucket: aws.String(b), MaxKeys: aws.Int32(7)})
+	p := s3.NewListObjectsV2Paginator(e.s3, &s3.ListObjectsV2Input{Bucket: aws.String(b), MaxKeys: aws.Int32(3)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
@@ -417,13 +348,12 @@ func TestTamperedMetadata(t *testing.T) {
 			listed = append(listed, aws.ToString(o.Key))
 		}
 	}
-	if n := len(cases) + len(sizeCases) + len(keep); len(listed) != n || !slices.IsSorted(listed) {
-		t.Errorf("listed %d keys (sorted %v), want %d", len(listed), slices.IsSorted(listed), n)
+	if len(listed) != len(keep) || !slices.IsSorted(listed) {
+		t.Errorf("listed %v, want the %d untouched objects", listed, len(keep))
 	}
-	// Untouched objects read back whole (keep-many through the parts
-	// opened while streaming); nothing was removed.
+	// Untouched objects read back whole; nothing was removed.
 	for k, sse := range keep {
-		if got, err := get(k, sse); err != nil || !bytes.Equal(got, data[k]) {
+		if got, err := getRange(k, "", sse == "c"); err != nil || !bytes.Equal(got, data[k]) {
 			t.Errorf("untouched %s: %v", k, err)
 		}
 	}

@@ -21,10 +21,12 @@ type composeService struct {
 
 // TestComposeFixture runs docker-compose.yml without Docker: the kmsbox service's command line
 // (its seed file from the repo, loopback ports), then the client service's script with Debian's
-// aws cli v2 and the selftest service's command, each with the environment the file gives it.
+// aws cli and the selftest service's command, each with the environment the file gives it.
 // So the example a user copies is what this suite has run.
 func TestComposeFixture(t *testing.T) {
-	_, aws := awsCLIs(t)
+	// The client script relies on AWS_ENDPOINT_URL, which the image's current aws cli v2 and
+	// aws cli v1 >= 1.29 read; Debian's v2 (2.9) predates it, so the script runs with v1.
+	aws, _ := awsCLIs(t)
 	bin := kmsboxBin(t)
 	raw, err := os.ReadFile(filepath.Join("..", "..", "docker-compose.yml"))
 	if err != nil {
@@ -83,7 +85,7 @@ func TestComposeFixture(t *testing.T) {
 		}
 		cenv = append(cenv, k+"="+v)
 	}
-	// Compose turns $$ into $; the script runs with the aws cli v2 of Debian as `aws`.
+	// Compose turns $$ into $; the script finds the aws cli as `aws` first on PATH.
 	script = strings.ReplaceAll(script, "$$", "$")
 	dir := t.TempDir()
 	if err := os.Symlink(aws, filepath.Join(dir, "aws")); err != nil {
