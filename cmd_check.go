@@ -50,7 +50,7 @@ func checkCommand() *cli.Command {
 				return checkFailed(err)
 			}
 			ok := report(out, "vault", vrep.Problems, vrep.Repaired, vrep.Notes)
-			sOK, lines, err := checkS3(c.Context, filepath.Join(dir, "s3"), repair)
+			sOK, lines, err := checkS3(c.Context, dir, repair)
 			if err != nil {
 				return checkFailed(err)
 			}
