@@ -1,7 +1,7 @@
 package s3lite
 
 import (
-	"bytes"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"hash"
@@ -104,7 +104,7 @@ func newHashedReader(f io.ReaderAt, key []byte, size int64, want []byte, start, 
 	if _, err := f.ReadAt(trailer, size); err != nil {
 		return nil, truncated(err)
 	}
-	if sum := highwayhash.Sum(trailer, key); !bytes.Equal(sum[:], want) {
+	if sum := highwayhash.Sum(trailer, key); subtle.ConstantTimeCompare(sum[:], want) != 1 {
 		return nil, fmt.Errorf("%w: %w: the trailer does not match the record", errObjectTampered, errBlockHash)
 	}
 	return &hashedReader{f: f, key: key, size: size, trailer: trailer, pos: start, end: start + length, buf: buf}, nil
@@ -118,7 +118,7 @@ func (hr *hashedReader) readBlock(i int64, dst []byte) ([]byte, error) {
 		return nil, truncated(err)
 	}
 	sum := highwayhash.Sum(blk, hr.key)
-	if !bytes.Equal(sum[:], hr.trailer[i*highwayhash.Size:(i+1)*highwayhash.Size]) {
+	if subtle.ConstantTimeCompare(sum[:], hr.trailer[i*highwayhash.Size:(i+1)*highwayhash.Size]) != 1 {
 		return nil, fmt.Errorf("%w: %w: block %d", errObjectTampered, errBlockHash, i)
 	}
 	return blk, nil
