@@ -160,7 +160,7 @@ func (c *checker) loadKeys(kms KMS) {
 		return
 	}
 	c.objectMM = macMode{key: key, required: macs}
-	c.hashKey = hmacSum(key, []byte("s3lite body block hash v1"))
+	c.hashKey = deriveBodyHashKey(key)
 }
 
 // records checks every bucket, object and upload record and, with repair, moves damaged

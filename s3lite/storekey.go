@@ -185,7 +185,12 @@ func (s *Server) bodyHashKey(ctx context.Context) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return hmacSum(k, []byte("s3lite body block hash v1")), nil
+	return deriveBodyHashKey(k), nil
+}
+
+// deriveBodyHashKey derives the key of the block hashes of plaintext bodies from storeKey.
+func deriveBodyHashKey(storeKey []byte) []byte {
+	return hmacSum(storeKey, []byte("s3lite body block hash v1"))
 }
 
 // bodyHashKeyOf returns bodyHashKey if a part of m has block hashes, else nil.
