@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/kmsbox/kmsbox/certs"
+	"github.com/kmsbox/kmsbox/internal/atomicfile"
 )
 
 // identityCommand is `kmsbox identity new|of`, the guide's `kes identity` commands.
@@ -81,13 +82,14 @@ func identityCommand() *cli.Command {
 	}
 }
 
-// writeNew writes b to name with mode perm, refusing to overwrite unless force.
+// writeNew writes b to name with mode perm, refusing to overwrite unless force. An
+// overwrite goes through atomicfile, so the file ends up with perm even when the old one
+// had a wider mode (O_TRUNC would keep it), and is never left half written.
 func writeNew(name string, b []byte, perm os.FileMode, force bool) error {
-	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
 	if force {
-		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+		return atomicfile.WriteFile(name, b, perm)
 	}
-	f, err := os.OpenFile(name, flags, perm)
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if errors.Is(err, os.ErrExist) {
 		return fmt.Errorf("%s exists (use --force to overwrite)", name)
 	}

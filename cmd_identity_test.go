@@ -75,9 +75,16 @@ func TestIdentityCommands(t *testing.T) {
 		t.Errorf("a refused identity new left a private key without its certificate behind (%v)", err)
 	}
 
+	// --force over a key file someone widened must leave a 0600 key, not keep the old mode.
+	if err := os.Chmod(key, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	out, _, err = runApp(t, "identity", "new", "--key", key, "--cert", crt, "--force", "alice")
 	if err != nil {
 		t.Fatalf("identity new --force: %v", err)
+	}
+	if fi, err := os.Stat(key); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("identity new --force over a 0644 key: %v, mode %v, want 0600", err, fi.Mode().Perm())
 	}
 	if id2 := strings.TrimSpace(out); id2 == id || id2 != identityOf(t, crt) {
 		t.Errorf("identity new --force printed %s (old %s, certificate %s)", id2, id, identityOf(t, crt))
