@@ -70,16 +70,18 @@ func (m *MemKeyStore) Get(ctx context.Context, name string) ([]byte, error) {
 	return slices.Clone(v), nil
 }
 
-// Delete removes name, or returns ErrKeyNotFound.
+// Delete removes name, zeroing its stored value, or returns ErrKeyNotFound.
 func (m *MemKeyStore) Delete(ctx context.Context, name string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.err(ctx); err != nil {
 		return err
 	}
-	if _, ok := m.keys[name]; !ok {
+	v, ok := m.keys[name]
+	if !ok {
 		return ErrKeyNotFound
 	}
+	clear(v) // the record holds key material; Create and Get hand out copies only
 	delete(m.keys, name)
 	return nil
 }

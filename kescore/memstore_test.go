@@ -95,3 +95,21 @@ func TestOpenWithDoneContext(t *testing.T) {
 		t.Errorf("Open with a done context = %v, want context.Canceled", err)
 	}
 }
+
+// TestMemKeyStoreDeleteZeroes: a deleted record's bytes (key material) do not linger.
+func TestMemKeyStoreDeleteZeroes(t *testing.T) {
+	var m MemKeyStore
+	c := context.Background()
+	if err := m.Create(c, "k", []byte("secret key material")); err != nil {
+		t.Fatal(err)
+	}
+	m.mu.Lock()
+	stored := m.keys["k"]
+	m.mu.Unlock()
+	if err := m.Delete(c, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(stored, make([]byte, len(stored))) {
+		t.Errorf("deleted record still holds %q", stored)
+	}
+}
