@@ -132,7 +132,10 @@ func TestCrash(t *testing.T) {
 		wg.Wait()
 		total += l.acked.Load()
 		t.Logf("round %d: killed after %d acknowledged operations", round+1, l.acked.Load())
-		out := runCheck(t, dir)
+		// Straight after the kill, the only problems check may find are what a crash leaves
+		// and the next start sweeps (the orphan count after the restart proves it does):
+		// bodies written and renamed whose record never committed, and temp files.
+		out := checkAfterKill(t, dir)
 		t.Logf("kmsbox check:\n%s", out)
 		if t.Failed() {
 			return
