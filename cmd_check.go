@@ -50,7 +50,11 @@ func checkCommand() *cli.Command {
 				return checkFailed(err)
 			}
 			ok := report(out, "vault", vrep.Problems, vrep.Repaired, vrep.Notes)
-			sOK, lines, err := checkS3(c.Context, dir, repair)
+			// The object store's key is unsealed through the vault only when the vault checked
+			// clean and nothing was repaired there: opening a damaged vault as a server could
+			// write over what the check found.
+			useVault := len(vrep.Problems) == 0 && len(vrep.Repaired) == 0
+			sOK, lines, err := checkS3(c.Context, dir, repair, useVault)
 			if err != nil {
 				return checkFailed(err)
 			}

@@ -18,23 +18,27 @@ import (
 var errS3InUse = errors.New("the object store is in use")
 
 // checkS3 checks the object store of dataDir offline with s3lite.Check and returns whether it
-// is all well and the lines to print. For a --dev data dir the store key is unsealed through
-// the data dir's own vault and key server (appliance.CheckKMS), so records' MACs and plain
-// bodies' hashes are verified too; otherwise what the KMS sealed is noted as unchecked, never
-// reported as damage. It runs after the vault's own check, which must have closed vault.db.
-func checkS3(ctx context.Context, dataDir string, repair bool) (bool, []string, error) {
+// is all well and the lines to print. With useVault, a --dev data dir's store key is unsealed
+// through the data dir's own vault and key server (appliance.CheckKMS), so records' MACs and
+// plain bodies' hashes are verified too; otherwise, or when that vault cannot be opened, what
+// the KMS sealed is noted as unchecked, never reported as damage. It runs after the vault's
+// own check, which has closed vault.db.
+func checkS3(ctx context.Context, dataDir string, repair, useVault bool) (bool, []string, error) {
 	dir := filepath.Join(dataDir, "s3")
 	if _, err := os.Stat(filepath.Join(dir, "meta.db")); errors.Is(err, os.ErrNotExist) {
 		return true, []string{"note: no object store yet"}, nil
 	}
-	kms, closeKMS, err := appliance.CheckKMS(ctx, dataDir)
-	if errors.Is(err, bolterrors.ErrTimeout) {
-		return false, nil, errS3InUse
+	var notes []string
+	var kms s3lite.KMS
+	if useVault {
+		k, closeKMS, err := appliance.CheckKMS(ctx, dataDir)
+		if err != nil {
+			notes = append(notes, fmt.Sprintf("note: the vault's key server could not be opened to unseal the store key: %v", err))
+		} else {
+			kms = k
+			defer closeKMS()
+		}
 	}
-	if err != nil {
-		return false, nil, fmt.Errorf("opening the vault and key server to unseal the object store's key: %w", err)
-	}
-	defer closeKMS()
 	rep, err := s3lite.Check(ctx, dir, repair, kms)
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return false, nil, errS3InUse
@@ -42,5 +46,5 @@ func checkS3(ctx context.Context, dataDir string, repair bool) (bool, []string, 
 	if err != nil {
 		return false, nil, err
 	}
-	return rep.OK(), strings.Split(strings.TrimRight(rep.String(), "\n"), "\n"), nil
+	return rep.OK(), append(strings.Split(strings.TrimRight(rep.String(), "\n"), "\n"), notes...), nil
 }

@@ -156,9 +156,7 @@ type Appliance struct {
 	devKey   string // the key --dev creates for the MinIO identity
 	keys     keyStoreInfo
 	det      *deriver // deterministic mode; nil = random secrets
-	// seedTargets are the servers as the seed file's Apply reaches them.
-	seedTargets seed.Targets
-	devRoot     string // the --dev root token, kept over resets
+	devRoot  string   // the --dev root token, kept over resets
 
 	// resetMu serializes resets and the final close; swapMu is held for writing while a
 	// reset replaces gen (requests wait in acquire), for reading while one is counted.

@@ -141,16 +141,9 @@ func (a *Appliance) bootstrap(ctx context.Context, g *generation) error {
 	if !a.cfg.Dev {
 		return nil
 	}
-	kes := kesTarget{kes: g.kes, det: a.det} // with --deterministic, key material from the seed
-	if err := kes.CreateKey(ctx, a.devKey); err != nil && !errors.Is(err, seed.ErrExists) {
+	t := a.seedTargets(g)
+	if err := t.KES.CreateKey(ctx, a.devKey); err != nil && !errors.Is(err, seed.ErrExists) {
 		return fmt.Errorf("kes: dev key %s: %w", a.devKey, err)
 	}
-	rootToken, _ := g.vault.DevCredentials()
-	access, secret := rootCredentials(g.scfg)
-	a.seedTargets = seed.Targets{
-		Vault: vaultTarget{h: g.vault.Handler(), token: rootToken},
-		KES:   kes,
-		S3:    s3Target{h: g.s3.Handler(), access: access, secret: secret, region: g.scfg.Region, ip: "127.0.0.1"},
-	}
-	return a.ApplySeed(ctx)
+	return a.applySeed(ctx, t)
 }

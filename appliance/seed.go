@@ -27,17 +27,39 @@ import (
 // and the object store go through their own handlers in-process (never the network), so a
 // seed is checked by the same code as a client's request.
 
-// ApplySeed applies the configured seed (Config.Seed) to the servers; without one it does
-// nothing. Open calls it before any listener serves, so every readiness endpoint turns green
-// only on a seeded appliance; `kmsbox reset` calls it again after a reset.
+// ApplySeed applies the configured seed (Config.Seed) to the servers now serving; without one
+// it does nothing. Open applies it before any listener serves, so every readiness endpoint
+// turns green only on a seeded appliance, and a reset applies it again to its fresh servers.
 func (a *Appliance) ApplySeed(ctx context.Context) error {
+	g := a.acquire()
+	if g == nil {
+		return errors.New("--seed: no servers (a reset failed, or the appliance is closed)")
+	}
+	defer g.inflight.done()
+	return a.applySeed(ctx, a.seedTargets(g))
+}
+
+func (a *Appliance) applySeed(ctx context.Context, t seed.Targets) error {
 	if a.cfg.Seed == nil {
 		return nil
 	}
-	if err := a.cfg.Seed.Apply(ctx, a.seedTargets); err != nil {
+	if err := a.cfg.Seed.Apply(ctx, t); err != nil {
 		return fmt.Errorf("--seed: %w", err)
 	}
 	return nil
+}
+
+// seedTargets are generation g's servers as the seed reaches them: the vault with the dev
+// root token, the key server (keys derived with --deterministic), the object store with the
+// root credentials.
+func (a *Appliance) seedTargets(g *generation) seed.Targets {
+	rootToken, _ := g.vault.DevCredentials()
+	access, secret := rootCredentials(g.scfg)
+	return seed.Targets{
+		Vault: vaultTarget{h: g.vault.Handler(), token: rootToken},
+		KES:   kesTarget{kes: g.kes, det: a.det},
+		S3:    s3Target{h: g.s3.Handler(), access: access, secret: secret, region: g.scfg.Region, ip: "127.0.0.1"},
+	}
 }
 
 // vaultTarget is seed.VaultAPI over the vault's handler with the dev root token.

@@ -97,7 +97,7 @@ func seedState(t *testing.T, a *Appliance, dir string) string {
 	if err != nil || enc.Rules[0].Apply.SSEAlgorithm != "aws:kms" || enc.Rules[0].Apply.KmsMasterKeyID != "app-key-hex" {
 		t.Fatalf("kms-data encryption = %+v, %v", enc, err)
 	}
-	if err := a.seedTargets.KES.ImportKey(ctx, "app-key-hex", make([]byte, 32)); !errors.Is(err, seed.ErrExists) {
+	if err := a.testSeedTargets().KES.ImportKey(ctx, "app-key-hex", make([]byte, 32)); !errors.Is(err, seed.ErrExists) {
 		t.Fatalf("app-key-hex not made by the seed: %v", err)
 	}
 	if a.Addr("console") != "" {
@@ -106,9 +106,16 @@ func seedState(t *testing.T, a *Appliance, dir string) string {
 	return b.String()
 }
 
+// testSeedTargets are the seed's targets over the current generation.
+func (a *Appliance) testSeedTargets() seed.Targets {
+	g := a.acquire()
+	defer g.inflight.done()
+	return a.seedTargets(g)
+}
+
 // seedRootToken returns the dev root token the seed targets use.
 func (a *Appliance) seedRootToken() (string, bool, error) {
-	v, ok := a.seedTargets.Vault.(vaultTarget)
+	v, ok := a.testSeedTargets().Vault.(vaultTarget)
 	if !ok {
 		return "", false, errors.New("no vault target")
 	}
@@ -150,7 +157,7 @@ func TestSeedWinsOnRestart(t *testing.T) {
 	}
 	sd.Vault.Secrets[0].Data["password"] = "changed"
 	a, _ = startAppliance(t, Config{DataDir: dir, Dev: true, Seed: sd})
-	got, err := a.seedTargets.Vault.Request(context.Background(), http.MethodGet, "secret/data/app/db", nil)
+	got, err := a.testSeedTargets().Vault.Request(context.Background(), http.MethodGet, "secret/data/app/db", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
