@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"path/filepath"
+
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/kmsbox/kmsbox/appliance"
 	"github.com/kmsbox/kmsbox/embeddedvault"
 )
 
@@ -45,7 +46,7 @@ func checkCommand() *cli.Command {
 				}
 			}()
 			out := c.App.Writer
-			vrep, err := embeddedvault.Check(c.Context, filepath.Join(dir, "vault.db"), shares, repair)
+			vrep, err := embeddedvault.Check(c.Context, appliance.VaultFile(dir), shares, repair)
 			if err != nil {
 				return checkFailed(err)
 			}
@@ -85,7 +86,7 @@ func checkShares(dir string, flags []string) ([][]byte, error) {
 	if len(shares) > 0 {
 		return shares, nil
 	}
-	key, err := embeddedvault.DevUnsealKey(filepath.Join(dir, "vault-dev-INSECURE-unseal.json"))
+	key, err := embeddedvault.DevUnsealKey(appliance.DevUnsealFile(dir))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

@@ -24,7 +24,7 @@ var errS3InUse = errors.New("the object store is in use")
 // the KMS sealed is noted as unchecked, never reported as damage. It runs after the vault's
 // own check, which has closed vault.db.
 func checkS3(ctx context.Context, dataDir string, repair, useVault bool) (bool, []string, error) {
-	dir := filepath.Join(dataDir, "s3")
+	dir := appliance.S3Dir(dataDir)
 	if _, err := os.Stat(filepath.Join(dir, "meta.db")); errors.Is(err, os.ErrNotExist) {
 		return true, []string{"note: no object store yet"}, nil
 	}

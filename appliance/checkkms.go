@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 
 	"github.com/kmsbox/kmsbox/embeddedvault"
 	"github.com/kmsbox/kmsbox/kescore"
@@ -23,13 +22,13 @@ import (
 // releases the vault's file lock; call it when the check is done.
 func CheckKMS(ctx context.Context, dataDir string) (kms s3lite.KMS, close func() error, err error) {
 	none := func() error { return nil }
-	keyFile := filepath.Join(dataDir, devVaultKeyFile)
+	keyFile := DevUnsealFile(dataDir)
 	if _, err := os.Stat(keyFile); errors.Is(err, os.ErrNotExist) {
 		return nil, none, nil
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	vault, err := embeddedvault.Open(ctx, embeddedvault.Config{
-		Path: filepath.Join(dataDir, "vault.db"), Dev: true, DevKeyFile: keyFile, Logger: quiet,
+		Path: VaultFile(dataDir), Dev: true, DevKeyFile: keyFile, Logger: quiet,
 	})
 	if err != nil {
 		return nil, none, fmt.Errorf("vault: %w", err)

@@ -47,6 +47,15 @@ func ensureDevTransit(ctx context.Context, v *embeddedvault.Server) error {
 // EnvFile is the path of the env file that `kmsbox server --dev` writes in dataDir.
 func EnvFile(dataDir string) string { return filepath.Join(dataDir, envFileName) }
 
+// VaultFile is the path of the vault's bbolt file in dataDir.
+func VaultFile(dataDir string) string { return filepath.Join(dataDir, "vault.db") }
+
+// DevUnsealFile is the path of the dev vault's (insecure by design) unseal key file in dataDir.
+func DevUnsealFile(dataDir string) string { return filepath.Join(dataDir, devVaultKeyFile) }
+
+// S3Dir is the object store's directory (s3lite.Config.Dir) in dataDir.
+func S3Dir(dataDir string) string { return filepath.Join(dataDir, "s3") }
+
 // devCredentials are the S3 credentials --dev picks once and reuses on every restart.
 type devCredentials struct {
 	AccessKey string `json:"access_key"`

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -66,7 +67,7 @@ func (a *Appliance) Reset(ctx context.Context) error {
 		if err := old.close(); err != nil {
 			a.log.Warn("reset: closing the old state", "err", err)
 		}
-		if err := removeState(old.vaultFile, filepath.Join(a.cfg.DataDir, "s3")); err != nil {
+		if err := removeState(old.vaultFile, S3Dir(a.cfg.DataDir)); err != nil {
 			return fmt.Errorf("reset: %w", err)
 		}
 	}
@@ -153,7 +154,7 @@ func (a *Appliance) serveReset(w http.ResponseWriter, r *http.Request) {
 	fail := func(status int, msg string) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
-		fmt.Fprintf(w, "{\"errors\":[%q]}\n", msg)
+		json.NewEncoder(w).Encode(map[string][]string{"errors": {msg}})
 	}
 	switch {
 	case r.Method != http.MethodPost:

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 
 	"github.com/kmsbox/kmsbox/kescore"
@@ -59,7 +58,7 @@ func (a *Appliance) s3Config(ctx context.Context, g *generation, kes *kescore.Se
 	}
 
 	return s3lite.Config{
-		Dir:          filepath.Join(cfg.DataDir, "s3"),
+		Dir:          S3Dir(cfg.DataDir),
 		Credentials:  map[string]string{access: secret},
 		Region:       cfg.S3.Region,
 		Domain:       cfg.S3.Domain,

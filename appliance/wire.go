@@ -81,11 +81,11 @@ func (a *Appliance) openGeneration(ctx context.Context) (_ *generation, err erro
 
 	// 1. The sealed store.
 	vcfg := embeddedvault.Config{
-		Path:         filepath.Join(cfg.DataDir, "vault.db"),
+		Path:         VaultFile(cfg.DataDir),
 		Logger:       cfg.Logger.With("server", "vault"),
 		Dev:          cfg.Dev,
 		DevRootToken: a.devRootToken(),
-		DevKeyFile:   filepath.Join(cfg.DataDir, devVaultKeyFile),
+		DevKeyFile:   DevUnsealFile(cfg.DataDir),
 		Version:      cfg.Version,
 	}
 	if a.det != nil {
