@@ -12,8 +12,10 @@ import (
 	"debug/buildinfo"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -102,7 +104,7 @@ func TestBenchVsMinIO(t *testing.T) {
 				s := runLoad(ctx, tg, w, pool)
 				if w.kind == opMultipart {
 					hwm := procStatusKB(t, tg.pid, "VmHWM")
-					peaks = append(peaks, fmt.Sprintf("round %d %-6s RSS before %4d MiB, peak during %4d MiB (+%d MiB)",
+					peaks = append(peaks, fmt.Sprintf("round %d %-6s RSS before %4d MiB, peak during %4d MiB (%+d MiB)",
 						round+1, tg.name, rss0>>10, hwm>>10, (hwm-rss0)>>10))
 				}
 				if s.errs > 0 {
@@ -272,4 +274,73 @@ func fmtLatency(d time.Duration) string {
 	default:
 		return d.Round(10 * time.Microsecond).String()
 	}
+}
+
+// TestBenchProfileKmsbox writes a CPU profile of `kmsbox server --dev` under one workload of
+// TestBenchVsMinIO (KMSBOX_BENCH_WORKLOAD, default the PUT of 16 MiB objects) to the file
+// KMSBOX_BENCH_PROFILE, taken from the server's opt-in KMSBOX_PPROF_ADDR endpoint while the
+// load runs for KMSBOX_BENCH_RUN (default 20 s). Opt-in like TestBenchVsMinIO: without
+// KMSBOX_BENCH_PROFILE it does nothing. Read the result with `go tool pprof -top bin/kmsbox FILE`.
+func TestBenchProfileKmsbox(t *testing.T) {
+	out := os.Getenv("KMSBOX_BENCH_PROFILE")
+	if out == "" {
+		return // opt-in profile: see the doc comment
+	}
+	run := envDuration(t, "KMSBOX_BENCH_RUN", 20*time.Second)
+	name := os.Getenv("KMSBOX_BENCH_WORKLOAD")
+	if name == "" {
+		name = "PUT 16 MiB c4"
+	}
+	works := benchWorkloads(run)
+	i := slices.IndexFunc(works, func(w workload) bool { return w.name == name })
+	if i < 0 {
+		t.Fatalf("KMSBOX_BENCH_WORKLOAD=%q: no such workload", name)
+	}
+	w := works[i]
+	w.maxOps *= 100 // bounded by time only
+
+	pprofAddr := testutil.FreeAddr(t)
+	srv := spawn(t, serverArgs(t.TempDir()), "KMSBOX_PPROF_ADDR="+pprofAddr)
+	srv.waitReady(t)
+	tg := loadTarget{
+		name:   "kmsbox",
+		s3:     benchS3Client(t, srv.addr("s3"), srv.env["AWS_ACCESS_KEY_ID"], srv.env["AWS_SECRET_ACCESS_KEY"], srv.env["AWS_REGION"], caPool(t, srv.caFile())),
+		bucket: "bench",
+		pid:    srv.cmd.Process.Pid,
+	}
+	ctx := context.Background()
+	pool := newDataPool(32 << 20)
+	must(t, "make bucket", tg.s3.MakeBucket(ctx, tg.bucket, minio.MakeBucketOptions{}))
+	if w.kind == opGet || w.kind == opMixed {
+		must(t, "fill", fill(ctx, tg, w, pool))
+	}
+
+	// The profile covers the load but its first and last second.
+	secs := max(int(run.Seconds())-2, 1)
+	profile := make(chan []byte, 1)
+	go func() {
+		resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", pprofAddr, secs))
+		if err != nil {
+			t.Errorf("profile: %v", err)
+			profile <- nil
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Errorf("profile: %s %v", resp.Status, err)
+		}
+		profile <- b
+	}()
+	s := runLoad(ctx, tg, w, pool)
+	if s.errs > 0 || s.ops == 0 {
+		t.Errorf("%s: %d operations, %d failed, first: %v", w.name, s.ops, s.errs, s.firstErr)
+	}
+	b := <-profile
+	if len(b) == 0 {
+		t.Fatal("empty profile")
+	}
+	writeFile(t, out, b)
+	t.Logf("%s: %.1f %s, p50 %v, p99 %v, %.2f cores; CPU profile of %d s in %s",
+		w.name, s.rate(w), unit(w), fmtLatency(s.pct(0.5)), fmtLatency(s.pct(0.99)), s.cores(), secs, out)
 }
