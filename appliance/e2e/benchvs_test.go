@@ -297,7 +297,7 @@ func TestBenchProfileKmsbox(t *testing.T) {
 		t.Fatalf("KMSBOX_BENCH_WORKLOAD=%q: no such workload", name)
 	}
 	w := works[i]
-	w.maxOps *= 100 // bounded by time only
+	w.maxOps, w.maxTime = w.maxOps*100, run // bounded by time only, the multipart PUT too
 
 	pprofAddr := testutil.FreeAddr(t)
 	srv := spawn(t, serverArgs(t.TempDir()), "KMSBOX_PPROF_ADDR="+pprofAddr)
