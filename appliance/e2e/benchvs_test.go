@@ -139,15 +139,7 @@ func startBenchMinIO(t *testing.T, srv *proc, bin string) loadTarget {
 	addr, console := testutil.FreeAddr(t), testutil.FreeAddr(t)
 	certsDir := t.TempDir()
 	pool := selfSignedCert(t, certsDir)
-	env := append(baseEnv(t.TempDir()),
-		"MINIO_ROOT_USER=bench-admin", "MINIO_ROOT_PASSWORD=bench-admin-secret",
-		"MINIO_KMS_AUTO_ENCRYPTION=on", "MINIO_BROWSER=off", "MINIO_UPDATE=off")
-	for _, v := range []string{"MINIO_KMS_KES_ENDPOINT", "MINIO_KMS_KES_CERT_FILE", "MINIO_KMS_KES_KEY_FILE", "MINIO_KMS_KES_KEY_NAME", "MINIO_KMS_KES_CAPATH"} {
-		if srv.env[v] == "" {
-			t.Fatalf("the env file has no %s", v)
-		}
-		env = append(env, v+"="+srv.env[v])
-	}
+	env := minioKMSEnv(t, srv, "bench-admin", "bench-admin-secret")
 	x, _ := startPeerCmd(t, bin, "", []string{"server", t.TempDir(), "--address", addr,
 		"--console-address", console, "--certs-dir", certsDir}, env, "API:")
 	return loadTarget{
