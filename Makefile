@@ -13,7 +13,7 @@ WEED_VERSION ?= v0.0.0-20261109003541-7506e5f91cd6
 # The exact build line of the Dockerfile (a test checks they agree).
 BUILD        = CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(BIN) .
 
-.PHONY: test vet staticcheck unit e2e build bench fuzz clean crash soak
+.PHONY: test vet staticcheck unit e2e build bench bench-vs-minio bench-profile fuzz clean crash soak
 
 test: vet staticcheck unit e2e
 
@@ -66,6 +66,21 @@ $(WEED_BIN):
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 2s -timeout 30m ./...
 	KMSBOX_BIN=$(abspath $(BIN)) $(GO) test -count=1 -tags e2e -run '^$$' -bench StartToReady -benchtime 10x ./appliance/e2e/
+
+# Side by side with the real MinIO (KMS on kmsbox's KES, auto-encryption on, both over TLS):
+# the same load generator against both, interleaved for 3 rounds, one table of MiB/s or ops/s,
+# p50, p99 and the ratio (issue 13). About 6 minutes; never part of `make test`. Set
+# KMSBOX_BENCH_OUT=file to keep the table, KMSBOX_BENCH_RUN=8s for the time of each run.
+bench-vs-minio: build $(MINIO_BIN) $(KES_BIN)
+	KMSBOX_BIN=$(abspath $(BIN)) KMSBOX_MINIO_BIN=$(abspath $(MINIO_BIN)) KMSBOX_BENCH_VS_MINIO=1 \
+	$(GO) test -count=1 -timeout 30m -tags e2e -run '^TestBenchVsMinIO$$' -v ./appliance/e2e/
+
+# A CPU profile of kmsbox under one workload of bench-vs-minio (KMSBOX_BENCH_WORKLOAD, default
+# "PUT 16 MiB c4"), from the server's opt-in KMSBOX_PPROF_ADDR endpoint, into bin/kmsbox.cpu.pprof.
+bench-profile: build
+	KMSBOX_BIN=$(abspath $(BIN)) KMSBOX_BENCH_PROFILE=$(abspath bin/kmsbox.cpu.pprof) \
+	$(GO) test -count=1 -timeout 10m -tags e2e -run '^TestBenchProfileKmsbox$$' -v ./appliance/e2e/
+	$(GO) tool pprof -top -nodecount 25 bin/kmsbox.cpu.pprof
 
 # Short fuzzing pass over every fuzz target (FUZZTIME per target).
 FUZZTIME ?= 10s

@@ -92,6 +92,9 @@ func runServer(c *cli.Context) error {
 
 	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if err := startPprof(ctx, os.Getenv(pprofEnv), log); err != nil {
+		return err
+	}
 	start := time.Now()
 	a, err := appliance.Open(ctx, cfg)
 	if err != nil {

@@ -100,6 +100,13 @@ func peerBin(t testing.TB, env, target string) string {
 // if it lingers; its output is logged when the test failed.
 func startPeer(t testing.TB, bin, dir string, args, env []string, ready string) *lineLog {
 	t.Helper()
+	_, out := startPeerCmd(t, bin, dir, args, env, ready)
+	return out
+}
+
+// startPeerCmd is startPeer that also returns the running command, for its pid.
+func startPeerCmd(t testing.TB, bin, dir string, args, env []string, ready string) (*exec.Cmd, *lineLog) {
+	t.Helper()
 	out := newLineLog()
 	x := exec.Command(bin, args...)
 	x.Env, x.Dir = env, dir
@@ -127,7 +134,7 @@ func startPeer(t testing.TB, bin, dir string, args, env []string, ready string) 
 	if _, _, err := out.waitFor(ctx, 0, func(l string) bool { return strings.Contains(l, ready) }); err != nil {
 		t.Fatalf("%s never printed %q: %v\n%s", filepath.Base(bin), ready, err, out)
 	}
-	return out
+	return x, out
 }
 
 // lineLog collects a process's stderr line by line and lets tests wait for a line.

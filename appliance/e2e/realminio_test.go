@@ -27,15 +27,7 @@ func TestRealMinIO(t *testing.T) {
 	srv := startServer(t, t.TempDir())
 	addr, console := testutil.FreeAddr(t), testutil.FreeAddr(t)
 	disk := t.TempDir()
-	env := append(baseEnv(t.TempDir()),
-		"MINIO_ROOT_USER=guide-admin", "MINIO_ROOT_PASSWORD=guide-admin-secret",
-		"MINIO_KMS_AUTO_ENCRYPTION=on", "MINIO_BROWSER=off", "MINIO_UPDATE=off")
-	for _, v := range []string{"MINIO_KMS_KES_ENDPOINT", "MINIO_KMS_KES_CERT_FILE", "MINIO_KMS_KES_KEY_FILE", "MINIO_KMS_KES_KEY_NAME", "MINIO_KMS_KES_CAPATH"} {
-		if srv.env[v] == "" {
-			t.Fatalf("the env file has no %s", v)
-		}
-		env = append(env, v+"="+srv.env[v])
-	}
+	env := minioKMSEnv(t, srv, "guide-admin", "guide-admin-secret")
 	startPeer(t, bin, "", []string{"server", disk, "--address", addr, "--console-address", console}, env, "API:")
 
 	mc, err := minio.New(addr, &minio.Options{Creds: credentials.NewStaticV4("guide-admin", "guide-admin-secret", ""), MaxRetries: 1})
@@ -121,6 +113,23 @@ func TestRealMinIO(t *testing.T) {
 	if err := put("after-unseal.bin", nil); err != nil {
 		t.Errorf("PUT after unseal: %v", err)
 	}
+}
+
+// minioKMSEnv is the environment of a real MinIO with the root credentials user and
+// password, its KMS on srv's KES (the env file's MINIO_KMS_KES_* variables) and
+// auto-encryption on.
+func minioKMSEnv(t testing.TB, srv *proc, user, password string) []string {
+	t.Helper()
+	env := append(baseEnv(t.TempDir()),
+		"MINIO_ROOT_USER="+user, "MINIO_ROOT_PASSWORD="+password,
+		"MINIO_KMS_AUTO_ENCRYPTION=on", "MINIO_BROWSER=off", "MINIO_UPDATE=off")
+	for _, v := range []string{"MINIO_KMS_KES_ENDPOINT", "MINIO_KMS_KES_CERT_FILE", "MINIO_KMS_KES_KEY_FILE", "MINIO_KMS_KES_KEY_NAME", "MINIO_KMS_KES_CAPATH"} {
+		if srv.env[v] == "" {
+			t.Fatalf("the env file has no %s", v)
+		}
+		env = append(env, v+"="+srv.env[v])
+	}
+	return env
 }
 
 func mustStat(t testing.TB, mc *minio.Client, key string) minio.ObjectInfo {
