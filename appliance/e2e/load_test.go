@@ -214,5 +214,3 @@ func (c *loadClients) enableKV(t testing.TB) {
 		must(t, "mount "+path, c.vault.Sys().Mount(path, &vaultapi.MountInput{Type: "kv", Options: map[string]string{"version": v}}))
 	}
 }
-
-func opName(kind string, i int) string { return fmt.Sprintf("%s-%d", kind, i) }
