@@ -19,9 +19,11 @@ test: vet staticcheck unit e2e
 
 vet:
 	$(GO) vet ./...
+	$(GO) vet -tags e2e ./appliance/e2e/
 
 staticcheck:
 	$(STATICCHECK) ./...
+	$(STATICCHECK) -tags e2e ./appliance/e2e/
 
 unit:
 	$(GO) test -race -count=1 -timeout 12m ./...
