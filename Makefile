@@ -13,7 +13,7 @@ WEED_VERSION ?= v0.0.0-20261109003541-7506e5f91cd6
 # The exact build line of the Dockerfile (a test checks they agree).
 BUILD        = CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(BIN) .
 
-.PHONY: test vet staticcheck unit e2e build bench bench-vs-minio bench-profile fuzz clean crash soak
+.PHONY: test vet staticcheck unit e2e build peers bench bench-vs-minio bench-profile fuzz clean crash soak
 
 test: vet staticcheck unit e2e
 
@@ -34,9 +34,14 @@ build:
 # End-to-end: the real binary driven by Debian's aws cli, s3cmd, rclone, restic, curl and headless
 # Chromium (.ci/run installs them), the real KES server and CLI and the real MinIO server (built
 # below), the real SeaweedFS server (built below) and the vault CLI's Go client.
-e2e: build $(KES_BIN) $(MINIO_BIN) $(WEED_BIN)
+e2e: build peers
 	KMSBOX_BIN=$(abspath $(BIN)) KMSBOX_KES_BIN=$(abspath $(KES_BIN)) KMSBOX_MINIO_BIN=$(abspath $(MINIO_BIN)) \
 	KMSBOX_WEED_BIN=$(abspath $(WEED_BIN)) $(GO) test -count=1 -timeout 10m -tags e2e ./appliance/e2e/
+
+# The real servers the e2e suite runs beside kmsbox, built side by side: on a fresh machine the
+# MinIO and SeaweedFS builds take minutes each, and much of it is waiting on the module proxy.
+peers:
+	$(MAKE) -j3 $(KES_BIN) $(MINIO_BIN) $(WEED_BIN)
 
 # The full forms of the crash and soak tests that `make e2e` runs short (2 rounds, 20 s):
 # SIGKILL during mixed load for 8 rounds, and 10 minutes of load at concurrency 64.
