@@ -6,10 +6,9 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
+
+	"github.com/kmsbox/kmsbox/internal/testutil"
 )
 
 // BenchmarkTransitEncryptDecrypt measures Transit encrypt+decrypt pairs per second of a
@@ -29,36 +28,18 @@ func BenchmarkTransitEncryptDecrypt(b *testing.B) {
 	plaintext := base64.StdEncoding.EncodeToString(dataKey)
 	for _, conc := range []int{1, 8, 32} {
 		b.Run(fmt.Sprintf("concurrency=%d", conc), func(b *testing.B) {
-			var next atomic.Int64
-			var wg sync.WaitGroup
-			errs := make(chan error, conc)
-			start := time.Now()
-			b.ResetTimer()
-			for range conc {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for next.Add(1) <= int64(b.N) {
-						s, err := c.Logical().Write(mount+"/encrypt/"+key, map[string]any{"plaintext": plaintext})
-						if err != nil {
-							errs <- fmt.Errorf("encrypt: %w", err)
-							return
-						}
-						got, err := transitDecrypt(c, mount, key, s.Data["ciphertext"].(string))
-						if err != nil || !bytes.Equal(got, dataKey) {
-							errs <- fmt.Errorf("decrypt: %v", err)
-							return
-						}
-					}
-				}()
-			}
-			wg.Wait()
-			b.StopTimer()
-			close(errs)
-			for err := range errs {
-				b.Fatal(err)
-			}
-			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "pairs/s")
+			pairs := testutil.RunConcurrent(b, conc, func() error {
+				s, err := c.Logical().Write(mount+"/encrypt/"+key, map[string]any{"plaintext": plaintext})
+				if err != nil {
+					return fmt.Errorf("encrypt: %w", err)
+				}
+				got, err := transitDecrypt(c, mount, key, s.Data["ciphertext"].(string))
+				if err != nil || !bytes.Equal(got, dataKey) {
+					return fmt.Errorf("decrypt: %v", err)
+				}
+				return nil
+			})
+			b.ReportMetric(pairs, "pairs/s")
 		})
 	}
 }

@@ -3,10 +3,9 @@ package kescore
 import (
 	"bytes"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
+
+	"github.com/kmsbox/kmsbox/internal/testutil"
 )
 
 // BenchmarkGenerateDecrypt measures generate+decrypt pairs per second over
@@ -20,36 +19,18 @@ func BenchmarkGenerateDecrypt(b *testing.B) {
 	assoc := []byte(`{"bucket/object":""}`)
 	for _, conc := range []int{1, 8, 32} {
 		b.Run(fmt.Sprintf("concurrency=%d", conc), func(b *testing.B) {
-			var next atomic.Int64
-			var wg sync.WaitGroup
-			errs := make(chan error, conc)
-			start := time.Now()
-			b.ResetTimer()
-			for range conc {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for next.Add(1) <= int64(b.N) {
-						dek, err := c.GenerateKey(ctx(b), "minio-key-1", assoc)
-						if err != nil {
-							errs <- err
-							return
-						}
-						p, err := c.Decrypt(ctx(b), "minio-key-1", dek.Ciphertext, assoc)
-						if err != nil || !bytes.Equal(p, dek.Plaintext) {
-							errs <- fmt.Errorf("decrypt: %v", err)
-							return
-						}
-					}
-				}()
-			}
-			wg.Wait()
-			b.StopTimer()
-			close(errs)
-			for err := range errs {
-				b.Fatal(err)
-			}
-			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "pairs/s")
+			pairs := testutil.RunConcurrent(b, conc, func() error {
+				dek, err := c.GenerateKey(ctx(b), "minio-key-1", assoc)
+				if err != nil {
+					return err
+				}
+				p, err := c.Decrypt(ctx(b), "minio-key-1", dek.Ciphertext, assoc)
+				if err != nil || !bytes.Equal(p, dek.Plaintext) {
+					return fmt.Errorf("decrypt: %v", err)
+				}
+				return nil
+			})
+			b.ReportMetric(pairs, "pairs/s")
 		})
 	}
 }
