@@ -115,6 +115,15 @@ type batchOutcome struct {
 	successes, userErrors, internalErrors bool
 }
 
+// failed records a failed item: a server-side (internal) failure or the caller's.
+func (o *batchOutcome) failed(internal bool) {
+	if internal {
+		o.internalErrors = true
+	} else {
+		o.userErrors = true
+	}
+}
+
 // respond applies Vault's status rule for encrypt and decrypt batches:
 // any user error gives 400, else any internal error 500; when some items
 // succeeded, partial_failure_response_code (1..599) replaces that code.

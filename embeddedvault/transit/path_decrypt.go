@@ -60,11 +60,7 @@ func (b *backend) decrypt(ctx context.Context, req *logical.Request, d *framewor
 		if err != nil {
 			results[i].Error = err.Error()
 			var ie errutil.InternalError
-			if errors.As(err, &ie) {
-				out.internalErrors = true
-			} else {
-				out.userErrors = true
-			}
+			out.failed(errors.As(err, &ie))
 			continue
 		}
 		out.successes = true

@@ -181,11 +181,7 @@ func (b *backend) encrypt(ctx context.Context, req *logical.Request, d *framewor
 		ct, internal, msg := encryptItem(p, i, it, decoded[i])
 		if msg != "" {
 			results[i].Error = msg
-			if internal {
-				out.internalErrors = true
-			} else {
-				out.userErrors = true
-			}
+			out.failed(internal)
 			continue
 		}
 		out.successes = true
