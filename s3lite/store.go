@@ -254,6 +254,16 @@ func (st *store) listBuckets(ctx context.Context) ([]bucketInfo, error) {
 // setBucketEncryption sets (nil: removes) the default encryption of bucket
 // name, or fails with errNoSuchBucket.
 func (st *store) setBucketEncryption(ctx context.Context, name string, cfg *bucketSSE) error {
+	return st.updateBucket(ctx, name, func(bi *bucketInfo) error {
+		bi.Encryption = cfg
+		return nil
+	})
+}
+
+// updateBucket rewrites the record of bucket name with what fn makes of it, or fails with
+// errNoSuchBucket or fn's error (then nothing changes). Every bucket setting (encryption,
+// versioning, policy, tags, ...) is written through here.
+func (st *store) updateBucket(ctx context.Context, name string, fn func(*bucketInfo) error) error {
 	mm := st.bucketMACs()
 	return st.update(ctx, func(tx *bolt.Tx) error {
 		b, err := bucketOf(tx, name)
@@ -262,7 +272,9 @@ func (st *store) setBucketEncryption(ctx context.Context, name string, cfg *buck
 		}
 		// A damaged record is replaced: this is how its bucket is repaired.
 		bi, _ := readBucket(b, mm, name)
-		bi.Encryption = cfg
+		if err := fn(&bi); err != nil {
+			return err
+		}
 		v, _ := json.Marshal(bi)
 		if err := b.Put(infoMACKey, recordMAC(mm.key, macBucket, name, "", v)); err != nil {
 			return err
