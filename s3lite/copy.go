@@ -173,6 +173,7 @@ func (s *Server) copyObjectFrom(w http.ResponseWriter, q *request, bi bucketInfo
 	}
 	s.st.removeFiles(old)
 	setSSEHeaders(w.Header(), m.SSE, &sreq)
+	setExpirationHeader(w.Header(), bi.Lifecycle, lifecycleObjectOf(m), m.ModTime)
 	out := copyObjectResult{Xmlns: s3NS, LastModified: s3Time(m.ModTime), ETag: `"` + m.ETag + `"`}
 	out.setChecksum(m.ChecksumAlgo, m.Checksum)
 	writeXML(w, http.StatusOK, out)

@@ -65,6 +65,19 @@ var (
 	errKMSDecrypt            = errors.New("kms decryption failed")
 	errInvalidEncryptionAlgo = errors.New("invalid encryption algorithm")
 	errInvalidKMSKeyID       = errors.New("invalid kms key id")
+	errInvalidStorageClass   = errors.New("invalid storage class")
+
+	// CORS and lifecycle (cors.go, lifecycle.go).
+	errNoSuchCORSConfig      = errors.New("no cors configuration")
+	errCORSBadRequest        = errors.New("cors preflight without origin or method")
+	errCORSNotEnabled        = errors.New("cors not enabled")
+	errCORSNotAllowed        = errors.New("cors request not allowed")
+	errNoSuchLifecycleConfig = errors.New("no lifecycle configuration")
+
+	// Configurations s3lite does not offer, as S3 answers a GET of an unset one (unimplemented.go).
+	errNoSuchWebsiteConfig = errors.New("no website configuration")
+	errNoReplicationConfig = errors.New("no replication configuration")
+	errNoObjectLockConfig  = errors.New("no object lock configuration")
 )
 
 // apiError is the wire form of an error: S3 code, HTTP status and message.
@@ -140,6 +153,16 @@ var errorTable = []struct {
 	{errSSENotApplicable, apiError{"InvalidRequest", 400, "The encryption parameters are not applicable to this object."}},
 	{errInvalidEncryptionAlgo, apiError{"InvalidArgument", 400, "The encryption method specified is not supported"}},
 	{errInternal, apiError{"InternalError", 500, "We encountered an internal error, please try again."}},
+	{errInvalidStorageClass, apiError{"InvalidStorageClass", 400, "The storage class you specified is not valid"}},
+
+	{errNoSuchCORSConfig, apiError{"NoSuchCORSConfiguration", 404, "The CORS configuration does not exist"}},
+	{errCORSBadRequest, apiError{"BadRequest", 400, "Insufficient information. Origin request header needed."}},
+	{errCORSNotEnabled, apiError{"AccessForbidden", 403, "CORSResponse: CORS is not enabled for this bucket."}},
+	{errCORSNotAllowed, apiError{"AccessForbidden", 403, "CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec."}},
+	{errNoSuchLifecycleConfig, apiError{"NoSuchLifecycleConfiguration", 404, "The lifecycle configuration does not exist"}},
+	{errNoSuchWebsiteConfig, apiError{"NoSuchWebsiteConfiguration", 404, "The specified bucket does not have a website configuration"}},
+	{errNoReplicationConfig, apiError{"ReplicationConfigurationNotFoundError", 404, "The replication configuration was not found"}},
+	{errNoObjectLockConfig, apiError{"ObjectLockConfigurationNotFoundError", 404, "Object Lock configuration does not exist for this bucket"}},
 }
 
 // msgError overrides the message of a sentinel while keeping errors.Is.

@@ -217,6 +217,7 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, q *request) erro
 		res.setChecksum(m.ChecksumAlgo, m.Checksum)
 	}
 	setSSEHeaders(w.Header(), m.SSE, nil)
+	s.expirationHeader(q, w.Header(), m)
 	writeXML(w, http.StatusOK, res)
 	return nil
 }

@@ -63,6 +63,7 @@ func (s *Server) putObject(w http.ResponseWriter, q *request) error {
 	h.Set("ETag", `"`+m.ETag+`"`)
 	setSSEHeaders(h, m.SSE, &sreq)
 	setChecksumHeaders(h, m)
+	setExpirationHeader(h, bi.Lifecycle, lifecycleObjectOf(m), m.ModTime)
 	w.WriteHeader(http.StatusOK)
 	return nil
 }
@@ -256,6 +257,7 @@ func (s *Server) readObjectOnce(w http.ResponseWriter, q *request, withBody bool
 	h.Set("Last-Modified", m.ModTime.UTC().Format(http.TimeFormat))
 	h.Set("Content-Length", strconv.FormatInt(length, 10))
 	setSSEHeaders(h, m.SSE, ssec)
+	s.expirationHeader(q, h, m)
 	if !partial && strings.EqualFold(q.r.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") {
 		setChecksumHeaders(h, m)
 	}
@@ -400,11 +402,20 @@ func writeCondition(h http.Header) writeCond {
 
 // deleteObject answers DeleteObject: 204 whether or not the key existed.
 func (s *Server) deleteObject(w http.ResponseWriter, q *request) error {
-	old, err := s.st.deleteObject(q.r.Context(), q.bucket, q.key)
+	if err := s.removeObject(q.r.Context(), q.bucket, q.key); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// removeObject deletes the current object bucket/key as a client's DeleteObject does; the
+// lifecycle sweeper expires objects through it too, so both take the same path.
+func (s *Server) removeObject(ctx context.Context, bucket, key string) error {
+	old, err := s.st.deleteObject(ctx, bucket, key)
 	if err != nil {
 		return err
 	}
 	s.st.removeFiles(old)
-	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -53,6 +53,9 @@ type route struct {
 	sub string
 	// header, when set, must be present (CopyObject, UploadPartCopy).
 	header string
+	// unauth marks an S3 route served without SigV4 whatever its subresources (CORS
+	// preflight: browsers send no credentials with it).
+	unauth bool
 	name   string
 	h      handlerFunc
 	// limit bounds the decoded body: -1 object data (Server.maxObject), 0 none, > 0 an
@@ -82,6 +85,22 @@ var routes = []route{
 	{method: http.MethodPut, level: levelBucket, name: "CreateBucket", h: (*Server).createBucket, limit: maxXMLBody, timeout: time.Minute},
 	{method: http.MethodHead, level: levelBucket, name: "HeadBucket", h: (*Server).headBucket, timeout: time.Minute},
 	{method: http.MethodDelete, level: levelBucket, name: "DeleteBucket", h: (*Server).deleteBucket, timeout: time.Minute},
+	{method: http.MethodOptions, level: levelBucket, unauth: true, name: "PreflightBucket", h: (*Server).preflight, timeout: time.Minute},
+
+	{method: http.MethodPut, level: levelBucket, sub: "cors", name: "PutBucketCors", h: (*Server).putBucketCors, limit: maxXMLBody, timeout: time.Minute},
+	{method: http.MethodGet, level: levelBucket, sub: "cors", name: "GetBucketCors", h: (*Server).getBucketCors, timeout: time.Minute},
+	{method: http.MethodDelete, level: levelBucket, sub: "cors", name: "DeleteBucketCors", h: (*Server).deleteBucketCors, timeout: time.Minute},
+	{method: http.MethodPut, level: levelBucket, sub: "lifecycle", name: "PutBucketLifecycleConfiguration", h: (*Server).putBucketLifecycle, limit: maxXMLBody, timeout: time.Minute},
+	{method: http.MethodGet, level: levelBucket, sub: "lifecycle", name: "GetBucketLifecycleConfiguration", h: (*Server).getBucketLifecycle, timeout: time.Minute},
+	{method: http.MethodDelete, level: levelBucket, sub: "lifecycle", name: "DeleteBucketLifecycle", h: (*Server).deleteBucketLifecycle, timeout: time.Minute},
+	// Configurations s3lite does not offer: their GETs answer "never set" (unimplemented.go).
+	{method: http.MethodGet, level: levelBucket, sub: "website", name: "GetBucketWebsite", h: (*Server).getBucketWebsite, timeout: time.Minute},
+	{method: http.MethodGet, level: levelBucket, sub: "replication", name: "GetBucketReplication", h: (*Server).getBucketReplication, timeout: time.Minute},
+	{method: http.MethodGet, level: levelBucket, sub: "object-lock", name: "GetObjectLockConfiguration", h: (*Server).getObjectLockConfiguration, timeout: time.Minute},
+	{method: http.MethodGet, level: levelBucket, sub: "logging", name: "GetBucketLogging", h: (*Server).getBucketLogging, timeout: time.Minute},
+	{method: http.MethodGet, level: levelBucket, sub: "notification", name: "GetBucketNotificationConfiguration", h: (*Server).getBucketNotification, timeout: time.Minute},
+	{method: http.MethodGet, level: levelBucket, sub: "accelerate", name: "GetBucketAccelerateConfiguration", h: (*Server).getBucketAccelerate, timeout: time.Minute},
+	{method: http.MethodGet, level: levelBucket, sub: "requestPayment", name: "GetBucketRequestPayment", h: (*Server).getBucketRequestPayment, timeout: time.Minute},
 
 	{method: http.MethodPost, level: levelObject, sub: "uploads", name: "CreateMultipartUpload", h: (*Server).createMultipartUpload, timeout: time.Minute},
 	{method: http.MethodPost, level: levelObject, sub: "uploadId", name: "CompleteMultipartUpload", h: (*Server).completeMultipartUpload, limit: maxXMLBody},
@@ -94,10 +113,16 @@ var routes = []route{
 	{method: http.MethodGet, level: levelObject, name: "GetObject", h: (*Server).getObject},
 	{method: http.MethodHead, level: levelObject, name: "HeadObject", h: (*Server).headObject, timeout: time.Minute},
 	{method: http.MethodDelete, level: levelObject, name: "DeleteObject", h: (*Server).deleteObject, timeout: time.Minute},
+	{method: http.MethodOptions, level: levelObject, unauth: true, name: "PreflightObject", h: (*Server).preflight, timeout: time.Minute},
 }
 
 // subresources are the query keys that select a route.
-var subresources = map[string]bool{"location": true, "encryption": true, "uploads": true, "delete": true, "uploadId": true}
+var subresources = map[string]bool{"location": true, "encryption": true, "uploads": true, "delete": true, "uploadId": true,
+	"cors": true, "lifecycle": true,
+	// Not implemented (unimplemented.go): 501 naming the operation, or the "never set" GET.
+	"website": true, "replication": true, "object-lock": true, "logging": true, "notification": true,
+	"accelerate": true, "requestPayment": true, "retention": true, "legal-hold": true, "restore": true,
+	"select": true, "torrent": true, "analytics": true, "inventory": true, "metrics": true, "intelligent-tiering": true}
 
 // plainParams are query keys that are parameters, not subresources. Any
 // other key names an S3 feature s3lite does not have: 501.
@@ -150,14 +175,15 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	rt := findRoute(r, lvl, sub)
-	if rt != nil && rt.path != "" {
+	if rt != nil && (rt.path != "" || rt.unauth) {
 		r, cancel := httproute.WithTimeout(r, rt.timeout)
 		defer cancel()
-		if err := rt.h(s, w, &request{r: r}); err != nil {
+		if err := rt.h(s, w, &request{r: r, bucket: bucket, key: key}); err != nil {
 			s.writeError(w, r, err)
 		}
 		return
 	}
+	s.corsActual(w, r, bucket)
 
 	auth, err := s.verifier.Verify(r)
 	if err != nil {
@@ -167,12 +193,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	// auth.Body is not closed here: closing the request body drains it before an early error
 	// answer is flushed, which holds that answer until an "Expect: 100-continue" client gives
 	// up waiting and sends its body anyway. net/http closes the body after the handler.
-	if unsupported != nil {
-		s.writeError(w, r, unsupported)
-		return
-	}
-	if rt == nil {
-		s.writeError(w, r, errNotImplemented)
+	if unsupported != nil || rt == nil {
+		s.writeError(w, r, notImplemented(r.Method, lvl, sub, unsupported))
 		return
 	}
 	if bucket != "" && !validBucketName(bucket) {
@@ -224,7 +246,7 @@ func findRoute(r *http.Request, lvl level, sub string) *route {
 			}
 			continue
 		}
-		if c.level == lvl && c.sub == sub && (c.header == "" || r.Header.Get(c.header) != "") {
+		if c.level == lvl && (c.sub == sub || c.unauth) && (c.header == "" || r.Header.Get(c.header) != "") {
 			return c
 		}
 	}

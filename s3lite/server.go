@@ -42,11 +42,11 @@ type Config struct {
 	// the request gets 400 RequestTimeout; zero means httproute.DefaultBodyIdle (30 s), negative none.
 	BodyIdle time.Duration
 	// UploadExpiry is the age past which an unfinished multipart upload is aborted by a
-	// background sweep (run every quarter of it, at most every 6 h); zero means 24 h, as
-	// MinIO's stale upload cleanup.
+	// background sweep (run every quarter of it, at most every hour, which also applies
+	// the buckets' lifecycle rules); zero means 24 h, as MinIO's stale upload cleanup.
 	UploadExpiry time.Duration
 
-	// sweepTicks, when set (tests), drives the upload sweeper instead of a ticker.
+	// sweepTicks, when set (tests), drives the background sweeper instead of a ticker.
 	sweepTicks <-chan time.Time
 }
 

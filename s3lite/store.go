@@ -53,6 +53,10 @@ type bucketInfo struct {
 	Name       string     `json:"-"`
 	Created    time.Time  `json:"created"`
 	Encryption *bucketSSE `json:"sse,omitempty"`
+	// CORS is the bucket's CORS configuration (cors.go); nil: none.
+	CORS *corsConfiguration `json:"cors,omitempty"`
+	// Lifecycle is the bucket's lifecycle configuration (lifecycle.go); nil: none.
+	Lifecycle *lifecycleConfiguration `json:"lc,omitempty"`
 }
 
 // bucketSSE is a bucket's default encryption.

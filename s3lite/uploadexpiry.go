@@ -3,6 +3,7 @@ package s3lite
 import (
 	"context"
 	"encoding/json"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -12,18 +13,20 @@ import (
 // when Config.UploadExpiry is zero: MinIO's default for stale uploads (24 h).
 const defaultUploadExpiry = 24 * time.Hour
 
-// maxSweepInterval bounds the time between two sweeps of expired uploads.
-const maxSweepInterval = 6 * time.Hour
+// maxSweepInterval bounds the time between two sweeps: lifecycle expiry is counted in
+// whole days (to midnight UTC), so an hourly pass applies a rule within the hour.
+const maxSweepInterval = time.Hour
 
-// uploadSweeper removes expired multipart uploads in the background. Open starts it, Close
-// stops it and waits for it.
+// uploadSweeper runs the background sweep (Server.sweep: expired multipart uploads and
+// lifecycle rules). Open starts it, Close stops it and waits for it.
 type uploadSweeper struct {
 	stop chan struct{}
 	done chan struct{}
+	mu   sync.Mutex // one sweep at a time (the ticker's or a test's)
 }
 
-// startUploadSweeper runs s.expireUploads at every tick of ticks (nil: a ticker of a
-// quarter of the expiry, at most maxSweepInterval).
+// startUploadSweeper runs s.sweep at every tick of ticks (nil: a ticker of a quarter of
+// the upload expiry, at most maxSweepInterval).
 func (s *Server) startUploadSweeper(ticks <-chan time.Time) *uploadSweeper {
 	sw := &uploadSweeper{stop: make(chan struct{}), done: make(chan struct{})}
 	var ticker *time.Ticker
@@ -41,11 +44,16 @@ func (s *Server) startUploadSweeper(ticks <-chan time.Time) *uploadSweeper {
 			case <-sw.stop:
 				return
 			case <-ticks:
-				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-				if n, err := s.expireUploads(ctx); err != nil {
-					s.log.Warn("s3: removing expired multipart uploads failed", "err", err)
-				} else if n > 0 {
-					s.log.Info("s3: removed expired multipart uploads", "count", n, "older than", s.uploadExpiry())
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+				n, err := s.sweep(ctx)
+				if err != nil {
+					s.log.Warn("s3: background sweep failed", "err", err)
+				}
+				if n.Uploads > 0 {
+					s.log.Info("s3: removed expired multipart uploads", "count", n.Uploads)
+				}
+				if n.Objects+n.Noncurrent > 0 {
+					s.log.Info("s3: lifecycle expired objects", "current", n.Objects, "noncurrent", n.Noncurrent)
 				}
 				cancel()
 			}
@@ -67,17 +75,22 @@ func (s *Server) uploadExpiry() time.Duration {
 	return defaultUploadExpiry
 }
 
-// expireUploads aborts the uploads initiated longer than the expiry ago (by Config.Now)
-// and removes their part files; it returns how many it aborted.
-func (s *Server) expireUploads(ctx context.Context) (int, error) {
-	files, n, err := s.st.expireUploads(ctx, s.now().Add(-s.uploadExpiry()))
+// expireUploads aborts the uploads initiated longer than the upload expiry before now and
+// those an AbortIncompleteMultipartUpload rule of their bucket's lifecycle configuration
+// (rules, by bucket name) has expired, and removes their part files; it returns how many
+// it aborted.
+func (s *Server) expireUploads(ctx context.Context, now time.Time, rules map[string]*lifecycleConfiguration) (int, error) {
+	cutoff := now.Add(-s.uploadExpiry())
+	files, n, err := s.st.expireUploads(ctx, func(bucket string, u *uploadMeta) bool {
+		return u.Initiated.Before(cutoff) || rules[bucket].abortsUpload(u.Key, u.Initiated, now)
+	})
 	s.st.removeFiles(files)
 	return n, err
 }
 
-// expireUploads deletes the uploads initiated before cutoff and returns their part files.
-// An upload whose record does not decode is left for Check.
-func (st *store) expireUploads(ctx context.Context, cutoff time.Time) ([]string, int, error) {
+// expireUploads deletes the uploads expired says are and returns their part files. An
+// upload whose record does not decode is left for Check.
+func (st *store) expireUploads(ctx context.Context, expired func(bucket string, u *uploadMeta) bool) ([]string, int, error) {
 	var old []string
 	n := 0
 	err := st.update(ctx, func(tx *bolt.Tx) error {
@@ -90,7 +103,7 @@ func (st *store) expireUploads(ctx context.Context, cutoff time.Time) ([]string,
 			var ids [][]byte
 			_ = ub.ForEachBucket(func(id []byte) error {
 				var u uploadMeta
-				if json.Unmarshal(ub.Bucket(id).Get(infoKey), &u) == nil && u.Initiated.Before(cutoff) {
+				if json.Unmarshal(ub.Bucket(id).Get(infoKey), &u) == nil && expired(string(name), &u) {
 					ids = append(ids, append([]byte(nil), id...))
 				}
 				return nil
