@@ -134,7 +134,9 @@ var plainParams = map[string]bool{
 	"max-buckets": true, "bucket-region": true,
 	// MinIO's listing extension (user metadata in listings); listings
 	// without it are still correct.
-	"metadata":              true,
+	"metadata": true,
+	// minio-go's GetBucketLifecycle asks for MinIO's update time; the rules come without it.
+	"withUpdatedAt":         true,
 	"response-content-type": true, "response-content-language": true, "response-expires": true,
 	"response-cache-control": true, "response-content-disposition": true, "response-content-encoding": true,
 	"AWSAccessKeyId": true, "Signature": true, "Expires": true,

@@ -23,6 +23,7 @@ type uploadSweeper struct {
 	stop chan struct{}
 	done chan struct{}
 	mu   sync.Mutex // one sweep at a time (the ticker's or a test's)
+	once sync.Once
 }
 
 // startUploadSweeper runs s.sweep at every tick of ticks (nil: a ticker of a quarter of
@@ -31,7 +32,7 @@ func (s *Server) startUploadSweeper(ticks <-chan time.Time) *uploadSweeper {
 	sw := &uploadSweeper{stop: make(chan struct{}), done: make(chan struct{})}
 	var ticker *time.Ticker
 	if ticks == nil {
-		ticker = time.NewTicker(min(s.uploadExpiry()/4, maxSweepInterval))
+		ticker = time.NewTicker(max(min(s.uploadExpiry()/4, maxSweepInterval), time.Second))
 		ticks = ticker.C
 	}
 	go func() {
@@ -62,9 +63,9 @@ func (s *Server) startUploadSweeper(ticks <-chan time.Time) *uploadSweeper {
 	return sw
 }
 
-// close stops the sweeper and waits for a sweep under way.
+// close stops the sweeper and waits for a sweep under way; later calls only wait.
 func (sw *uploadSweeper) close() {
-	close(sw.stop)
+	sw.once.Do(func() { close(sw.stop) })
 	<-sw.done
 }
 
@@ -95,10 +96,17 @@ func (st *store) expireUploads(ctx context.Context, expired func(bucket string, 
 	n := 0
 	err := st.update(ctx, func(tx *bolt.Tx) error {
 		old, n = nil, 0
-		return tx.Bucket(rootBucket).ForEachBucket(func(name []byte) error {
+		// Names first: bolt's ForEach must not run while the walked bucket changes, and
+		// deleting an upload rewrites records below the root bucket it walks.
+		var names [][]byte
+		_ = tx.Bucket(rootBucket).ForEachBucket(func(name []byte) error {
+			names = append(names, append([]byte(nil), name...))
+			return nil
+		})
+		for _, name := range names {
 			ub := tx.Bucket(rootBucket).Bucket(name).Bucket(uploadsBucket)
 			if ub == nil {
-				return nil
+				continue
 			}
 			var ids [][]byte
 			_ = ub.ForEachBucket(func(id []byte) error {
@@ -121,8 +129,8 @@ func (st *store) expireUploads(ctx context.Context, expired func(bucket string, 
 				}
 				n++
 			}
-			return nil
-		})
+		}
+		return nil
 	})
 	return old, n, err
 }

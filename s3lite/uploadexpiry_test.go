@@ -42,6 +42,7 @@ func TestUploadExpiry(t *testing.T) {
 	young := create("young")
 	ticks <- later
 	ticks <- later
+	e.srv.sweeper.close() // waits for the second sweep, which must not overlap the bolt check
 	out, err := e.s3.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String(b)})
 	if err != nil {
 		t.Fatal(err)
