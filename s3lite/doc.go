@@ -61,6 +61,40 @@
 // asked to start writing the file every 2 MiB, so the one fsync before the
 // rename finds little left to do.
 //
+// Bucket configurations: CORS (cors.go: Put/Get/DeleteBucketCors, unauthenticated
+// preflight OPTIONS on buckets and objects, Access-Control-* headers on actual requests
+// that carry an Origin) and lifecycle (lifecycle.go: Put/Get/DeleteBucketLifecycle
+// configuration, checked as S3 checks it, x-amz-expiration on PUT/GET/HEAD). The
+// background sweeper (uploadexpiry.go, lifecyclesweep.go) runs at most every hour by
+// Config.Now: it aborts uploads older than Config.UploadExpiry and those an
+// AbortIncompleteMultipartUpload rule expires, and deletes current objects an Expiration
+// rule (Days, rounded up to midnight UTC as S3 does, or Date) has expired, through the
+// path of a client's DeleteObject.
+//
+// S3 operations not implemented (unimplemented.go; also in the README). Each answers 501
+// NotImplemented in S3's XML, naming the operation, after authentication:
+//   - Object Lock: PutObjectLockConfiguration, Get/PutObjectRetention,
+//     Get/PutObjectLegalHold (GetObjectLockConfiguration: 404
+//     ObjectLockConfigurationNotFoundError);
+//   - PutBucketReplication, DeleteBucketReplication (GetBucketReplication: 404
+//     ReplicationConfigurationNotFoundError);
+//   - PutBucketWebsite, DeleteBucketWebsite (GetBucketWebsite: 404 NoSuchWebsiteConfiguration);
+//   - PutBucketLogging (GetBucketLogging: logging off);
+//   - PutBucketNotificationConfiguration (GetBucketNotificationConfiguration: none);
+//   - PutBucketAccelerateConfiguration (GetBucketAccelerateConfiguration: never set);
+//   - PutBucketRequestPayment (GetBucketRequestPayment: BucketOwner);
+//   - Put/Get/Delete/List of analytics, inventory, metrics and Intelligent-Tiering
+//     configurations;
+//   - RestoreObject, SelectObjectContent, GetObjectTorrent;
+//   - lifecycle Transition and NoncurrentVersionTransition rules (400 InvalidStorageClass:
+//     there is one storage class);
+//   - anything else S3 has beyond these and the operations of routes.go (directory
+//     buckets and CreateSession, Object Lambda, Access Points, S3 Control): any query
+//     subresource s3lite does not know answers 501.
+//
+// The GETs in parentheses answer as S3 does for a configuration never set, because
+// infrastructure tools (Terraform's AWS provider) read them on every bucket.
+//
 // Why hand-written: no maintained Apache/MIT-licensed Go library serves the
 // S3 API with SigV4 verification and MinIO-compatible encryption at rest
 // (gofakes3 skips signatures and keeps bodies in bolt values; MinIO is
