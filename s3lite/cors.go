@@ -3,7 +3,6 @@ package s3lite
 import (
 	"encoding/xml"
 	"errors"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -85,67 +84,26 @@ func parseCORS(data []byte) (*corsConfiguration, error) {
 	return &c, nil
 }
 
-// putBucketCors answers PutBucketCors. S3 requires Content-MD5 (or a checksum).
+// putBucketCors answers PutBucketCors.
 func (s *Server) putBucketCors(w http.ResponseWriter, q *request) error {
-	data, err := readIntegrityBody(q)
-	if err != nil {
-		return err
-	}
-	cfg, err := parseCORS(data)
-	if err != nil {
-		return err
-	}
-	if err := s.st.updateBucket(q.r.Context(), q.bucket, func(bi *bucketInfo) error {
-		bi.CORS = cfg
-		return nil
-	}); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusOK)
-	return nil
+	return putBucketConfig(s, w, q, parseCORS, func(bi *bucketInfo, c *corsConfiguration) { bi.CORS = c })
 }
 
 // getBucketCors answers GetBucketCors: 404 NoSuchCORSConfiguration when none is set.
 func (s *Server) getBucketCors(w http.ResponseWriter, q *request) error {
-	bi, err := s.st.getBucket(q.r.Context(), q.bucket)
-	if err != nil {
-		return err
-	}
-	if bi.CORS == nil {
-		return errNoSuchCORSConfig
-	}
-	out := *bi.CORS
-	out.Xmlns = s3NS
-	writeXML(w, http.StatusOK, out)
-	return nil
+	return s.getBucketConfig(w, q, errNoSuchCORSConfig, func(bi *bucketInfo) (any, bool) {
+		if bi.CORS == nil {
+			return nil, false
+		}
+		out := *bi.CORS
+		out.Xmlns = s3NS
+		return out, true
+	})
 }
 
 // deleteBucketCors answers DeleteBucketCors: 204, set or not.
 func (s *Server) deleteBucketCors(w http.ResponseWriter, q *request) error {
-	if err := s.st.updateBucket(q.r.Context(), q.bucket, func(bi *bucketInfo) error {
-		bi.CORS = nil
-		return nil
-	}); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
-// readIntegrityBody reads a configuration body that S3 accepts only with Content-MD5 or an
-// x-amz-checksum-* (PutBucketCors, PutBucketLifecycleConfiguration) and verifies it.
-func readIntegrityBody(q *request) ([]byte, error) {
-	data, err := io.ReadAll(q.body)
-	if err != nil {
-		return nil, err
-	}
-	if !hasIntegrityHeader(q) {
-		return nil, errMissingContentMD5
-	}
-	if err := verifyBodyIntegrity(q, data); err != nil {
-		return nil, err
-	}
-	return data, nil
+	return s.deleteBucketConfig(w, q, func(bi *bucketInfo) { bi.CORS = nil })
 }
 
 // match returns the first rule of c that allows origin, method and every header of

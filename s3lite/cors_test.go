@@ -146,16 +146,7 @@ func TestCorsPreflight(t *testing.T) {
 	ctx := context.Background()
 	b := e.bucket("preflight")
 	send := func(path string, hdr ...string) *http.Response {
-		req, _ := http.NewRequest(http.MethodOptions, e.ts.URL+path, nil)
-		for i := 0; i+1 < len(hdr); i += 2 {
-			req.Header.Set(hdr[i], hdr[i+1])
-		}
-		resp, err := e.ts.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp
+		return e.sendCORS(t, http.MethodOptions, path, false, hdr...)
 	}
 	if r := send("/"+b+"/obj", "Origin", "foo.suffix", "Access-Control-Request-Method", "GET"); r.StatusCode != 403 {
 		t.Errorf("preflight without a CORS configuration: %d", r.StatusCode)
@@ -235,22 +226,7 @@ func TestCorsActualRequest(t *testing.T) {
 		{"anonymous put not allowed", "PUT", "/" + b + "/k", "foo.suffix", "", false, 403, "", ""},
 		{"anonymous put allowed", "PUT", "/" + b + "/k", "foo.put", "", false, 403, "foo.put", "PUT"},
 	} {
-		req, _ := http.NewRequest(c.method, e.ts.URL+c.path, nil)
-		if c.origin != "" {
-			req.Header.Set("Origin", c.origin)
-		}
-		if c.reqMethod != "" {
-			req.Header.Set("Access-Control-Request-Method", c.reqMethod)
-		}
-		if c.signed {
-			req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
-			req = signer.SignV4(*req, testAccess, testSecret, "", "us-east-1")
-		}
-		resp, err := e.ts.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+		resp := e.sendCORS(t, c.method, c.path, c.signed, "Origin", c.origin, "Access-Control-Request-Method", c.reqMethod)
 		if resp.StatusCode != c.status || resp.Header.Get("Access-Control-Allow-Origin") != c.allowOrigin || resp.Header.Get("Access-Control-Allow-Methods") != c.allowMethods {
 			t.Errorf("%s: %d origin %q methods %q, want %d %q %q", c.name, resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"),
 				resp.Header.Get("Access-Control-Allow-Methods"), c.status, c.allowOrigin, c.allowMethods)
@@ -261,15 +237,7 @@ func TestCorsActualRequest(t *testing.T) {
 		CORSRules: []s3types.CORSRule{{AllowedMethods: []string{"GET"}, AllowedOrigins: []string{"*"}}}}}); err != nil {
 		t.Fatal(err)
 	}
-	req, _ := http.NewRequest(http.MethodGet, e.ts.URL+"/"+wb, nil)
-	req.Header.Set("Origin", "example.origin")
-	req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
-	req = signer.SignV4(*req, testAccess, testSecret, "", "us-east-1")
-	resp, err := e.ts.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp := e.sendCORS(t, http.MethodGet, "/"+wb, true, "Origin", "example.origin")
 	if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "*" || resp.Header.Get("Access-Control-Allow-Credentials") != "" {
 		t.Errorf("wildcard origin: %d %v", resp.StatusCode, resp.Header)
 	}
@@ -295,4 +263,26 @@ func TestWildcardMatch(t *testing.T) {
 			t.Errorf("wildcardMatch(%q, %q) = %v", c.pattern, c.s, got)
 		}
 	}
+}
+
+// sendCORS sends method path with the header pairs hdr (empty values left out), signed or
+// not, and returns the answer with its body closed.
+func (e *env) sendCORS(t *testing.T, method, path string, signed bool, hdr ...string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(method, e.ts.URL+path, nil)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		if hdr[i+1] != "" {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+	}
+	if signed {
+		req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+		req = signer.SignV4(*req, testAccess, testSecret, "", "us-east-1")
+	}
+	resp, err := e.ts.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
 }

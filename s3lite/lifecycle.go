@@ -293,50 +293,25 @@ func parseLifecycleDate(s string) (time.Time, error) {
 }
 
 // putBucketLifecycle answers PutBucketLifecycleConfiguration (and the legacy
-// PutBucketLifecycle): S3 requires Content-MD5 or a checksum.
+// PutBucketLifecycle).
 func (s *Server) putBucketLifecycle(w http.ResponseWriter, q *request) error {
-	data, err := readIntegrityBody(q)
-	if err != nil {
-		return err
-	}
-	cfg, err := parseLifecycle(data)
-	if err != nil {
-		return err
-	}
-	if err := s.st.updateBucket(q.r.Context(), q.bucket, func(bi *bucketInfo) error {
-		bi.Lifecycle = cfg
-		return nil
-	}); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusOK)
-	return nil
+	return putBucketConfig(s, w, q, parseLifecycle, func(bi *bucketInfo, c *lifecycleConfiguration) { bi.Lifecycle = c })
 }
 
 // getBucketLifecycle answers GetBucketLifecycleConfiguration: 404
 // NoSuchLifecycleConfiguration when none is set.
 func (s *Server) getBucketLifecycle(w http.ResponseWriter, q *request) error {
-	bi, err := s.st.getBucket(q.r.Context(), q.bucket)
-	if err != nil {
-		return err
-	}
-	if bi.Lifecycle == nil {
-		return errNoSuchLifecycleConfig
-	}
-	out := *bi.Lifecycle
-	out.Xmlns = s3NS
-	writeXML(w, http.StatusOK, out)
-	return nil
+	return s.getBucketConfig(w, q, errNoSuchLifecycleConfig, func(bi *bucketInfo) (any, bool) {
+		if bi.Lifecycle == nil {
+			return nil, false
+		}
+		out := *bi.Lifecycle
+		out.Xmlns = s3NS
+		return out, true
+	})
 }
 
 // deleteBucketLifecycle answers DeleteBucketLifecycle: 204, set or not.
 func (s *Server) deleteBucketLifecycle(w http.ResponseWriter, q *request) error {
-	if err := s.st.updateBucket(q.r.Context(), q.bucket, func(bi *bucketInfo) error {
-		bi.Lifecycle = nil
-		return nil
-	}); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return s.deleteBucketConfig(w, q, func(bi *bucketInfo) { bi.Lifecycle = nil })
 }

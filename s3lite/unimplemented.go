@@ -62,26 +62,26 @@ func notImplemented(method string, lvl level, sub string, unsupported error) err
 
 // getBucketWebsite answers GetBucketWebsite: no website is ever configured.
 func (s *Server) getBucketWebsite(_ http.ResponseWriter, q *request) error {
-	if err := s.st.bucketExists(q.r.Context(), q.bucket); err != nil {
-		return err
-	}
-	return errNoSuchWebsiteConfig
+	return s.neverSet(q, errNoSuchWebsiteConfig)
 }
 
 // getBucketReplication answers GetBucketReplication: no replication is ever configured.
 func (s *Server) getBucketReplication(_ http.ResponseWriter, q *request) error {
-	if err := s.st.bucketExists(q.r.Context(), q.bucket); err != nil {
-		return err
-	}
-	return errNoReplicationConfig
+	return s.neverSet(q, errNoReplicationConfig)
 }
 
 // getObjectLockConfiguration answers GetObjectLockConfiguration: no bucket has Object Lock.
 func (s *Server) getObjectLockConfiguration(_ http.ResponseWriter, q *request) error {
+	return s.neverSet(q, errNoObjectLockConfig)
+}
+
+// neverSet is the answer notSet of a GET of a configuration S3 answers with an error when
+// it was never set, if the bucket exists.
+func (s *Server) neverSet(q *request, notSet error) error {
 	if err := s.st.bucketExists(q.r.Context(), q.bucket); err != nil {
 		return err
 	}
-	return errNoObjectLockConfig
+	return notSet
 }
 
 // bucketLoggingStatus is S3's answer for a bucket without server access logging (S3
