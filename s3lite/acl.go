@@ -65,6 +65,26 @@ func cannedACL(name, o string) ([]aclGrant, bool) {
 	return nil, false
 }
 
+// aclRef is grants as records keep them: nil (no ACL named) is the default ACL, an
+// empty list an ACL without grants (every grant revoked).
+func aclRef(grants []aclGrant) *[]aclGrant {
+	if grants == nil {
+		return nil
+	}
+	return &grants
+}
+
+// aclOf is the inverse of aclRef: nil for the default ACL, else a non-nil list.
+func aclOf(p *[]aclGrant) []aclGrant {
+	switch {
+	case p == nil:
+		return nil
+	case *p == nil:
+		return []aclGrant{}
+	}
+	return *p
+}
+
 // aclIsPublic reports whether grants give access to AllUsers or AuthenticatedUsers.
 func aclIsPublic(grants []aclGrant) bool {
 	for _, g := range grants {
@@ -231,7 +251,20 @@ func renderACL(o owner, grants []aclGrant) accessControlPolicy {
 		grants, _ = cannedACL("private", o.ID)
 	}
 	out := accessControlPolicy{Xmlns: s3NS, Owner: &o, Grants: []aclEntry{}}
+	// Group grants first, then canonical users, each in the order given (as RGW renders
+	// them; the s3-tests compare by position).
+	ordered := make([]aclGrant, 0, len(grants))
 	for _, g := range grants {
+		if g.URI != "" {
+			ordered = append(ordered, g)
+		}
+	}
+	for _, g := range grants {
+		if g.URI == "" {
+			ordered = append(ordered, g)
+		}
+	}
+	for _, g := range ordered {
 		e := aclEntry{Permission: g.Perm, Grantee: aclGrantee{XSINS: xsiNS, ID: g.ID, URI: g.URI}}
 		if g.URI != "" {
 			e.Grantee.Type = "Group"
@@ -323,7 +356,7 @@ func (s *Server) getBucketACL(w http.ResponseWriter, q *request) error {
 	if err != nil {
 		return err
 	}
-	writeXML(w, http.StatusOK, renderACL(s.owner(q), bi.ACL))
+	writeXML(w, http.StatusOK, renderACL(s.owner(q), aclOf(bi.ACL)))
 	return nil
 }
 
@@ -344,7 +377,7 @@ func (s *Server) putBucketACL(w http.ResponseWriter, q *request) error {
 		if b.Ownership == ownershipEnforced {
 			return errACLNotSupported
 		}
-		b.ACL = grants
+		b.ACL = aclRef(grants)
 		return nil
 	}); err != nil {
 		return err
@@ -359,7 +392,7 @@ func (s *Server) getObjectACL(w http.ResponseWriter, q *request) error {
 	if err != nil {
 		return err
 	}
-	writeXML(w, http.StatusOK, renderACL(s.owner(q), m.ACL))
+	writeXML(w, http.StatusOK, renderACL(s.owner(q), aclOf(m.ACL)))
 	return nil
 }
 

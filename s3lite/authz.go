@@ -115,13 +115,13 @@ func (s *Server) authorizeAction(r *http.Request, action, bucket, key string, au
 	if perm == "" {
 		return errAccessDenied
 	}
-	grants := bi.ACL
+	grants := aclOf(bi.ACL)
 	if onObject {
 		m, err := s.st.getObject(r.Context(), bucket, key)
 		if err != nil {
 			return errAccessDenied
 		}
-		grants = m.ACL
+		grants = aclOf(m.ACL)
 	}
 	if !aclAllows(grants, perm) {
 		return errAccessDenied
@@ -266,4 +266,3 @@ func (c *policyCache) get(bucket, raw string) *policyDoc {
 	c.m[bucket] = cachedPolicy{raw: raw, doc: doc}
 	return doc
 }
-

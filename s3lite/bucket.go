@@ -85,7 +85,7 @@ func (s *Server) createBucket(w http.ResponseWriter, q *request) error {
 	}
 	if grants != nil || ownership != "" {
 		if err := s.st.updateBucket(q.r.Context(), q.bucket, func(bi *bucketInfo) error {
-			bi.ACL, bi.Ownership = grants, ownership
+			bi.ACL, bi.Ownership = aclRef(grants), ownership
 			return nil
 		}); err != nil {
 			return err

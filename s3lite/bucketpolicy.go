@@ -80,7 +80,7 @@ func (s *Server) getBucketPolicyStatus(w http.ResponseWriter, q *request) error 
 		pab = &publicAccessBlock{}
 	}
 	doc := s.policies.get(q.bucket, bi.Policy)
-	public := doc.isPublic() && !pab.RestrictPublicBuckets || aclIsPublic(bi.ACL) && !pab.IgnorePublicAcls
+	public := doc.isPublic() && !pab.RestrictPublicBuckets || aclIsPublic(aclOf(bi.ACL)) && !pab.IgnorePublicAcls
 	writeXML(w, http.StatusOK, policyStatus{Xmlns: s3NS, IsPublic: public})
 	return nil
 }

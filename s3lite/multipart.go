@@ -31,9 +31,11 @@ func (s *Server) createMultipartUpload(w http.ResponseWriter, q *request) error 
 		return err
 	}
 	u := &uploadMeta{Key: q.key, Initiated: s.now().UTC(), Header: hdrs}
-	if u.ACL, err = s.requestACL(q, bi, false, true); err != nil {
+	acl, err := s.requestACL(q, bi, false, true)
+	if err != nil {
 		return err
 	}
+	u.ACL = aclRef(acl)
 	if v := q.r.Header.Get("X-Amz-Checksum-Algorithm"); v != "" {
 		a, err := checksum.Parse(v)
 		if err != nil {

@@ -195,7 +195,7 @@ func (st *policyStatement) parsePrincipal(v json.RawMessage) error {
 		return policyError("Invalid principal in policy")
 	}
 	for k, raw := range m {
-		if k != "AWS" && k != "CanonicalUser" {
+		if k != "AWS" && k != "CanonicalUser" && k != "Service" && k != "Federated" {
 			return policyError("Invalid principal in policy")
 		}
 		vals, err := stringList(raw)
@@ -209,6 +209,9 @@ func (st *policyStatement) parsePrincipal(v json.RawMessage) error {
 			}
 			if p == "" {
 				return policyError("Invalid principal in policy")
+			}
+			if k == "Service" || k == "Federated" {
+				continue // never a requester of kmsbox: matches nothing
 			}
 			st.principals = append(st.principals, p)
 		}

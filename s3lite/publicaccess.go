@@ -101,7 +101,7 @@ func (s *Server) putBucketOwnershipControls(w http.ResponseWriter, q *request) e
 	}
 	o := s.owner(q).ID
 	if err := s.st.updateBucket(q.r.Context(), q.bucket, func(bi *bucketInfo) error {
-		if c.Rules[0].ObjectOwnership == ownershipEnforced && !aclOnlyOwner(bi.ACL, o) {
+		if c.Rules[0].ObjectOwnership == ownershipEnforced && !aclOnlyOwner(aclOf(bi.ACL), o) {
 			return errBucketACLOwnership
 		}
 		bi.Ownership = c.Rules[0].ObjectOwnership

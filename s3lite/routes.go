@@ -79,7 +79,7 @@ var routes = []route{
 	{method: http.MethodPut, level: levelBucket, sub: "encryption", name: "PutBucketEncryption", action: "s3:PutEncryptionConfiguration", h: (*Server).putBucketEncryption, limit: maxXMLBody, timeout: time.Minute},
 	{method: http.MethodGet, level: levelBucket, sub: "encryption", name: "GetBucketEncryption", action: "s3:GetEncryptionConfiguration", h: (*Server).getBucketEncryption, timeout: time.Minute},
 	{method: http.MethodDelete, level: levelBucket, sub: "encryption", name: "DeleteBucketEncryption", action: "s3:PutEncryptionConfiguration", h: (*Server).deleteBucketEncryption, timeout: time.Minute},
-	{method: http.MethodPut, level: levelBucket, sub: "policy", name: "PutBucketPolicy", action: "s3:PutBucketPolicy", h: (*Server).putBucketPolicy, limit: maxPolicySize + 1, timeout: time.Minute},
+	{method: http.MethodPut, level: levelBucket, sub: "policy", name: "PutBucketPolicy", action: "s3:PutBucketPolicy", h: (*Server).putBucketPolicy, limit: maxXMLBody, timeout: time.Minute},
 	{method: http.MethodGet, level: levelBucket, sub: "policy", name: "GetBucketPolicy", action: "s3:GetBucketPolicy", h: (*Server).getBucketPolicy, timeout: time.Minute},
 	{method: http.MethodDelete, level: levelBucket, sub: "policy", name: "DeleteBucketPolicy", action: "s3:DeleteBucketPolicy", h: (*Server).deleteBucketPolicy, timeout: time.Minute},
 	{method: http.MethodGet, level: levelBucket, sub: "policyStatus", name: "GetBucketPolicyStatus", action: "s3:GetBucketPolicyStatus", h: (*Server).getBucketPolicyStatus, timeout: time.Minute},

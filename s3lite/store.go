@@ -59,7 +59,7 @@ type bucketInfo struct {
 	// so its Deny statements bind the owner on the bucket policy operations too.
 	PolicyLocksOwner bool `json:"policyLock,omitempty"`
 	// ACL is the bucket's ACL; nil is the default (owner FULL_CONTROL).
-	ACL []aclGrant `json:"acl,omitempty"`
+	ACL *[]aclGrant `json:"acl,omitempty"`
 	// Ownership is the ObjectOwnership of the bucket's ownership controls; "" none.
 	Ownership string `json:"own,omitempty"`
 	// PublicAccess is the bucket's public access block; nil none.

@@ -28,7 +28,7 @@ func (st *store) setObjectACL(ctx context.Context, bucket, key string, grants []
 		if err != nil {
 			return err
 		}
-		m.ACL = grants
+		m.ACL = aclRef(grants)
 		v, err := json.Marshal(m)
 		if err != nil {
 			return err
