@@ -23,7 +23,14 @@ import (
 //     policy), or else when an ACL grants AllUsers the permission the action needs (unless
 //     IgnorePublicAcls); an explicit Deny always wins. Anonymous ListBuckets lists nothing.
 //
-// DeleteObjects is evaluated once, as s3:DeleteObject on "<bucket>/*", not per key.
+// DeleteObjects is evaluated once, as s3:DeleteObject on "<bucket>/*", not per key. As in
+// S3, a missing key is reported (404) only to a requester who may list it (s3:ListBucket
+// with s3:prefix = the key); others get 403.
+//
+// A route with the action actionPublic (a CORS preflight) is served to anyone.
+
+// actionPublic marks a route that needs no authorization.
+const actionPublic = "public"
 
 // anonymousAuth is the Auth of an unsigned request: no access key, the body as sent.
 func anonymousAuth(r *http.Request) *sigv4.Auth {
@@ -47,6 +54,9 @@ func routeAction(rt *route, r *http.Request) string {
 // authorize decides whether the request r, authenticated as auth, may run rt on bucket/key.
 func (s *Server) authorize(r *http.Request, rt *route, bucket, key string, auth *sigv4.Auth) error {
 	anon := auth.AccessKey == ""
+	if rt.action == actionPublic {
+		return nil
+	}
 	if bucket == "" {
 		if anon && rt.name != "ListBuckets" {
 			return errAccessDenied
@@ -77,8 +87,22 @@ func copySourceName(v string) (bucket, key string, ok bool) {
 	return bucket, key, ok && bucket != "" && key != ""
 }
 
+// missingKeyError is the answer to a request for bucket/key that found no such key (err):
+// err if the requester may list the key, else AccessDenied.
+func (s *Server) missingKeyError(r *http.Request, bucket, key string, auth *sigv4.Auth, err error) error {
+	if s.authorizeActionWith(r, "s3:ListBucket", bucket, "", auth, map[string][]string{"s3:prefix": {key}}) != nil {
+		return errAccessDenied
+	}
+	return err
+}
+
 // authorizeAction decides one IAM action on bucket/key (key "" for the bucket).
 func (s *Server) authorizeAction(r *http.Request, action, bucket, key string, auth *sigv4.Auth) error {
+	return s.authorizeActionWith(r, action, bucket, key, auth, nil)
+}
+
+// authorizeActionWith is authorizeAction with condition keys set to keys' values.
+func (s *Server) authorizeActionWith(r *http.Request, action, bucket, key string, auth *sigv4.Auth, keys map[string][]string) error {
 	anon := auth.AccessKey == ""
 	bi, err := s.st.getBucket(r.Context(), bucket)
 	if err != nil {
@@ -91,7 +115,11 @@ func (s *Server) authorizeAction(r *http.Request, action, bucket, key string, au
 		return errAccessDenied
 	}
 	doc := s.policies.get(bucket, bi.Policy)
-	eff := doc.evaluate(s.policyRequest(r, action, bucket, key, auth))
+	pr := s.policyRequest(r, action, bucket, key, auth)
+	for k, v := range keys {
+		pr.keys[k] = v
+	}
+	eff := doc.evaluate(pr)
 	if !anon {
 		if eff == policyDeny && (bi.PolicyLocksOwner || !isBucketPolicyAction(action)) {
 			return errAccessDenied

@@ -103,7 +103,7 @@ func TestBucketPolicyPublicRead(t *testing.T) {
 		t.Fatalf("anonymous GET = %q", body)
 	}
 	e.wantAnon(t, "HEAD", "/pub/k", "", 200, "")
-	e.wantAnon(t, "GET", "/pub/missing", "", 404, "NoSuchKey")
+	e.wantAnon(t, "GET", "/pub/missing", "", 403, "AccessDenied") // no s3:ListBucket: no 404
 	e.wantAnon(t, "PUT", "/pub/k", "x", 403, "AccessDenied")
 	e.wantAnon(t, "DELETE", "/pub/k", "", 403, "AccessDenied")
 	e.wantAnon(t, "GET", "/pub", "", 403, "AccessDenied")
@@ -234,5 +234,55 @@ func TestOwnerInEveryListing(t *testing.T) {
 	lu, err := e.s3.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String(b)})
 	if err != nil || len(lu.Uploads) != 1 || aws.ToString(lu.Uploads[0].Owner.ID) != want {
 		t.Fatalf("ListMultipartUploads owner: %v", err)
+	}
+}
+
+func TestMissingKeyNeedsListBucket(t *testing.T) {
+	e := newEnv(t)
+	b := e.bucket("miss")
+	doc := `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::miss/*"},
+		{"Effect":"Allow","Principal":"*","Action":"s3:ListBucket","Resource":"arn:aws:s3:::miss","Condition":{"StringLike":{"s3:prefix":"public/*"}}}]}`
+	if err := e.mc.SetBucketPolicy(context.Background(), b, doc); err != nil {
+		t.Fatal(err)
+	}
+	e.wantAnon(t, "GET", "/miss/public/none", "", 404, "NoSuchKey")
+	e.wantAnon(t, "HEAD", "/miss/public/none", "", 404, "")
+	e.wantAnon(t, "GET", "/miss/private/none", "", 403, "AccessDenied")
+	e.wantAnon(t, "HEAD", "/miss/private/none", "", 403, "")
+	// The owner may list: 404.
+	if _, err := e.mc.StatObject(context.Background(), b, "private/none", minio.StatObjectOptions{}); s3Code(err) != "NoSuchKey" {
+		t.Fatalf("owner HEAD of a missing key: %v", err)
+	}
+}
+
+func TestAnonymousCopyNeedsSourceRead(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if _, err := e.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("dst"), ACL: "public-read-write"}); err != nil {
+		t.Fatal(err)
+	}
+	src := e.bucket("src")
+	e.putObject(t, src, "secret", "s")
+	e.putObject(t, src, "open", "o")
+	if _, err := e.s3.PutObjectAcl(ctx, &s3.PutObjectAclInput{Bucket: aws.String(src), Key: aws.String("open"), ACL: "public-read"}); err != nil {
+		t.Fatal(err)
+	}
+	copyAnon := func(source string) (int, string) {
+		req := mustRequest(t, http.MethodPut, e.ts.URL+"/dst/copy", "")
+		req.Header.Set("X-Amz-Copy-Source", source)
+		resp, err := e.ts.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(data)
+	}
+	if st, body := copyAnon("/src/secret"); st != 403 || !strings.Contains(body, "AccessDenied") {
+		t.Fatalf("anonymous copy of a private source: %d %s", st, body)
+	}
+	if st, body := copyAnon("/src/open"); st != 200 {
+		t.Fatalf("anonymous copy of a public-read source: %d %s", st, body)
 	}
 }

@@ -226,6 +226,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err = rt.bodyError(err)
+	if errors.Is(err, errNoSuchKey) {
+		err = s.missingKeyError(r, bucket, key, auth, err)
+	}
 	if errors.Is(err, errObjectTampered) {
 		s.dmg.report(bucket, key, err)
 	}
