@@ -5,8 +5,10 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/kmsbox/kmsbox/s3lite/internal/sigv4"
 )
@@ -206,6 +208,9 @@ func (s *Server) policyRequest(r *http.Request, action, bucket, key string, auth
 	}
 	k := pr.keys
 	k["aws:securetransport"] = []string{boolString(r.TLS != nil)}
+	now := s.now().UTC()
+	k["aws:currenttime"] = []string{now.Format(time.RFC3339)}
+	k["aws:epochtime"] = []string{strconv.FormatInt(now.Unix(), 10)}
 	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
 		k["aws:sourceip"] = []string{ap.Addr().Unmap().String()}
 	}

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Bucket policies are parsed and evaluated here, by hand: the maintained Go
@@ -54,6 +55,9 @@ var policyOps = map[string]bool{
 	"numericequals": true, "numericnotequals": true, "numericlessthan": true,
 	"numericlessthanequals": true, "numericgreaterthan": true, "numericgreaterthanequals": true,
 	"bool": true, "ipaddress": true, "notipaddress": true, "null": true,
+	"arnequals": true, "arnnotequals": true, "arnlike": true, "arnnotlike": true,
+	"dateequals": true, "datenotequals": true, "datelessthan": true, "datelessthanequals": true,
+	"dategreaterthan": true, "dategreaterthanequals": true,
 }
 
 // policyError is a MalformedPolicy answer with S3's message.
@@ -331,6 +335,10 @@ func (c policyCondition) validate() error {
 			if _, err := strconv.ParseFloat(v, 64); err != nil {
 				return policyError("Invalid numeric value in condition: " + v)
 			}
+		case strings.HasPrefix(c.op, "date"):
+			if _, ok := parseDate(v); !ok {
+				return policyError("Invalid date value in condition: " + v)
+			}
 		case c.op == "bool" || c.op == "null":
 			if _, err := strconv.ParseBool(v); err != nil {
 				return policyError("Invalid boolean value in condition: " + v)
@@ -342,6 +350,19 @@ func (c policyCondition) validate() error {
 		}
 	}
 	return nil
+}
+
+// parseDate reads a condition date: ISO 8601 (RFC 3339, or a bare date) or epoch seconds.
+func parseDate(v string) (time.Time, bool) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05Z0700", "2006-01-02"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t, true
+		}
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return time.Unix(n, 0), true
+	}
+	return time.Time{}, false
 }
 
 // parsePrefix reads a CIDR block or a single address.

@@ -35,6 +35,7 @@ func TestParsePolicyErrors(t *testing.T) {
 		{"not s3 arn", pol(`"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:iam:::b/*"`), "Policy has invalid resource"},
 		{"bad operator", pol(`"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*","Condition":{"StringEqualz":{"s3:prefix":"a"}}`), "Invalid Condition type : StringEqualz"},
 		{"bad number", pol(`"Effect":"Allow","Principal":"*","Action":"s3:ListBucket","Resource":"arn:aws:s3:::b","Condition":{"NumericLessThan":{"s3:max-keys":"ten"}}`), "Invalid numeric value in condition: ten"},
+		{"bad date", pol(`"Effect":"Allow","Principal":"*","Action":"s3:ListBucket","Resource":"arn:aws:s3:::b","Condition":{"DateLessThan":{"aws:CurrentTime":"soon"}}`), "Invalid date value in condition: soon"},
 		{"bad cidr", pol(`"Effect":"Allow","Principal":"*","Action":"s3:ListBucket","Resource":"arn:aws:s3:::b","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.300/8"}}`), "Invalid IP address in condition: 10.0.0.300/8"},
 		{"too large", big, "Policy exceeds the maximum allowed document size."},
 	}
@@ -89,6 +90,10 @@ func TestPolicyEvaluate(t *testing.T) {
 		{"max keys", `"Effect":"Allow","Principal":"*","Action":"s3:ListBucket","Resource":"arn:aws:s3:::b","Condition":{"NumericLessThanEquals":{"s3:max-keys":10}}`, anon("s3:ListBucket", "b", map[string][]string{"s3:max-keys": {"10"}}), policyAllow},
 		{"max keys over", `"Effect":"Allow","Principal":"*","Action":"s3:ListBucket","Resource":"arn:aws:s3:::b","Condition":{"NumericLessThan":{"s3:max-keys":10}}`, anon("s3:ListBucket", "b", map[string][]string{"s3:max-keys": {"10"}}), policyNone},
 		{"equals ignore case", `"Effect":"Allow","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::b/*","Condition":{"StringEqualsIgnoreCase":{"s3:x-amz-acl":"PUBLIC-READ"}}`, anon("s3:PutObject", "b/k", map[string][]string{"s3:x-amz-acl": {"public-read"}}), policyAllow},
+		{"arn like", `"Effect":"Allow","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::b/*","Condition":{"ArnLike":{"aws:SourceArn":"arn:aws:s3:::src*"}}`, anon("s3:PutObject", "b/k", map[string][]string{"aws:sourcearn": {"arn:aws:s3:::src-bucket"}}), policyAllow},
+		{"arn not equals", `"Effect":"Allow","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::b/*","Condition":{"ArnNotEquals":{"aws:SourceArn":"arn:aws:s3:::src"}}`, anon("s3:PutObject", "b/k", map[string][]string{"aws:sourcearn": {"arn:aws:s3:::src"}}), policyNone},
+		{"date before", `"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*","Condition":{"DateLessThan":{"aws:CurrentTime":"2030-01-01T00:00:00Z"}}`, anon("s3:GetObject", "b/k", map[string][]string{"aws:currenttime": {"2026-12-07T05:00:00Z"}}), policyAllow},
+		{"date after", `"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*","Condition":{"DateGreaterThan":{"aws:EpochTime":1893456000}}`, anon("s3:GetObject", "b/k", map[string][]string{"aws:epochtime": {"1796000000"}}), policyNone},
 		{"for all values", `"Effect":"Allow","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::b/*","Condition":{"ForAllValues:StringEquals":{"s3:RequestObjectTagKeys":["a","b"]}}`, anon("s3:PutObject", "b/k", map[string][]string{"s3:requestobjecttagkeys": {"a", "c"}}), policyNone},
 	}
 	for _, c := range cases {

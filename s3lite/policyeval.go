@@ -96,6 +96,7 @@ func anyMatch(patterns []string, s string) bool {
 var negatedOps = map[string]string{
 	"stringnotequals": "stringequals", "stringnotequalsignorecase": "stringequalsignorecase",
 	"stringnotlike": "stringlike", "numericnotequals": "numericequals", "notipaddress": "ipaddress",
+	"arnnotequals": "arnequals", "arnnotlike": "arnlike", "datenotequals": "dateequals",
 }
 
 // holds evaluates c against the request's values of its key (present: the key exists).
@@ -145,14 +146,24 @@ func matchOp(op, want, got string) bool {
 		return want == got
 	case "stringequalsignorecase":
 		return strings.EqualFold(want, got)
-	case "stringlike":
+	case "stringlike", "arnlike":
 		return wildMatch(want, got)
+	case "arnequals":
+		return want == got
 	case "bool":
 		return strings.EqualFold(want, got)
 	case "ipaddress":
 		p, err1 := parsePrefix(want)
 		a, err2 := netip.ParseAddr(got)
 		return err1 == nil && err2 == nil && p.Contains(a.Unmap())
+	}
+	if d, ok := strings.CutPrefix(op, "date"); ok {
+		w, ok1 := parseDate(want)
+		g, ok2 := parseDate(got)
+		if !ok1 || !ok2 {
+			return false
+		}
+		op, want, got = "numeric"+d, strconv.FormatInt(w.UnixNano(), 10), strconv.FormatInt(g.UnixNano(), 10)
 	}
 	w, err1 := strconv.ParseFloat(want, 64)
 	g, err2 := strconv.ParseFloat(got, 64)
