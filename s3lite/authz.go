@@ -34,10 +34,6 @@ import (
 // actionPublic marks a route that needs no authorization.
 const actionPublic = "public"
 
-// anonymousAuth is the Auth of an unsigned request: no access key, the body as sent.
-func anonymousAuth(r *http.Request) *sigv4.Auth {
-	return &sigv4.Auth{Body: r.Body, ContentLength: r.ContentLength}
-}
 
 // isAnonymous reports whether q is an unsigned request.
 func (q *request) isAnonymous() bool { return q.auth == nil || q.auth.AccessKey == "" }

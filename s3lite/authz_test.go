@@ -286,3 +286,32 @@ func TestAnonymousCopyNeedsSourceRead(t *testing.T) {
 		t.Fatalf("anonymous copy of a public-read source: %d %s", st, body)
 	}
 }
+
+// TestAnonymousSDKUpload: an SDK without credentials sends aws-chunked bodies with
+// trailing checksums; they are decoded, not stored as framed.
+func TestAnonymousSDKUpload(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if _, err := e.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("drop"), ACL: "public-read-write"}); err != nil {
+		t.Fatal(err)
+	}
+	anon := s3.New(s3.Options{Region: "us-east-1", Credentials: aws.AnonymousCredentials{}, BaseEndpoint: aws.String(e.ts.URL),
+		UsePathStyle: true, HTTPClient: e.ts.Client(), RetryMaxAttempts: 1,
+		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenSupported})
+	data := strings.Repeat("anonymous upload ", 1000)
+	if _, err := anon.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("drop"), Key: aws.String("k"), Body: strings.NewReader(data)}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := e.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("drop"), Key: aws.String("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(out.Body)
+	out.Body.Close()
+	if string(got) != data {
+		t.Fatalf("anonymous upload stored %d bytes (%.40q), want the %d sent", len(got), got, len(data))
+	}
+	if _, err := anon.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("drop"), Key: aws.String("k")}); s3Code(err) != "AccessDenied" {
+		t.Fatalf("anonymous GET of a private object in a public-read-write bucket: %v", err)
+	}
+}

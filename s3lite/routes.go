@@ -179,8 +179,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 	auth, err := s.verifier.Verify(r)
 	if errors.Is(err, sigv4.ErrMissingAuth) {
-		auth, err = anonymousAuth(r), nil
-		if unsupported != nil || rt == nil {
+		auth, err = sigv4.Anonymous(r)
+		if err == nil && (unsupported != nil || rt == nil) {
 			err = errAccessDenied
 		}
 	}
