@@ -34,7 +34,6 @@ import (
 // actionPublic marks a route that needs no authorization.
 const actionPublic = "public"
 
-
 // isAnonymous reports whether q is an unsigned request.
 func (q *request) isAnonymous() bool { return q.auth == nil || q.auth.AccessKey == "" }
 

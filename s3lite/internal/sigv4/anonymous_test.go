@@ -14,8 +14,8 @@ func TestAnonymous(t *testing.T) {
 	sum := sha256.Sum256([]byte("hello"))
 	cases := []struct {
 		name, payload, body, want string
-		err, readErr         error
-		trailer              string
+		err, readErr              error
+		trailer                   string
 	}{
 		{name: "no header", body: "hello", want: "hello"},
 		{name: "unsigned", payload: unsignedPayload, body: "hello", want: "hello"},
