@@ -28,6 +28,9 @@ func (s *Server) listBuckets(w http.ResponseWriter, q *request) error {
 	if err != nil {
 		return err
 	}
+	if q.isAnonymous() {
+		bs = nil // anonymous requesters own no bucket
+	}
 	sort.Slice(bs, func(i, j int) bool { return bs[i].Name < bs[j].Name })
 	res := listAllMyBucketsResult{Xmlns: s3NS, Owner: s.owner(q), Buckets: []bucketItem{}, Prefix: v.Get("prefix")}
 	after := v.Get("continuation-token")
@@ -47,9 +50,13 @@ func (s *Server) listBuckets(w http.ResponseWriter, q *request) error {
 	return nil
 }
 
-// owner is the single owner of everything: the requesting access key.
+// owner is the single owner of everything: the requesting access key (for anonymous
+// requests, the root access key). Its canonical id is the key in hex.
 func (s *Server) owner(q *request) owner {
-	id := q.auth.AccessKey
+	id := s.root
+	if !q.isAnonymous() {
+		id = q.auth.AccessKey
+	}
 	return owner{ID: hex.EncodeToString([]byte(id)), DisplayName: id}
 }
 
@@ -69,8 +76,20 @@ func (s *Server) createBucket(w http.ResponseWriter, q *request) error {
 			return withMsg(errInvalidArgument, "The specified location-constraint is not valid for this server's region "+s.cfg.Region+".")
 		}
 	}
+	grants, ownership, err := s.createBucketACL(q)
+	if err != nil {
+		return err
+	}
 	if err := s.st.createBucket(q.r.Context(), q.bucket, s.now().UTC()); err != nil {
 		return err
+	}
+	if grants != nil || ownership != "" {
+		if err := s.st.updateBucket(q.r.Context(), q.bucket, func(bi *bucketInfo) error {
+			bi.ACL, bi.Ownership = aclRef(grants), ownership
+			return nil
+		}); err != nil {
+			return err
+		}
 	}
 	w.Header().Set("Location", "/"+q.bucket)
 	w.WriteHeader(http.StatusOK)

@@ -87,9 +87,9 @@ func TestUnsupportedIsNotImplemented(t *testing.T) {
 	if s3Code(err) != "NotImplemented" {
 		t.Errorf("tagging: %v", err)
 	}
-	_, err = e.s3.GetObjectAcl(ctx, &s3.GetObjectAclInput{Bucket: aws.String(b), Key: aws.String("k")})
+	_, err = e.s3.PutBucketWebsite(ctx, &s3.PutBucketWebsiteInput{Bucket: aws.String(b), WebsiteConfiguration: &types.WebsiteConfiguration{IndexDocument: &types.IndexDocument{Suffix: aws.String("index.html")}}})
 	if s3Code(err) != "NotImplemented" {
-		t.Errorf("acl: %v", err)
+		t.Errorf("website: %v", err)
 	}
 	_, err = e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("k"), Body: bytes.NewReader([]byte("x")), Tagging: aws.String("a=b")})
 	if s3Code(err) != "NotImplemented" {

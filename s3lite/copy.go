@@ -126,6 +126,10 @@ func (s *Server) copyObjectFrom(w http.ResponseWriter, q *request, bi bucketInfo
 	if src.bucket == q.bucket && src.key == q.key && directive != "REPLACE" && sreq.typ == "" && sseTypeOf(src.meta.SSE) != sseC {
 		return withMsg(errInvalidRequest, "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 	}
+	acl, err := s.requestACL(q, bi, false, true)
+	if err != nil {
+		return err
+	}
 	hdrs := src.meta.Header
 	if directive == "REPLACE" {
 		if hdrs, err = objectHeaders(q.r.Header); err != nil {
@@ -166,6 +170,7 @@ func (s *Server) copyObjectFrom(w http.ResponseWriter, q *request, bi bucketInfo
 	if err != nil {
 		return err
 	}
+	m.ACL = aclRef(acl)
 	old, err := s.st.putObject(q.r.Context(), q.bucket, m, writeCondition(q.r.Header))
 	if err != nil {
 		s.st.removeFiles([]string{m.Parts[0].File})

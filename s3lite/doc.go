@@ -1,7 +1,8 @@
 // Package s3lite is kmsbox's S3 server: the S3 API subset that real
 // clients use (aws cli, the AWS SDKs, minio-go/mc, rclone, restic, s3cmd),
-// every request authenticated with AWS Signature V4 (or SigV2 presigned
-// URLs), and every object encrypted at rest the way MinIO does it when a
+// requests authenticated with AWS Signature V4 (or SigV2 presigned URLs) or
+// anonymous where a bucket policy or ACL makes a bucket public, and every
+// object encrypted at rest the way MinIO does it when a
 // KMS is configured: SSE-S3, SSE-KMS, SSE-C and bucket default encryption,
 // with DARE 2.0 streams from github.com/minio/sio.
 //
@@ -14,6 +15,14 @@
 // spec (minio-kms.md section 3) and the range decryption; encryption.go
 // reads and writes SSE headers; damaged.go, recordmac.go, storekey.go and
 // bodyhash.go hold the integrity checks, check.go the offline Check.
+//
+// Access (authz.go): the users of Config.Credentials are root users owning every
+// bucket; their requests are allowed unless a bucket policy's explicit Deny matches.
+// Unsigned requests are anonymous and allowed only by a public bucket policy or an
+// AllUsers ACL grant. Bucket policies are parsed and evaluated by policy.go and
+// policyeval.go (hand-written: the Go IAM evaluators are AGPL); ACLs (acl.go) grant only
+// to the owner and S3's groups, other grantees are refused as on an ACL-less bucket;
+// ownership controls and public access blocks are in publicaccess.go.
 //
 // Storage: metadata lives in one bbolt file, bodies in files with random
 // names under <Dir>/data (an object key never becomes a path). An upload

@@ -78,6 +78,18 @@ var (
 	errNoSuchWebsiteConfig = errors.New("no website configuration")
 	errNoReplicationConfig = errors.New("no replication configuration")
 	errNoObjectLockConfig  = errors.New("no object lock configuration")
+
+	// Bucket policy, ACLs, ownership controls and public access blocks (policy.go, acl.go, publicaccess.go).
+	errMalformedPolicy        = errors.New("malformed bucket policy")
+	errNoSuchBucketPolicy     = errors.New("no bucket policy")
+	errACLNotSupported        = errors.New("acls not supported")
+	errMalformedACL           = errors.New("malformed acl")
+	errBucketACLOwnership     = errors.New("bucket acl conflicts with object ownership")
+	errUnresolvableEmail      = errors.New("grant by e-mail address")
+	errNoOwnershipControls    = errors.New("no ownership controls")
+	errNoPublicAccessBlock    = errors.New("no public access block")
+	errInvalidOwnershipConfig = errors.New("invalid ownership controls")
+	errMissingSecurityHeader  = errors.New("missing security header")
 )
 
 // apiError is the wire form of an error: S3 code, HTTP status and message.
@@ -152,6 +164,16 @@ var errorTable = []struct {
 	{errSSEIncompatible, apiError{"InvalidArgument", 400, "Server Side Encryption with Customer provided key is incompatible with the encryption method specified"}},
 	{errSSENotApplicable, apiError{"InvalidRequest", 400, "The encryption parameters are not applicable to this object."}},
 	{errInvalidEncryptionAlgo, apiError{"InvalidArgument", 400, "The encryption method specified is not supported"}},
+	{errMalformedPolicy, apiError{"MalformedPolicy", 400, "This policy contains invalid Json"}},
+	{errNoSuchBucketPolicy, apiError{"NoSuchBucketPolicy", 404, "The bucket policy does not exist"}},
+	{errACLNotSupported, apiError{"AccessControlListNotSupported", 400, "The bucket does not allow ACLs"}},
+	{errMalformedACL, apiError{"MalformedACLError", 400, "The XML you provided was not well-formed or did not validate against our published schema"}},
+	{errBucketACLOwnership, apiError{"InvalidBucketAclWithObjectOwnership", 400, "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting"}},
+	{errUnresolvableEmail, apiError{"UnresolvableGrantByEmailAddress", 400, "The e-mail address you provided does not match any account on record."}},
+	{errNoOwnershipControls, apiError{"OwnershipControlsNotFoundError", 404, "The bucket ownership controls were not found"}},
+	{errNoPublicAccessBlock, apiError{"NoSuchPublicAccessBlockConfiguration", 404, "The public access block configuration was not found"}},
+	{errInvalidOwnershipConfig, apiError{"MalformedXML", 400, "The XML you provided was not well-formed or did not validate against our published schema."}},
+	{errMissingSecurityHeader, apiError{"MissingSecurityHeader", 400, "Your request was missing a required header"}},
 	{errInternal, apiError{"InternalError", 500, "We encountered an internal error, please try again."}},
 	{errInvalidStorageClass, apiError{"InvalidStorageClass", 400, "The storage class you specified is not valid"}},
 

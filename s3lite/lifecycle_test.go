@@ -231,7 +231,11 @@ func TestExpirationHeader(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	b := e.bucket("lchdr")
-	now := time.Date(2026, 12, 7, 5, 30, 0, 0, time.UTC)
+	// The server's clock must stay near the real one (SigV4 refuses a skew over 15 min).
+	now := time.Now().UTC().Truncate(time.Second)
+	if now.Equal(now.Truncate(24 * time.Hour)) {
+		now = now.Add(time.Second) // exactly midnight rounds to itself
+	}
 	e.now.Store(&now)
 	body := lcRule(`<Rule><ID>week</ID><Expiration><Days>7</Days></Expiration><Filter><Prefix>days1/</Prefix></Filter><Status>Enabled</Status></Rule>`,
 		`<Rule><ID>rule1</ID><Expiration><Days>1</Days></Expiration><Prefix>days1/</Prefix><Status>Enabled</Status></Rule>`,
@@ -239,7 +243,8 @@ func TestExpirationHeader(t *testing.T) {
 	if st, out := e.putConfig(t, b, "lifecycle", body, true); st != 200 {
 		t.Fatalf("%d %s", st, out)
 	}
-	want := `expiry-date="Wed, 09 Dec 2026 00:00:00 GMT", rule-id="rule1"`
+	// Creation + 1 day, rounded up to the next midnight UTC.
+	want := `expiry-date="` + now.AddDate(0, 0, 1).Truncate(24*time.Hour).AddDate(0, 0, 1).Format(http.TimeFormat) + `", rule-id="rule1"`
 	var got string
 	out, err := e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("days1/foo"), Body: strings.NewReader("bar")})
 	if err != nil {
@@ -259,7 +264,7 @@ func TestExpirationHeader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if obj.Expiration.IsZero() || obj.ExpirationRuleID != "rule1" || !obj.Expiration.Equal(time.Date(2026, 12, 9, 0, 0, 0, 0, time.UTC)) {
+	if obj.Expiration.IsZero() || obj.ExpirationRuleID != "rule1" || !obj.Expiration.Equal(now.AddDate(0, 0, 1).Truncate(24*time.Hour).AddDate(0, 0, 1)) {
 		t.Errorf("minio-go: %v %q", obj.Expiration, obj.ExpirationRuleID)
 	}
 	other, err := e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("keep/foo"), Body: strings.NewReader("bar")})

@@ -31,6 +31,11 @@ func (s *Server) createMultipartUpload(w http.ResponseWriter, q *request) error 
 		return err
 	}
 	u := &uploadMeta{Key: q.key, Initiated: s.now().UTC(), Header: hdrs}
+	acl, err := s.requestACL(q, bi, false, true)
+	if err != nil {
+		return err
+	}
+	u.ACL = aclRef(acl)
 	if v := q.r.Header.Get("X-Amz-Checksum-Algorithm"); v != "" {
 		a, err := checksum.Parse(v)
 		if err != nil {
@@ -206,6 +211,7 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, q *request) erro
 		return err
 	}
 	m.Key, m.ModTime, m.Header, m.SSE, m.UploadID = q.key, s.now().UTC(), u.Header, u.SSE, id
+	m.ACL = u.ACL
 	old, err := s.st.completeUpload(q.r.Context(), q.bucket, id, m, writeCondition(q.r.Header))
 	if err != nil {
 		return err

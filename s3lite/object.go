@@ -29,6 +29,10 @@ func (s *Server) putObject(w http.ResponseWriter, q *request) error {
 	if err != nil {
 		return err
 	}
+	acl, err := s.requestACL(q, bi, false, true)
+	if err != nil {
+		return err
+	}
 	rc, err := parseRequestChecksum(q.r.Header)
 	if err != nil {
 		return err
@@ -53,6 +57,7 @@ func (s *Server) putObject(w http.ResponseWriter, q *request) error {
 	if err != nil {
 		return err
 	}
+	m.ACL = aclRef(acl)
 	old, err := s.st.putObject(q.r.Context(), q.bucket, m, writeCondition(q.r.Header))
 	if err != nil {
 		s.st.removeFiles([]string{m.Parts[0].File})

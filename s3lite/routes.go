@@ -53,9 +53,6 @@ type route struct {
 	sub string
 	// header, when set, must be present (CopyObject, UploadPartCopy).
 	header string
-	// unauth marks an S3 route served without SigV4 whatever its subresources (CORS
-	// preflight: browsers send no credentials with it).
-	unauth bool
 	name   string
 	h      handlerFunc
 	// limit bounds the decoded body: -1 object data (Server.maxObject), 0 none, > 0 an
@@ -63,6 +60,9 @@ type route struct {
 	limit int64
 	// timeout bounds the operation; 0: none (streaming operations).
 	timeout time.Duration
+	// action is the IAM action bucket policies name the operation by (authz.go); ""
+	// (health checks) none.
+	action string
 }
 
 // maxObjectSize is S3's single PUT limit (5 GiB) and part size limit.
@@ -73,47 +73,60 @@ var routes = []route{
 	{path: pathHealthLive, name: "HealthLive", h: (*Server).healthLive, timeout: 5 * time.Second},
 	{path: pathHealthReady, name: "HealthReady", h: (*Server).healthReady, timeout: 5 * time.Second},
 
-	{method: http.MethodGet, level: levelService, name: "ListBuckets", h: (*Server).listBuckets, timeout: time.Minute},
+	{method: http.MethodGet, level: levelService, name: "ListBuckets", action: "s3:ListAllMyBuckets", h: (*Server).listBuckets, timeout: time.Minute},
 
-	{method: http.MethodGet, level: levelBucket, sub: "location", name: "GetBucketLocation", h: (*Server).getBucketLocation, timeout: time.Minute},
-	{method: http.MethodPut, level: levelBucket, sub: "encryption", name: "PutBucketEncryption", h: (*Server).putBucketEncryption, limit: maxXMLBody, timeout: time.Minute},
-	{method: http.MethodGet, level: levelBucket, sub: "encryption", name: "GetBucketEncryption", h: (*Server).getBucketEncryption, timeout: time.Minute},
-	{method: http.MethodDelete, level: levelBucket, sub: "encryption", name: "DeleteBucketEncryption", h: (*Server).deleteBucketEncryption, timeout: time.Minute},
-	{method: http.MethodGet, level: levelBucket, sub: "uploads", name: "ListMultipartUploads", h: (*Server).listMultipartUploads, timeout: time.Minute},
-	{method: http.MethodPost, level: levelBucket, sub: "delete", name: "DeleteObjects", h: (*Server).deleteObjects, limit: maxXMLBody, timeout: 5 * time.Minute},
-	{method: http.MethodGet, level: levelBucket, name: "ListObjects", h: (*Server).listObjects, timeout: time.Minute},
-	{method: http.MethodPut, level: levelBucket, name: "CreateBucket", h: (*Server).createBucket, limit: maxXMLBody, timeout: time.Minute},
-	{method: http.MethodHead, level: levelBucket, name: "HeadBucket", h: (*Server).headBucket, timeout: time.Minute},
-	{method: http.MethodDelete, level: levelBucket, name: "DeleteBucket", h: (*Server).deleteBucket, timeout: time.Minute},
-	{method: http.MethodOptions, level: levelBucket, unauth: true, name: "PreflightBucket", h: (*Server).preflight, timeout: time.Minute},
-
-	{method: http.MethodPut, level: levelBucket, sub: "cors", name: "PutBucketCors", h: (*Server).putBucketCors, limit: maxXMLBody, timeout: time.Minute},
-	{method: http.MethodGet, level: levelBucket, sub: "cors", name: "GetBucketCors", h: (*Server).getBucketCors, timeout: time.Minute},
-	{method: http.MethodDelete, level: levelBucket, sub: "cors", name: "DeleteBucketCors", h: (*Server).deleteBucketCors, timeout: time.Minute},
-	{method: http.MethodPut, level: levelBucket, sub: "lifecycle", name: "PutBucketLifecycleConfiguration", h: (*Server).putBucketLifecycle, limit: maxXMLBody, timeout: time.Minute},
-	{method: http.MethodGet, level: levelBucket, sub: "lifecycle", name: "GetBucketLifecycleConfiguration", h: (*Server).getBucketLifecycle, timeout: time.Minute},
-	{method: http.MethodDelete, level: levelBucket, sub: "lifecycle", name: "DeleteBucketLifecycle", h: (*Server).deleteBucketLifecycle, timeout: time.Minute},
+	{method: http.MethodGet, level: levelBucket, sub: "location", name: "GetBucketLocation", action: "s3:GetBucketLocation", h: (*Server).getBucketLocation, timeout: time.Minute},
+	{method: http.MethodPut, level: levelBucket, sub: "encryption", name: "PutBucketEncryption", action: "s3:PutEncryptionConfiguration", h: (*Server).putBucketEncryption, limit: maxXMLBody, timeout: time.Minute},
+	{method: http.MethodGet, level: levelBucket, sub: "encryption", name: "GetBucketEncryption", action: "s3:GetEncryptionConfiguration", h: (*Server).getBucketEncryption, timeout: time.Minute},
+	{method: http.MethodDelete, level: levelBucket, sub: "encryption", name: "DeleteBucketEncryption", action: "s3:PutEncryptionConfiguration", h: (*Server).deleteBucketEncryption, timeout: time.Minute},
+	{method: http.MethodPut, level: levelBucket, sub: "policy", name: "PutBucketPolicy", action: "s3:PutBucketPolicy", h: (*Server).putBucketPolicy, limit: maxXMLBody, timeout: time.Minute},
+	{method: http.MethodGet, level: levelBucket, sub: "policy", name: "GetBucketPolicy", action: "s3:GetBucketPolicy", h: (*Server).getBucketPolicy, timeout: time.Minute},
+	{method: http.MethodDelete, level: levelBucket, sub: "policy", name: "DeleteBucketPolicy", action: "s3:DeleteBucketPolicy", h: (*Server).deleteBucketPolicy, timeout: time.Minute},
+	{method: http.MethodGet, level: levelBucket, sub: "policyStatus", name: "GetBucketPolicyStatus", action: "s3:GetBucketPolicyStatus", h: (*Server).getBucketPolicyStatus, timeout: time.Minute},
+	{method: http.MethodPut, level: levelBucket, sub: "acl", name: "PutBucketAcl", action: "s3:PutBucketAcl", h: (*Server).putBucketACL, limit: maxXMLBody, timeout: time.Minute},
+	{method: http.MethodGet, level: levelBucket, sub: "acl", name: "GetBucketAcl", action: "s3:GetBucketAcl", h: (*Server).getBucketACL, timeout: time.Minute},
+	{method: http.MethodPut, level: levelBucket, sub: "ownershipControls", name: "PutBucketOwnershipControls", action: "s3:PutBucketOwnershipControls", h: (*Server).putBucketOwnershipControls, limit: maxXMLBody, timeout: time.Minute},
+	{method: http.MethodGet, level: levelBucket, sub: "ownershipControls", name: "GetBucketOwnershipControls", action: "s3:GetBucketOwnershipControls", h: (*Server).getBucketOwnershipControls, timeout: time.Minute},
+	{method: http.MethodDelete, level: levelBucket, sub: "ownershipControls", name: "DeleteBucketOwnershipControls", action: "s3:PutBucketOwnershipControls", h: (*Server).deleteBucketOwnershipControls, timeout: time.Minute},
+	{method: http.MethodPut, level: levelBucket, sub: "publicAccessBlock", name: "PutPublicAccessBlock", action: "s3:PutBucketPublicAccessBlock", h: (*Server).putPublicAccessBlock, limit: maxXMLBody, timeout: time.Minute},
+	{method: http.MethodGet, level: levelBucket, sub: "publicAccessBlock", name: "GetPublicAccessBlock", action: "s3:GetBucketPublicAccessBlock", h: (*Server).getPublicAccessBlock, timeout: time.Minute},
+	{method: http.MethodDelete, level: levelBucket, sub: "publicAccessBlock", name: "DeletePublicAccessBlock", action: "s3:PutBucketPublicAccessBlock", h: (*Server).deletePublicAccessBlock, timeout: time.Minute},
+	{method: http.MethodGet, level: levelBucket, sub: "uploads", name: "ListMultipartUploads", action: "s3:ListBucketMultipartUploads", h: (*Server).listMultipartUploads, timeout: time.Minute},
+	{method: http.MethodPost, level: levelBucket, sub: "delete", name: "DeleteObjects", action: "s3:DeleteObject", h: (*Server).deleteObjects, limit: maxXMLBody, timeout: 5 * time.Minute},
+	{method: http.MethodGet, level: levelBucket, name: "ListObjects", action: "s3:ListBucket", h: (*Server).listObjects, timeout: time.Minute},
+	{method: http.MethodPut, level: levelBucket, name: "CreateBucket", action: "s3:CreateBucket", h: (*Server).createBucket, limit: maxXMLBody, timeout: time.Minute},
+	{method: http.MethodHead, level: levelBucket, name: "HeadBucket", action: "s3:ListBucket", h: (*Server).headBucket, timeout: time.Minute},
+	{method: http.MethodDelete, level: levelBucket, name: "DeleteBucket", action: "s3:DeleteBucket", h: (*Server).deleteBucket, timeout: time.Minute},
+	{method: http.MethodOptions, level: levelBucket, name: "PreflightBucket", action: actionPublic, h: (*Server).preflight, timeout: time.Minute},
+	{method: http.MethodPut, level: levelBucket, sub: "cors", name: "PutBucketCors", action: "s3:PutBucketCORS", h: (*Server).putBucketCors, limit: maxXMLBody, timeout: time.Minute},
+	{method: http.MethodGet, level: levelBucket, sub: "cors", name: "GetBucketCors", action: "s3:GetBucketCORS", h: (*Server).getBucketCors, timeout: time.Minute},
+	{method: http.MethodDelete, level: levelBucket, sub: "cors", name: "DeleteBucketCors", action: "s3:PutBucketCORS", h: (*Server).deleteBucketCors, timeout: time.Minute},
+	{method: http.MethodPut, level: levelBucket, sub: "lifecycle", name: "PutBucketLifecycleConfiguration", action: "s3:PutLifecycleConfiguration", h: (*Server).putBucketLifecycle, limit: maxXMLBody, timeout: time.Minute},
+	{method: http.MethodGet, level: levelBucket, sub: "lifecycle", name: "GetBucketLifecycleConfiguration", action: "s3:GetLifecycleConfiguration", h: (*Server).getBucketLifecycle, timeout: time.Minute},
+	{method: http.MethodDelete, level: levelBucket, sub: "lifecycle", name: "DeleteBucketLifecycle", action: "s3:PutLifecycleConfiguration", h: (*Server).deleteBucketLifecycle, timeout: time.Minute},
 	// Configurations s3lite does not offer: their GETs answer "never set" (unimplemented.go).
-	{method: http.MethodGet, level: levelBucket, sub: "website", name: "GetBucketWebsite", h: (*Server).getBucketWebsite, timeout: time.Minute},
-	{method: http.MethodGet, level: levelBucket, sub: "replication", name: "GetBucketReplication", h: (*Server).getBucketReplication, timeout: time.Minute},
-	{method: http.MethodGet, level: levelBucket, sub: "object-lock", name: "GetObjectLockConfiguration", h: (*Server).getObjectLockConfiguration, timeout: time.Minute},
-	{method: http.MethodGet, level: levelBucket, sub: "logging", name: "GetBucketLogging", h: (*Server).getBucketLogging, timeout: time.Minute},
-	{method: http.MethodGet, level: levelBucket, sub: "notification", name: "GetBucketNotificationConfiguration", h: (*Server).getBucketNotification, timeout: time.Minute},
-	{method: http.MethodGet, level: levelBucket, sub: "accelerate", name: "GetBucketAccelerateConfiguration", h: (*Server).getBucketAccelerate, timeout: time.Minute},
-	{method: http.MethodGet, level: levelBucket, sub: "requestPayment", name: "GetBucketRequestPayment", h: (*Server).getBucketRequestPayment, timeout: time.Minute},
+	{method: http.MethodGet, level: levelBucket, sub: "website", name: "GetBucketWebsite", action: "s3:GetBucketWebsite", h: (*Server).getBucketWebsite, timeout: time.Minute},
+	{method: http.MethodGet, level: levelBucket, sub: "replication", name: "GetBucketReplication", action: "s3:GetReplicationConfiguration", h: (*Server).getBucketReplication, timeout: time.Minute},
+	{method: http.MethodGet, level: levelBucket, sub: "object-lock", name: "GetObjectLockConfiguration", action: "s3:GetBucketObjectLockConfiguration", h: (*Server).getObjectLockConfiguration, timeout: time.Minute},
+	{method: http.MethodGet, level: levelBucket, sub: "logging", name: "GetBucketLogging", action: "s3:GetBucketLogging", h: (*Server).getBucketLogging, timeout: time.Minute},
+	{method: http.MethodGet, level: levelBucket, sub: "notification", name: "GetBucketNotificationConfiguration", action: "s3:GetBucketNotification", h: (*Server).getBucketNotification, timeout: time.Minute},
+	{method: http.MethodGet, level: levelBucket, sub: "accelerate", name: "GetBucketAccelerateConfiguration", action: "s3:GetAccelerateConfiguration", h: (*Server).getBucketAccelerate, timeout: time.Minute},
+	{method: http.MethodGet, level: levelBucket, sub: "requestPayment", name: "GetBucketRequestPayment", action: "s3:GetBucketRequestPayment", h: (*Server).getBucketRequestPayment, timeout: time.Minute},
 
-	{method: http.MethodPost, level: levelObject, sub: "uploads", name: "CreateMultipartUpload", h: (*Server).createMultipartUpload, timeout: time.Minute},
-	{method: http.MethodPost, level: levelObject, sub: "uploadId", name: "CompleteMultipartUpload", h: (*Server).completeMultipartUpload, limit: maxXMLBody},
-	{method: http.MethodPut, level: levelObject, sub: "uploadId", header: "x-amz-copy-source", name: "UploadPartCopy", h: (*Server).uploadPartCopy},
-	{method: http.MethodPut, level: levelObject, sub: "uploadId", name: "UploadPart", h: (*Server).uploadPart, limit: -1},
-	{method: http.MethodGet, level: levelObject, sub: "uploadId", name: "ListParts", h: (*Server).listParts, timeout: time.Minute},
-	{method: http.MethodDelete, level: levelObject, sub: "uploadId", name: "AbortMultipartUpload", h: (*Server).abortMultipartUpload, timeout: time.Minute},
-	{method: http.MethodPut, level: levelObject, header: "x-amz-copy-source", name: "CopyObject", h: (*Server).copyObject},
-	{method: http.MethodPut, level: levelObject, name: "PutObject", h: (*Server).putObject, limit: -1},
-	{method: http.MethodGet, level: levelObject, name: "GetObject", h: (*Server).getObject},
-	{method: http.MethodHead, level: levelObject, name: "HeadObject", h: (*Server).headObject, timeout: time.Minute},
-	{method: http.MethodDelete, level: levelObject, name: "DeleteObject", h: (*Server).deleteObject, timeout: time.Minute},
-	{method: http.MethodOptions, level: levelObject, unauth: true, name: "PreflightObject", h: (*Server).preflight, timeout: time.Minute},
+	{method: http.MethodPut, level: levelObject, sub: "acl", name: "PutObjectAcl", action: "s3:PutObjectAcl", h: (*Server).putObjectACL, limit: maxXMLBody, timeout: time.Minute},
+	{method: http.MethodGet, level: levelObject, sub: "acl", name: "GetObjectAcl", action: "s3:GetObjectAcl", h: (*Server).getObjectACL, timeout: time.Minute},
+	{method: http.MethodPost, level: levelObject, sub: "uploads", name: "CreateMultipartUpload", action: "s3:PutObject", h: (*Server).createMultipartUpload, timeout: time.Minute},
+	{method: http.MethodPost, level: levelObject, sub: "uploadId", name: "CompleteMultipartUpload", action: "s3:PutObject", h: (*Server).completeMultipartUpload, limit: maxXMLBody},
+	{method: http.MethodPut, level: levelObject, sub: "uploadId", header: "x-amz-copy-source", name: "UploadPartCopy", action: "s3:PutObject", h: (*Server).uploadPartCopy},
+	{method: http.MethodPut, level: levelObject, sub: "uploadId", name: "UploadPart", action: "s3:PutObject", h: (*Server).uploadPart, limit: -1},
+	{method: http.MethodGet, level: levelObject, sub: "uploadId", name: "ListParts", action: "s3:ListMultipartUploadParts", h: (*Server).listParts, timeout: time.Minute},
+	{method: http.MethodDelete, level: levelObject, sub: "uploadId", name: "AbortMultipartUpload", action: "s3:AbortMultipartUpload", h: (*Server).abortMultipartUpload, timeout: time.Minute},
+	{method: http.MethodPut, level: levelObject, header: "x-amz-copy-source", name: "CopyObject", action: "s3:PutObject", h: (*Server).copyObject},
+	{method: http.MethodPut, level: levelObject, name: "PutObject", action: "s3:PutObject", h: (*Server).putObject, limit: -1},
+	{method: http.MethodGet, level: levelObject, name: "GetObject", action: "s3:GetObject", h: (*Server).getObject},
+	{method: http.MethodHead, level: levelObject, name: "HeadObject", action: "s3:GetObject", h: (*Server).headObject, timeout: time.Minute},
+	{method: http.MethodDelete, level: levelObject, name: "DeleteObject", action: "s3:DeleteObject", h: (*Server).deleteObject, timeout: time.Minute},
+	{method: http.MethodOptions, level: levelObject, name: "PreflightObject", action: actionPublic, h: (*Server).preflight, timeout: time.Minute},
 }
 
 // subresources are the query keys that select a route.
@@ -122,7 +135,8 @@ var subresources = map[string]bool{"location": true, "encryption": true, "upload
 	// Not implemented (unimplemented.go): 501 naming the operation, or the "never set" GET.
 	"website": true, "replication": true, "object-lock": true, "logging": true, "notification": true,
 	"accelerate": true, "requestPayment": true, "retention": true, "legal-hold": true, "restore": true,
-	"select": true, "torrent": true, "analytics": true, "inventory": true, "metrics": true, "intelligent-tiering": true}
+	"select": true, "torrent": true, "analytics": true, "inventory": true, "metrics": true, "intelligent-tiering": true,
+	"policy": true, "policyStatus": true, "acl": true, "ownershipControls": true, "publicAccessBlock": true}
 
 // plainParams are query keys that are parameters, not subresources. Any
 // other key names an S3 feature s3lite does not have: 501.
@@ -177,7 +191,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	rt := findRoute(r, lvl, sub)
-	if rt != nil && (rt.path != "" || rt.unauth) {
+	if rt != nil && (rt.path != "" || rt.action == actionPublic) {
 		r, cancel := httproute.WithTimeout(r, rt.timeout)
 		defer cancel()
 		if err := rt.h(s, w, &request{r: r, bucket: bucket, key: key}); err != nil {
@@ -188,6 +202,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.corsActual(w, r, bucket)
 
 	auth, err := s.verifier.Verify(r)
+	if errors.Is(err, sigv4.ErrMissingAuth) {
+		auth, err = sigv4.Anonymous(r)
+		if err == nil && (unsupported != nil || rt == nil) {
+			err = errAccessDenied
+		}
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -209,6 +229,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if err := s.authorize(r, rt, bucket, key, auth); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	body, err := s.routeBody(rt, auth)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -222,6 +246,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err = rt.bodyError(err)
+	if errors.Is(err, errNoSuchKey) {
+		err = s.missingKeyError(r, bucket, key, auth, err)
+	}
 	if errors.Is(err, errObjectTampered) {
 		s.dmg.report(bucket, key, err)
 	}
@@ -248,7 +275,7 @@ func findRoute(r *http.Request, lvl level, sub string) *route {
 			}
 			continue
 		}
-		if c.level == lvl && (c.sub == sub || c.unauth) && (c.header == "" || r.Header.Get(c.header) != "") {
+		if c.level == lvl && (c.sub == sub || c.action == actionPublic) && (c.header == "" || r.Header.Get(c.header) != "") {
 			return c
 		}
 	}

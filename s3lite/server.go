@@ -94,6 +94,11 @@ type Server struct {
 	// maxObjectSize; tests make it small.
 	maxObject int64
 
+	// root is the access key that owns everything in answers to anonymous requests (the
+	// first of Config.Credentials in sort order).
+	root     string
+	policies policyCache // parsed bucket policies (authz.go)
+
 	sweeper   *uploadSweeper
 	closeOnce sync.Once
 	closeErr  error
@@ -121,8 +126,12 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.Now = time.Now
 	}
 	creds := make(map[string]string, len(cfg.Credentials))
+	root := ""
 	for k, v := range cfg.Credentials {
 		creds[k] = v
+		if root == "" || k < root {
+			root = k
+		}
 	}
 	cfg.Credentials = creds
 	dmg := &damageLog{log: func(bucket, key string, err error) {
@@ -136,7 +145,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, st: st, dmg: dmg, maxObject: maxObjectSize}
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, st: st, dmg: dmg, maxObject: maxObjectSize, root: root}
 	s.keys = &keyring{db: st.db, kms: cfg.KMS, keyID: cfg.DefaultKeyID, warn: cfg.Logger.Warn, loaded: st.migrateObjectMACs}
 	st.keys = s.keys
 	if cfg.KMS == nil {

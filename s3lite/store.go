@@ -57,6 +57,17 @@ type bucketInfo struct {
 	CORS *corsConfiguration `json:"cors,omitempty"`
 	// Lifecycle is the bucket's lifecycle configuration (lifecycle.go); nil: none.
 	Lifecycle *lifecycleConfiguration `json:"lc,omitempty"`
+	// Policy is the bucket policy as put (served back byte for byte); "" none.
+	Policy string `json:"policy,omitempty"`
+	// PolicyLocksOwner: the policy was put with x-amz-confirm-remove-self-bucket-access,
+	// so its Deny statements bind the owner on the bucket policy operations too.
+	PolicyLocksOwner bool `json:"policyLock,omitempty"`
+	// ACL is the bucket's ACL; nil is the default (owner FULL_CONTROL).
+	ACL *[]aclGrant `json:"acl,omitempty"`
+	// Ownership is the ObjectOwnership of the bucket's ownership controls; "" none.
+	Ownership string `json:"own,omitempty"`
+	// PublicAccess is the bucket's public access block; nil none.
+	PublicAccess *publicAccessBlock `json:"pab,omitempty"`
 }
 
 // bucketSSE is a bucket's default encryption.

@@ -40,6 +40,7 @@ type objectMeta struct {
 	UploadID     string            `json:"uid,omitempty"`
 	Parts        []partMeta        `json:"parts"`
 	SSE          map[string]string `json:"sse,omitempty"`
+	ACL          *[]aclGrant       `json:"acl,omitempty"` // nil: the default (owner FULL_CONTROL); see aclRef
 }
 
 // getObject returns the record of bucket/key, or errNoSuchBucket, errNoSuchKey or

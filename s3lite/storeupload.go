@@ -21,6 +21,7 @@ type uploadMeta struct {
 	ChecksumAlgo string            `json:"cka,omitempty"`
 	ChecksumType string            `json:"ckt,omitempty"`
 	SSE          map[string]string `json:"sse,omitempty"`
+	ACL          *[]aclGrant       `json:"acl,omitempty"` // the completed object's ACL; see aclRef
 }
 
 // partRecordKey is the bolt key of part n: 4 bytes big-endian, so parts

@@ -360,3 +360,25 @@ func ContentEncoding(h http.Header) string {
 	}
 	return strings.Join(keep, ",")
 }
+
+// Anonymous returns the Auth of an unsigned request (no Authorization header, no presigned
+// query: Verify returned ErrMissingAuth): AccessKey "", and the body decoded as its
+// x-amz-content-sha256 says: as sent when absent or UNSIGNED-PAYLOAD, aws-chunked with
+// trailing checksums for STREAMING-UNSIGNED-PAYLOAD-TRAILER (what SDKs send without
+// credentials), checked against a hex SHA-256. A signed streaming mode without a signature
+// is ErrMissingAuth.
+func Anonymous(r *http.Request) (*Auth, error) {
+	v := r.Header.Get("X-Amz-Content-Sha256")
+	mode := modeUnsigned
+	if v != "" {
+		m, err := parsePayloadMode(v)
+		if err != nil {
+			return nil, err
+		}
+		mode = m
+	}
+	if mode == modeStreamSigned || mode == modeStreamSignedTrailer {
+		return nil, fmt.Errorf("%w: %s without a signature", ErrMissingAuth, v)
+	}
+	return (&Verifier{}).auth(r, "", false, mode, v, nil)
+}
