@@ -206,6 +206,9 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, q *request) erro
 		return err
 	}
 	m.Key, m.ModTime, m.Header, m.SSE, m.UploadID = q.key, s.now().UTC(), u.Header, u.SSE, id
+	if m.versioning, err = s.versionedState(q); err != nil {
+		return err
+	}
 	old, err := s.st.completeUpload(q.r.Context(), q.bucket, id, m, writeCondition(q.r.Header))
 	if err != nil {
 		return err
@@ -217,6 +220,7 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, q *request) erro
 		res.setChecksum(m.ChecksumAlgo, m.Checksum)
 	}
 	setSSEHeaders(w.Header(), m.SSE, nil)
+	setVersionHeader(w.Header(), m)
 	writeXML(w, http.StatusOK, res)
 	return nil
 }

@@ -53,6 +53,7 @@ func (s *Server) putObject(w http.ResponseWriter, q *request) error {
 	if err != nil {
 		return err
 	}
+	m.versioning = bi.Versioning
 	old, err := s.st.putObject(q.r.Context(), q.bucket, m, writeCondition(q.r.Header))
 	if err != nil {
 		s.st.removeFiles([]string{m.Parts[0].File})
@@ -61,6 +62,7 @@ func (s *Server) putObject(w http.ResponseWriter, q *request) error {
 	s.st.removeFiles(old)
 	h := w.Header()
 	h.Set("ETag", `"`+m.ETag+`"`)
+	setVersionHeader(h, m)
 	setSSEHeaders(h, m.SSE, &sreq)
 	setChecksumHeaders(h, m)
 	w.WriteHeader(http.StatusOK)
@@ -129,12 +131,18 @@ func (s *Server) readObject(w http.ResponseWriter, q *request, withBody bool) er
 	if err != nil {
 		return err
 	}
+	vid, err := requestVersionID(q)
+	if err != nil {
+		return err
+	}
 	// A concurrent overwrite may remove the body between reading the
 	// metadata and opening the files: read the new version then, but only
 	// while nothing of the old one has gone out.
 	tw := &trackingWriter{ResponseWriter: w}
-	return s.missingIsTampered(q.r.Context(), q.bucket, q.key, retryVanished(func() error { return s.readObjectOnce(tw, q, withBody, ssec) },
+	err = s.missingIsTampered(q.r.Context(), q.bucket, q.key, retryVanished(func() error { return s.readObjectOnce(tw, q, withBody, ssec, vid) },
 		func() bool { return !tw.wrote }))
+	setDeleteMarkerHeaders(w.Header(), err)
+	return err
 }
 
 // missingIsTampered turns err, a body file of bucket/key missing after retryVanished, into
@@ -174,8 +182,8 @@ func retryVanished(read func() error, canRetry func() bool) error {
 	}
 }
 
-func (s *Server) readObjectOnce(w http.ResponseWriter, q *request, withBody bool, ssec *sseRequest) error {
-	m, err := s.st.getObject(q.r.Context(), q.bucket, q.key)
+func (s *Server) readObjectOnce(w http.ResponseWriter, q *request, withBody bool, ssec *sseRequest, vid string) error {
+	m, err := s.readVersion(w, q, vid)
 	if err != nil {
 		return err
 	}
@@ -255,6 +263,7 @@ func (s *Server) readObjectOnce(w http.ResponseWriter, q *request, withBody bool
 	h.Set("ETag", `"`+m.ETag+`"`)
 	h.Set("Last-Modified", m.ModTime.UTC().Format(http.TimeFormat))
 	h.Set("Content-Length", strconv.FormatInt(length, 10))
+	setVersionHeader(h, m)
 	setSSEHeaders(h, m.SSE, ssec)
 	if !partial && strings.EqualFold(q.r.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") {
 		setChecksumHeaders(h, m)
@@ -396,15 +405,4 @@ func writeCondition(h http.Header) writeCond {
 		}
 		return nil
 	}
-}
-
-// deleteObject answers DeleteObject: 204 whether or not the key existed.
-func (s *Server) deleteObject(w http.ResponseWriter, q *request) error {
-	old, err := s.st.deleteObject(q.r.Context(), q.bucket, q.key)
-	if err != nil {
-		return err
-	}
-	s.st.removeFiles(old)
-	w.WriteHeader(http.StatusNoContent)
-	return nil
 }

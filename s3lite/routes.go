@@ -76,6 +76,9 @@ var routes = []route{
 	{method: http.MethodPut, level: levelBucket, sub: "encryption", name: "PutBucketEncryption", h: (*Server).putBucketEncryption, limit: maxXMLBody, timeout: time.Minute},
 	{method: http.MethodGet, level: levelBucket, sub: "encryption", name: "GetBucketEncryption", h: (*Server).getBucketEncryption, timeout: time.Minute},
 	{method: http.MethodDelete, level: levelBucket, sub: "encryption", name: "DeleteBucketEncryption", h: (*Server).deleteBucketEncryption, timeout: time.Minute},
+	{method: http.MethodPut, level: levelBucket, sub: "versioning", name: "PutBucketVersioning", h: (*Server).putBucketVersioning, limit: maxXMLBody, timeout: time.Minute},
+	{method: http.MethodGet, level: levelBucket, sub: "versioning", name: "GetBucketVersioning", h: (*Server).getBucketVersioning, timeout: time.Minute},
+	{method: http.MethodGet, level: levelBucket, sub: "versions", name: "ListObjectVersions", h: (*Server).listObjectVersions, timeout: time.Minute},
 	{method: http.MethodGet, level: levelBucket, sub: "uploads", name: "ListMultipartUploads", h: (*Server).listMultipartUploads, timeout: time.Minute},
 	{method: http.MethodPost, level: levelBucket, sub: "delete", name: "DeleteObjects", h: (*Server).deleteObjects, limit: maxXMLBody, timeout: 5 * time.Minute},
 	{method: http.MethodGet, level: levelBucket, name: "ListObjects", h: (*Server).listObjects, timeout: time.Minute},
@@ -97,7 +100,8 @@ var routes = []route{
 }
 
 // subresources are the query keys that select a route.
-var subresources = map[string]bool{"location": true, "encryption": true, "uploads": true, "delete": true, "uploadId": true}
+var subresources = map[string]bool{"location": true, "encryption": true, "uploads": true, "delete": true, "uploadId": true,
+	"versioning": true, "versions": true}
 
 // plainParams are query keys that are parameters, not subresources. Any
 // other key names an S3 feature s3lite does not have: 501.
@@ -105,7 +109,7 @@ var plainParams = map[string]bool{
 	"prefix": true, "delimiter": true, "marker": true, "max-keys": true, "list-type": true,
 	"continuation-token": true, "start-after": true, "encoding-type": true, "fetch-owner": true,
 	"key-marker": true, "upload-id-marker": true, "max-uploads": true, "max-parts": true,
-	"part-number-marker": true, "partNumber": true, "x-id": true,
+	"part-number-marker": true, "partNumber": true, "x-id": true, "versionId": true, "version-id-marker": true,
 	"max-buckets": true, "bucket-region": true,
 	// MinIO's listing extension (user metadata in listings); listings
 	// without it are still correct.
@@ -144,7 +148,6 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 				sub = k
 			}
 		case plainParams[k], isAuthParam(k):
-		case k == "versionId" && q.Get(k) == "null":
 		default:
 			unsupported = withMsg(errNotImplemented, "The "+k+" API is not implemented by this server")
 		}
