@@ -264,6 +264,9 @@ func (s *Server) readObjectOnce(w http.ResponseWriter, q *request, withBody bool
 	h.Set("Last-Modified", m.ModTime.UTC().Format(http.TimeFormat))
 	h.Set("Content-Length", strconv.FormatInt(length, 10))
 	setVersionHeader(h, m)
+	if vid != "" {
+		h.Set("X-Amz-Version-Id", vid)
+	}
 	setSSEHeaders(h, m.SSE, ssec)
 	if !partial && strings.EqualFold(q.r.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") {
 		setChecksumHeaders(h, m)

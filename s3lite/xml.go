@@ -131,8 +131,8 @@ type deletedItem struct {
 type deleteErrorItem struct {
 	Key       string `xml:"Key"`
 	VersionID string `xml:"VersionId,omitempty"`
-	Code    string `xml:"Code"`
-	Message string `xml:"Message"`
+	Code      string `xml:"Code"`
+	Message   string `xml:"Message"`
 }
 
 type deleteResult struct {
