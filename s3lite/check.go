@@ -283,6 +283,9 @@ func (c *checker) records() error {
 
 // bodies checks the body files of object m.
 func (c *checker) bodies(bucket string, m *objectMeta) {
+	if m.DeleteMarker {
+		return // a delete marker has no body
+	}
 	if err := checkRecordSize(m); err != nil {
 		c.problem("object %s/%s: %v", bucket, m.Key, err)
 		return
