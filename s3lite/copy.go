@@ -75,16 +75,16 @@ func (s *Server) openCopySource(q *request) (*copySource, error) {
 // safe: fn answers and commits only after the whole source was read, and a
 // failed read leaves no temp file.
 func (s *Server) withCopySource(q *request, fn func(*copySource) error) error {
-	var bucket, key string
+	var bucket, key, vid string
 	err := retryVanished(func() error {
 		src, err := s.openCopySource(q)
 		if err != nil {
 			return err
 		}
-		bucket, key = src.bucket, src.key
+		bucket, key, vid = src.bucket, src.key, src.version
 		return fn(src)
 	}, func() bool { return true })
-	return s.missingIsTampered(q.r.Context(), bucket, key, err)
+	return s.missingIsTampered(q.r.Context(), bucket, key, vid, err)
 }
 
 // openSourceRange returns a reader of the plaintext [off, off+length) of

@@ -139,21 +139,27 @@ func (s *Server) readObject(w http.ResponseWriter, q *request, withBody bool) er
 	// metadata and opening the files: read the new version then, but only
 	// while nothing of the old one has gone out.
 	tw := &trackingWriter{ResponseWriter: w}
-	err = s.missingIsTampered(q.r.Context(), q.bucket, q.key, retryVanished(func() error { return s.readObjectOnce(tw, q, withBody, ssec, vid) },
+	err = s.missingIsTampered(q.r.Context(), q.bucket, q.key, vid, retryVanished(func() error { return s.readObjectOnce(tw, q, withBody, ssec, vid) },
 		func() bool { return !tw.wrote }))
 	setDeleteMarkerHeaders(w.Header(), err)
 	return err
 }
 
-// missingIsTampered turns err, a body file of bucket/key missing after retryVanished, into
-// errObjectTampered if the object's current record still refers to that file: the file is
-// gone, not replaced by a concurrent overwrite.
-func (s *Server) missingIsTampered(ctx context.Context, bucket, key string, err error) error {
+// missingIsTampered turns err, a body file of bucket/key (version vid, "" for the current
+// one) missing after retryVanished, into errObjectTampered if the record still refers to
+// that file: the file is gone, not replaced by a concurrent overwrite.
+func (s *Server) missingIsTampered(ctx context.Context, bucket, key, vid string, err error) error {
 	var pe *fs.PathError
 	if !errors.Is(err, os.ErrNotExist) || errors.Is(err, errObjectTampered) || !errors.As(err, &pe) {
 		return err
 	}
-	m, merr := s.st.getObject(ctx, bucket, key)
+	get := s.st.getObject
+	if vid != "" {
+		get = func(ctx context.Context, bucket, key string) (*objectMeta, error) {
+			return s.st.getObjectVersion(ctx, bucket, key, vid)
+		}
+	}
+	m, merr := get(ctx, bucket, key)
 	if merr != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -206,5 +207,27 @@ func TestVersionOrderStoppedClock(t *testing.T) {
 	out, err := e.s3.ListObjectVersions(context.Background(), &s3.ListObjectVersionsInput{Bucket: aws.String(b)})
 	if got := versionLines(out); err != nil || strings.Join(got, " ") != "k@"+ids[2]+"* k@"+ids[1]+" k@"+ids[0] {
 		t.Errorf("stopped clock listing %v %v", got, err)
+	}
+}
+
+// TestMissingVersionBody: a noncurrent version whose body file is gone answers
+// XMinioObjectTampered, and only that version.
+func TestMissingVersionBody(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	b := e.bucket("vmissing")
+	ids := threeVersions(t, e, b)
+	m, err := e.srv.st.getObjectVersion(context.Background(), b, "k", ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(e.srv.st.dataDir, filepath.FromSlash(m.Parts[0].File))); err != nil {
+		t.Fatal(err)
+	}
+	if _, code := getBody(t, e, b, "k", ids[0]); code != "XMinioObjectTampered" {
+		t.Errorf("version without its body: %s", code)
+	}
+	if got, _ := getBody(t, e, b, "k", ids[1]); got != "two" {
+		t.Errorf("another version: %q", got)
 	}
 }
