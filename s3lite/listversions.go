@@ -75,28 +75,20 @@ func (s *Server) listObjectVersions(w http.ResponseWriter, q *request) error {
 		if skipCP != "" && strings.HasPrefix(m.Key, skipCP) {
 			return true
 		}
-		if p.delimiter != "" {
-			rest := m.Key[len(p.prefix):]
-			if i := strings.Index(rest, p.delimiter); i >= 0 {
-				cp := p.prefix + rest[:i+len(p.delimiter)]
-				if cp == lastCP {
-					return true
-				}
-				if n == p.maxKeys {
-					res.IsTruncated = true
-					return false
-				}
-				n++
-				lastCP, lastKey, lastVID = cp, cp, ""
-				res.CommonPrefixes = append(res.CommonPrefixes, commonPrefix{Prefix: enc(cp)})
-				return true
-			}
+		cp := p.commonPrefix(m.Key)
+		if cp != "" && cp == lastCP {
+			return true
 		}
 		if n == p.maxKeys {
 			res.IsTruncated = true
 			return false
 		}
 		n++
+		if cp != "" {
+			lastCP, lastKey, lastVID = cp, cp, ""
+			res.CommonPrefixes = append(res.CommonPrefixes, commonPrefix{Prefix: enc(cp)})
+			return true
+		}
 		lastKey, lastVID = m.Key, m.versionID()
 		res.Entries = append(res.Entries, versionItem(m, latest, enc, own))
 		return true

@@ -130,15 +130,25 @@ func condTarget(cur *objectMeta) *objectMeta {
 	return cur
 }
 
-// scanObjects calls fn for objects with prefix and key > after, in key
-// order, until fn returns false. Damaged records and delete markers are left out.
-func (st *store) scanObjects(ctx context.Context, bucket, prefix, after string, fn func(*objectMeta) bool) error {
+// listingMACs is the MAC mode of a listing: unchecked when the store key cannot be had
+// now (see macMode.unchecked); an error only when ctx is done.
+func (st *store) listingMACs(ctx context.Context) (macMode, error) {
 	mm, err := st.macs(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
-			return err
+			return mm, err
 		}
 		mm = macMode{unchecked: true}
+	}
+	return mm, nil
+}
+
+// scanObjects calls fn for objects with prefix and key > after, in key
+// order, until fn returns false. Damaged records and delete markers are left out.
+func (st *store) scanObjects(ctx context.Context, bucket, prefix, after string, fn func(*objectMeta) bool) error {
+	mm, err := st.listingMACs(ctx)
+	if err != nil {
+		return err
 	}
 	return st.view(ctx, func(tx *bolt.Tx) error {
 		b, err := bucketOf(tx, bucket)

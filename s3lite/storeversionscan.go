@@ -23,12 +23,9 @@ func versionName(k []byte) string {
 // keyMarker (after its version vidMarker, if not ""), until fn returns false. Damaged
 // records are left out, as in listings of objects.
 func (st *store) scanVersions(ctx context.Context, bucket, prefix, keyMarker, vidMarker string, fn func(m *objectMeta, latest bool) bool) error {
-	mm, err := st.macs(ctx)
+	mm, err := st.listingMACs(ctx)
 	if err != nil {
-		if ctx.Err() != nil {
-			return err
-		}
-		mm = macMode{unchecked: true}
+		return err
 	}
 	return st.view(ctx, func(tx *bolt.Tx) error {
 		b, err := bucketOf(tx, bucket)
