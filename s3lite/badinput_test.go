@@ -47,7 +47,7 @@ func TestRejectedRequests(t *testing.T) {
 		{"copy/source-version", func() error {
 			_, err := e.s3.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String(b), Key: aws.String("dst"), CopySource: aws.String(b + "/src?versionId=v1")})
 			return err
-		}, "NotImplemented", 501},
+		}, "InvalidArgument", 400},
 		{"create-upload/full-object-sha256", func() error {
 			_, err := e.s3.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("mp2"),
 				ChecksumAlgorithm: types.ChecksumAlgorithmSha256, ChecksumType: types.ChecksumTypeFullObject})
@@ -129,7 +129,7 @@ func TestRejectedRequests(t *testing.T) {
 }
 
 // TestDeleteObjectsVersioned checks that a DeleteObjects entry naming a
-// version fails alone, with NotImplemented, and leaves the object in place.
+// malformed version id fails alone, with InvalidArgument, and leaves the object in place.
 func TestDeleteObjectsVersioned(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -145,7 +145,7 @@ func TestDeleteObjectsVersioned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(out.Errors) != 1 || aws.ToString(out.Errors[0].Key) != "keep" || aws.ToString(out.Errors[0].Code) != "NotImplemented" {
+	if len(out.Errors) != 1 || aws.ToString(out.Errors[0].Key) != "keep" || aws.ToString(out.Errors[0].Code) != "InvalidArgument" {
 		t.Errorf("errors: %+v", out.Errors)
 	}
 	if len(out.Deleted) != 1 || aws.ToString(out.Deleted[0].Key) != "gone" {

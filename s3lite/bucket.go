@@ -149,27 +149,29 @@ func (s *Server) deleteObjects(w http.ResponseWriter, q *request) error {
 	if len(req.Objects) == 0 || len(req.Objects) > 1000 {
 		return withMsg(errMalformedXML, "A DeleteObjects request must name 1 to 1000 objects.")
 	}
-	if err := s.st.bucketExists(q.r.Context(), q.bucket); err != nil {
+	state, err := s.versionedState(q)
+	if err != nil {
 		return err
 	}
 	res := deleteResult{Xmlns: s3NS}
 	for _, o := range req.Objects {
 		err := checkObjectKey(o.Key)
-		if err == nil && o.VersionID != "" && o.VersionID != "null" {
-			err = withMsg(errNotImplemented, "Versioning is not implemented")
+		if err == nil && o.VersionID != "" {
+			_, err = checkVersionID(o.VersionID)
 		}
+		var out deleteOutcome
 		if err == nil {
 			var old []string
-			old, err = s.st.deleteObject(q.r.Context(), q.bucket, o.Key)
+			out, old, err = s.st.deleteObjectVersion(q.r.Context(), q.bucket, o.Key, o.VersionID, state, s.now().UTC())
 			s.st.removeFiles(old)
 		}
 		if err != nil {
 			a := toAPIError(err)
-			res.Errors = append(res.Errors, deleteErrorItem{Key: o.Key, Code: a.Code, Message: a.Message})
+			res.Errors = append(res.Errors, deleteErrorItem{Key: o.Key, VersionID: o.VersionID, Code: a.Code, Message: a.Message})
 			continue
 		}
 		if !req.Quiet {
-			res.Deleted = append(res.Deleted, deletedItem{Key: o.Key})
+			res.Deleted = append(res.Deleted, deletedEntry(o.Key, o.VersionID, out))
 		}
 	}
 	writeXML(w, http.StatusOK, res)

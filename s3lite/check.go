@@ -1,6 +1,7 @@
 package s3lite
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -166,7 +167,10 @@ func (c *checker) loadKeys(kms KMS) {
 // records checks every bucket, object and upload record and, with repair, moves damaged
 // object records aside and aborts expired uploads.
 func (c *checker) records() error {
-	type moved struct{ bucket, key string }
+	type moved struct {
+		bucket, key string
+		version     bool // key is a noncurrent version's record key
+	}
 	var aside []moved
 	var expired []moved // bucket, upload id
 	err := c.st.db.View(func(tx *bolt.Tx) error {
@@ -186,7 +190,26 @@ func (c *checker) records() error {
 					m, err := readObject(b, c.objectMM, bucket, string(k), v)
 					if err != nil {
 						c.problem("object %s/%s: %v", bucket, k, err)
-						aside = append(aside, moved{bucket, string(k)})
+						aside = append(aside, moved{bucket, string(k), false})
+						return nil
+					}
+					c.bodies(bucket, m)
+					return nil
+				})
+				if err != nil {
+					return err
+				}
+			}
+			if vb := b.Bucket(versionsBucket); vb != nil {
+				err := vb.ForEach(func(k, v []byte) error {
+					if err := c.ctx.Err(); err != nil {
+						return err
+					}
+					c.rep.Objects++
+					m, err := readVersion(b, c.objectMM, bucket, k, v)
+					if err != nil {
+						c.problem("object version %s/%s: %v", bucket, versionName(k), err)
+						aside = append(aside, moved{bucket, string(k), true})
 						return nil
 					}
 					c.bodies(bucket, m)
@@ -205,7 +228,7 @@ func (c *checker) records() error {
 					}
 					if time.Since(u.Initiated) > checkUploadExpiry {
 						c.problem("upload %s of %s/%s: started %s, abandoned", id, bucket, u.Key, u.Initiated.Format(time.RFC3339))
-						expired = append(expired, moved{bucket, string(id)})
+						expired = append(expired, moved{bucket, string(id), false})
 					}
 					return nil
 				})
@@ -223,6 +246,17 @@ func (c *checker) records() error {
 		}
 		for _, m := range aside {
 			b := tx.Bucket(rootBucket).Bucket([]byte(m.bucket))
+			if m.version {
+				vk := []byte(m.key)
+				if err := d.Put([]byte(m.bucket+"/"+versionName(vk)), bytes.Clone(b.Bucket(versionsBucket).Get(vk))); err != nil {
+					return err
+				}
+				if err := deleteNoncurrent(b, vk); err != nil {
+					return err
+				}
+				c.repaired("moved the record of %s/%s aside (bolt bucket %q)", m.bucket, versionName(vk), damagedBucket)
+				continue
+			}
 			ob := b.Bucket(objectsBucket)
 			if err := d.Put([]byte(m.bucket+"/"+m.key), append([]byte(nil), ob.Get([]byte(m.key))...)); err != nil {
 				return err
@@ -249,6 +283,9 @@ func (c *checker) records() error {
 
 // bodies checks the body files of object m.
 func (c *checker) bodies(bucket string, m *objectMeta) {
+	if m.DeleteMarker {
+		return // a delete marker has no body
+	}
 	if err := checkRecordSize(m); err != nil {
 		c.problem("object %s/%s: %v", bucket, m.Key, err)
 		return

@@ -16,6 +16,7 @@ type copySource struct {
 	bucket, key string
 	meta        *objectMeta
 	oek         []byte
+	version     string // the versionId named, "" for the current version
 }
 
 // openCopySource resolves x-amz-copy-source, evaluates the
@@ -23,9 +24,10 @@ type copySource struct {
 // the x-amz-copy-source-server-side-encryption-customer-* headers).
 func (s *Server) openCopySource(q *request) (*copySource, error) {
 	raw := q.r.Header.Get("X-Amz-Copy-Source")
-	raw, version, _ := strings.Cut(raw, "?")
-	if version != "" && version != "versionId=null" {
-		return nil, withMsg(errNotImplemented, "Copying object versions is not implemented")
+	raw, query, _ := strings.Cut(raw, "?")
+	vid, err := copySourceVersion(query)
+	if err != nil {
+		return nil, err
 	}
 	p, err := url.PathUnescape(raw)
 	if err != nil {
@@ -38,7 +40,7 @@ func (s *Server) openCopySource(q *request) (*copySource, error) {
 	if err := checkObjectKey(k); err != nil {
 		return nil, err
 	}
-	m, err := s.st.getObject(q.r.Context(), b, k)
+	m, err := s.copySourceRecord(q, b, k, vid)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +65,7 @@ func (s *Server) openCopySource(q *request) (*copySource, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &copySource{bucket: b, key: k, meta: m, oek: oek}, nil
+	return &copySource{bucket: b, key: k, meta: m, oek: oek, version: vid}, nil
 }
 
 // withCopySource resolves the copy source and runs fn with it. A concurrent
@@ -73,16 +75,16 @@ func (s *Server) openCopySource(q *request) (*copySource, error) {
 // safe: fn answers and commits only after the whole source was read, and a
 // failed read leaves no temp file.
 func (s *Server) withCopySource(q *request, fn func(*copySource) error) error {
-	var bucket, key string
+	var bucket, key, vid string
 	err := retryVanished(func() error {
 		src, err := s.openCopySource(q)
 		if err != nil {
 			return err
 		}
-		bucket, key = src.bucket, src.key
+		bucket, key, vid = src.bucket, src.key, src.version
 		return fn(src)
 	}, func() bool { return true })
-	return s.missingIsTampered(q.r.Context(), bucket, key, err)
+	return s.missingIsTampered(q.r.Context(), bucket, key, vid, err)
 }
 
 // openSourceRange returns a reader of the plaintext [off, off+length) of
@@ -123,7 +125,7 @@ func (s *Server) copyObjectFrom(w http.ResponseWriter, q *request, bi bucketInfo
 	if err != nil {
 		return err
 	}
-	if src.bucket == q.bucket && src.key == q.key && directive != "REPLACE" && sreq.typ == "" && sseTypeOf(src.meta.SSE) != sseC {
+	if src.bucket == q.bucket && src.key == q.key && src.version == "" && directive != "REPLACE" && sreq.typ == "" && sseTypeOf(src.meta.SSE) != sseC {
 		return withMsg(errInvalidRequest, "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 	}
 	acl, err := s.requestACL(q, bi, false, true)
@@ -171,6 +173,7 @@ func (s *Server) copyObjectFrom(w http.ResponseWriter, q *request, bi bucketInfo
 		return err
 	}
 	m.ACL = aclRef(acl)
+	m.versioning = bi.Versioning
 	old, err := s.st.putObject(q.r.Context(), q.bucket, m, writeCondition(q.r.Header))
 	if err != nil {
 		s.st.removeFiles([]string{m.Parts[0].File})
@@ -179,6 +182,8 @@ func (s *Server) copyObjectFrom(w http.ResponseWriter, q *request, bi bucketInfo
 	s.st.removeFiles(old)
 	setSSEHeaders(w.Header(), m.SSE, &sreq)
 	setExpirationHeader(w.Header(), bi.Lifecycle, lifecycleObjectOf(m), m.ModTime)
+	setVersionHeader(w.Header(), m)
+	setCopySourceVersionHeader(w.Header(), src.meta)
 	out := copyObjectResult{Xmlns: s3NS, LastModified: s3Time(m.ModTime), ETag: `"` + m.ETag + `"`}
 	out.setChecksum(m.ChecksumAlgo, m.Checksum)
 	writeXML(w, http.StatusOK, out)
@@ -216,6 +221,7 @@ func (s *Server) uploadPartCopyFrom(w http.ResponseWriter, q *request, src *copy
 	}
 	ssec, _ := parseSSEC(q.r.Header, hdrSSECPrefix, q.r.TLS != nil)
 	setSSEHeaders(w.Header(), u.SSE, ssec)
+	setCopySourceVersionHeader(w.Header(), src.meta)
 	writeXML(w, http.StatusOK, copyPartResult{Xmlns: s3NS, LastModified: s3Time(p.ModTime), ETag: `"` + p.ETag + `"`})
 	return nil
 }

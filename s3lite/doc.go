@@ -11,7 +11,7 @@
 // sentinel errors to S3 error XML; store*.go is the only code touching
 // bbolt and the body files (store.go: open and bucket records, storefile.go:
 // body files, storeobject.go: object records, storeupload.go: multipart
-// uploads); crypto.go holds the key derivation and sealing of the
+// uploads, storeversion.go and storeversionscan.go: object versions); crypto.go holds the key derivation and sealing of the
 // spec (minio-kms.md section 3) and the range decryption; encryption.go
 // reads and writes SSE headers; damaged.go, recordmac.go, storekey.go and
 // bodyhash.go hold the integrity checks, check.go the offline Check.
@@ -30,6 +30,19 @@
 // metadata commit make it visible; Open empties tmp and removes body files
 // no record refers to (a record that no longer decodes keeps every file name
 // found in it), so a crash leaves neither partial objects nor orphans.
+//
+// Versions (versioning.go, listversions.go, storeversion.go): a bucket with versioning
+// Enabled keeps every PUT, copy and multipart completion as a version with its own id
+// (26 lowercase base32hex characters that sort newest first), and DELETE without a
+// version id writes a delete marker; Suspended writes the "null" version, replacing the
+// previous one. The current record of each key (possibly a delete marker) stays where an
+// unversioned bucket keeps it, so unversioned PUT and GET do no extra metadata work;
+// noncurrent versions are records of their own in a second sub-bucket, keyed so a cursor
+// lists keys ascending and each key's versions newest first, each MAC'd and bound to
+// bucket, key and version id. Every version has its own sealed object key and body
+// files: removing a version (DELETE with versionId, lifecycle's expireNoncurrent)
+// removes its record and files and crypto-shreds only it. The sweep and Check see
+// noncurrent records like current ones.
 // Bodies are streamed: nothing holds an object in memory. Unfinished multipart
 // uploads older than Config.UploadExpiry (24 h) are aborted by a background
 // sweeper (uploadexpiry.go).
@@ -42,11 +55,11 @@
 // store key (storekey.go); with a KMS the store key is kept sealed by it.
 //
 // What is verified, and how (damaged.go, recordmac.go, bodyhash.go, check.go):
-//   - every object record has an HMAC-SHA256 under a key derived from the store key,
-//     every bucket record one under the bucket record key, bound to bucket and object
-//     key: an edited record (SSE fields removed, a size, part offset, ETag or
-//     Content-Type changed) or one copied to another key is refused before anything is
-//     read. Records written before MACs get one once; then a missing MAC is refused.
+//   - every object record (current or noncurrent version) has an HMAC-SHA256 under a
+//     key derived from the store key, every bucket record one under the bucket record
+//     key, bound to bucket and object key (and version): an edited record (SSE fields
+//     removed, a size, part offset, ETag or Content-Type changed) or one copied to
+//     another key or version is refused before anything is read. Records written before MACs get one once; then a missing MAC is refused.
 //   - every body file's size is checked against its record when it is opened (HEAD
 //     stats them), so a cut or padded file is refused before a byte is read;
 //   - plaintext bodies end in a trailer of HighwayHash-256 block hashes (one per

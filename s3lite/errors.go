@@ -50,6 +50,7 @@ var (
 	errNoSuchBucket          = errors.New("no such bucket")
 	errNoSuchKey             = errors.New("no such key")
 	errNoSuchUpload          = errors.New("no such upload")
+	errNoSuchVersion         = errors.New("no such version")
 	errNoEncryptionConfig    = errors.New("no bucket encryption config")
 	errNotImplemented        = errors.New("not implemented")
 	errUnexpectedContent     = errors.New("body on a request that takes none")
@@ -151,6 +152,7 @@ var errorTable = []struct {
 	{errMissingContentLength, apiError{"MissingContentLength", 411, "You must provide the Content-Length HTTP header."}},
 	{errNoSuchBucket, apiError{"NoSuchBucket", 404, "The specified bucket does not exist"}},
 	{errNoSuchKey, apiError{"NoSuchKey", 404, "The specified key does not exist."}},
+	{errNoSuchVersion, apiError{"NoSuchVersion", 404, "The specified version does not exist."}},
 	{errNoSuchUpload, apiError{"NoSuchUpload", 404, "The specified multipart upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."}},
 	{errNoEncryptionConfig, apiError{"ServerSideEncryptionConfigurationNotFoundError", 404, "The server side encryption configuration was not found"}},
 	{errNotImplemented, apiError{"NotImplemented", 501, "A header or query you provided implies functionality that is not implemented"}},

@@ -326,6 +326,13 @@ func (e *env) forgeMultipart(t testing.TB, bucket, key string, data []byte, part
 // the whole response body.
 func (e *env) doSigned(t testing.TB, req *http.Request) (int, []byte) {
 	t.Helper()
+	status, _, body := e.doSignedHeader(t, req)
+	return status, body
+}
+
+// doSignedHeader is doSigned that also returns the response headers.
+func (e *env) doSignedHeader(t testing.TB, req *http.Request) (int, http.Header, []byte) {
+	t.Helper()
 	req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
 	req = signer.SignV4(*req, testAccess, testSecret, "", "us-east-1")
 	resp, err := e.ts.Client().Do(req)
@@ -334,7 +341,7 @@ func (e *env) doSigned(t testing.TB, req *http.Request) (int, []byte) {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, body
+	return resp.StatusCode, resp.Header, body
 }
 
 // withSSE sets in's server-side encryption to sse: "s3" (SSE-S3), "kms"

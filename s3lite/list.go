@@ -125,21 +125,17 @@ func (s *Server) list(ctx context.Context, bucket string, p listParams) ([]listE
 		if skipCP != "" && strings.HasPrefix(m.Key, skipCP) {
 			return true
 		}
-		if p.delimiter != "" {
-			rest := m.Key[len(p.prefix):]
-			if i := strings.Index(rest, p.delimiter); i >= 0 {
-				cp := p.prefix + rest[:i+len(p.delimiter)]
-				if cp == lastCP {
-					return true
-				}
-				if len(out) == p.maxKeys {
-					truncated = true
-					return false
-				}
-				lastCP = cp
-				out = append(out, listEntry{prefix: cp})
+		if cp := p.commonPrefix(m.Key); cp != "" {
+			if cp == lastCP {
 				return true
 			}
+			if len(out) == p.maxKeys {
+				truncated = true
+				return false
+			}
+			lastCP = cp
+			out = append(out, listEntry{prefix: cp})
+			return true
 		}
 		if len(out) == p.maxKeys {
 			truncated = true
@@ -149,6 +145,19 @@ func (s *Server) list(ctx context.Context, bucket string, p listParams) ([]listE
 		return true
 	})
 	return out, truncated, err
+}
+
+// commonPrefix returns the common prefix key folds into in listing p, "" if none: the
+// prefix, then key up to and including its first delimiter after the prefix.
+func (p listParams) commonPrefix(key string) string {
+	if p.delimiter == "" {
+		return ""
+	}
+	rest := key[len(p.prefix):]
+	if i := strings.Index(rest, p.delimiter); i >= 0 {
+		return p.prefix + rest[:i+len(p.delimiter)]
+	}
+	return ""
 }
 
 // markerPrefix returns p.after if it is a common prefix of this listing

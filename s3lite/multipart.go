@@ -212,6 +212,9 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, q *request) erro
 	}
 	m.Key, m.ModTime, m.Header, m.SSE, m.UploadID = q.key, s.now().UTC(), u.Header, u.SSE, id
 	m.ACL = u.ACL
+	if m.versioning, err = s.versionedState(q); err != nil {
+		return err
+	}
 	old, err := s.st.completeUpload(q.r.Context(), q.bucket, id, m, writeCondition(q.r.Header))
 	if err != nil {
 		return err
@@ -224,6 +227,7 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, q *request) erro
 	}
 	setSSEHeaders(w.Header(), m.SSE, nil)
 	s.expirationHeader(q, w.Header(), m)
+	setVersionHeader(w.Header(), m)
 	writeXML(w, http.StatusOK, res)
 	return nil
 }

@@ -58,6 +58,7 @@ func (s *Server) putObject(w http.ResponseWriter, q *request) error {
 		return err
 	}
 	m.ACL = aclRef(acl)
+	m.versioning = bi.Versioning
 	old, err := s.st.putObject(q.r.Context(), q.bucket, m, writeCondition(q.r.Header))
 	if err != nil {
 		s.st.removeFiles([]string{m.Parts[0].File})
@@ -66,6 +67,7 @@ func (s *Server) putObject(w http.ResponseWriter, q *request) error {
 	s.st.removeFiles(old)
 	h := w.Header()
 	h.Set("ETag", `"`+m.ETag+`"`)
+	setVersionHeader(h, m)
 	setSSEHeaders(h, m.SSE, &sreq)
 	setChecksumHeaders(h, m)
 	setExpirationHeader(h, bi.Lifecycle, lifecycleObjectOf(m), m.ModTime)
@@ -135,23 +137,35 @@ func (s *Server) readObject(w http.ResponseWriter, q *request, withBody bool) er
 	if err != nil {
 		return err
 	}
+	vid, err := requestVersionID(q)
+	if err != nil {
+		return err
+	}
 	// A concurrent overwrite may remove the body between reading the
 	// metadata and opening the files: read the new version then, but only
 	// while nothing of the old one has gone out.
 	tw := &trackingWriter{ResponseWriter: w}
-	return s.missingIsTampered(q.r.Context(), q.bucket, q.key, retryVanished(func() error { return s.readObjectOnce(tw, q, withBody, ssec) },
+	err = s.missingIsTampered(q.r.Context(), q.bucket, q.key, vid, retryVanished(func() error { return s.readObjectOnce(tw, q, withBody, ssec, vid) },
 		func() bool { return !tw.wrote }))
+	setDeleteMarkerHeaders(w.Header(), err)
+	return err
 }
 
-// missingIsTampered turns err, a body file of bucket/key missing after retryVanished, into
-// errObjectTampered if the object's current record still refers to that file: the file is
-// gone, not replaced by a concurrent overwrite.
-func (s *Server) missingIsTampered(ctx context.Context, bucket, key string, err error) error {
+// missingIsTampered turns err, a body file of bucket/key (version vid, "" for the current
+// one) missing after retryVanished, into errObjectTampered if the record still refers to
+// that file: the file is gone, not replaced by a concurrent overwrite.
+func (s *Server) missingIsTampered(ctx context.Context, bucket, key, vid string, err error) error {
 	var pe *fs.PathError
 	if !errors.Is(err, os.ErrNotExist) || errors.Is(err, errObjectTampered) || !errors.As(err, &pe) {
 		return err
 	}
-	m, merr := s.st.getObject(ctx, bucket, key)
+	get := s.st.getObject
+	if vid != "" {
+		get = func(ctx context.Context, bucket, key string) (*objectMeta, error) {
+			return s.st.getObjectVersion(ctx, bucket, key, vid)
+		}
+	}
+	m, merr := get(ctx, bucket, key)
 	if merr != nil {
 		return err
 	}
@@ -180,8 +194,8 @@ func retryVanished(read func() error, canRetry func() bool) error {
 	}
 }
 
-func (s *Server) readObjectOnce(w http.ResponseWriter, q *request, withBody bool, ssec *sseRequest) error {
-	m, err := s.st.getObject(q.r.Context(), q.bucket, q.key)
+func (s *Server) readObjectOnce(w http.ResponseWriter, q *request, withBody bool, ssec *sseRequest, vid string) error {
+	m, err := s.readVersion(w, q, vid)
 	if err != nil {
 		return err
 	}
@@ -261,6 +275,10 @@ func (s *Server) readObjectOnce(w http.ResponseWriter, q *request, withBody bool
 	h.Set("ETag", `"`+m.ETag+`"`)
 	h.Set("Last-Modified", m.ModTime.UTC().Format(http.TimeFormat))
 	h.Set("Content-Length", strconv.FormatInt(length, 10))
+	setVersionHeader(h, m)
+	if vid != "" {
+		h.Set("X-Amz-Version-Id", vid)
+	}
 	setSSEHeaders(h, m.SSE, ssec)
 	s.expirationHeader(q, h, m)
 	if !partial && strings.EqualFold(q.r.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") {
@@ -403,24 +421,4 @@ func writeCondition(h http.Header) writeCond {
 		}
 		return nil
 	}
-}
-
-// deleteObject answers DeleteObject: 204 whether or not the key existed.
-func (s *Server) deleteObject(w http.ResponseWriter, q *request) error {
-	if err := s.removeObject(q.r.Context(), q.bucket, q.key); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
-// removeObject deletes the current object bucket/key as a client's DeleteObject does; the
-// lifecycle sweeper expires objects through it too, so both take the same path.
-func (s *Server) removeObject(ctx context.Context, bucket, key string) error {
-	old, err := s.st.deleteObject(ctx, bucket, key)
-	if err != nil {
-		return err
-	}
-	s.st.removeFiles(old)
-	return nil
 }

@@ -79,6 +79,9 @@ var routes = []route{
 	{method: http.MethodPut, level: levelBucket, sub: "encryption", name: "PutBucketEncryption", action: "s3:PutEncryptionConfiguration", h: (*Server).putBucketEncryption, limit: maxXMLBody, timeout: time.Minute},
 	{method: http.MethodGet, level: levelBucket, sub: "encryption", name: "GetBucketEncryption", action: "s3:GetEncryptionConfiguration", h: (*Server).getBucketEncryption, timeout: time.Minute},
 	{method: http.MethodDelete, level: levelBucket, sub: "encryption", name: "DeleteBucketEncryption", action: "s3:PutEncryptionConfiguration", h: (*Server).deleteBucketEncryption, timeout: time.Minute},
+	{method: http.MethodPut, level: levelBucket, sub: "versioning", name: "PutBucketVersioning", action: "s3:PutBucketVersioning", h: (*Server).putBucketVersioning, limit: maxXMLBody, timeout: time.Minute},
+	{method: http.MethodGet, level: levelBucket, sub: "versioning", name: "GetBucketVersioning", action: "s3:GetBucketVersioning", h: (*Server).getBucketVersioning, timeout: time.Minute},
+	{method: http.MethodGet, level: levelBucket, sub: "versions", name: "ListObjectVersions", action: "s3:ListBucketVersions", h: (*Server).listObjectVersions, timeout: time.Minute},
 	{method: http.MethodPut, level: levelBucket, sub: "policy", name: "PutBucketPolicy", action: "s3:PutBucketPolicy", h: (*Server).putBucketPolicy, limit: maxXMLBody, timeout: time.Minute},
 	{method: http.MethodGet, level: levelBucket, sub: "policy", name: "GetBucketPolicy", action: "s3:GetBucketPolicy", h: (*Server).getBucketPolicy, timeout: time.Minute},
 	{method: http.MethodDelete, level: levelBucket, sub: "policy", name: "DeleteBucketPolicy", action: "s3:DeleteBucketPolicy", h: (*Server).deleteBucketPolicy, timeout: time.Minute},
@@ -136,7 +139,8 @@ var subresources = map[string]bool{"location": true, "encryption": true, "upload
 	"website": true, "replication": true, "object-lock": true, "logging": true, "notification": true,
 	"accelerate": true, "requestPayment": true, "retention": true, "legal-hold": true, "restore": true,
 	"select": true, "torrent": true, "analytics": true, "inventory": true, "metrics": true, "intelligent-tiering": true,
-	"policy": true, "policyStatus": true, "acl": true, "ownershipControls": true, "publicAccessBlock": true}
+	"policy": true, "policyStatus": true, "acl": true, "ownershipControls": true, "publicAccessBlock": true,
+	"versioning": true, "versions": true}
 
 // plainParams are query keys that are parameters, not subresources. Any
 // other key names an S3 feature s3lite does not have: 501.
@@ -144,7 +148,7 @@ var plainParams = map[string]bool{
 	"prefix": true, "delimiter": true, "marker": true, "max-keys": true, "list-type": true,
 	"continuation-token": true, "start-after": true, "encoding-type": true, "fetch-owner": true,
 	"key-marker": true, "upload-id-marker": true, "max-uploads": true, "max-parts": true,
-	"part-number-marker": true, "partNumber": true, "x-id": true,
+	"part-number-marker": true, "partNumber": true, "x-id": true, "versionId": true, "version-id-marker": true,
 	"max-buckets": true, "bucket-region": true,
 	// MinIO's listing extension (user metadata in listings); listings
 	// without it are still correct.
@@ -185,7 +189,6 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 				sub = k
 			}
 		case plainParams[k], isAuthParam(k):
-		case k == "versionId" && q.Get(k) == "null":
 		default:
 			unsupported = withMsg(errNotImplemented, "The "+k+" API is not implemented by this server")
 		}

@@ -23,7 +23,8 @@ import (
 // Bolt layout: root bucket "b" holds one sub-bucket per S3 bucket with the
 // key "info" (bucketInfo JSON), sub-bucket "o" (object key -> objectMeta
 // JSON) and sub-bucket "u" (upload id -> sub-bucket: "info" -> uploadMeta
-// JSON, part number (4 bytes BE) -> partMeta JSON).
+// JSON, part number (4 bytes BE) -> partMeta JSON); noncurrent object versions are in
+// sub-buckets "v" and "vm" (storeversion.go).
 var (
 	rootBucket    = []byte("b")
 	infoKey       = []byte("info")
@@ -68,6 +69,8 @@ type bucketInfo struct {
 	Ownership string `json:"own,omitempty"`
 	// PublicAccess is the bucket's public access block; nil none.
 	PublicAccess *publicAccessBlock `json:"pab,omitempty"`
+	// Versioning is "" (never configured), "Enabled" or "Suspended" (storeversion.go).
+	Versioning string `json:"ver,omitempty"`
 }
 
 // bucketSSE is a bucket's default encryption.
@@ -204,6 +207,11 @@ func (st *store) deleteBucket(ctx context.Context, name string) ([]string, error
 		}
 		if k, _ := b.Bucket(objectsBucket).Cursor().First(); k != nil {
 			return errBucketNotEmpty
+		}
+		if vb := b.Bucket(versionsBucket); vb != nil {
+			if k, _ := vb.Cursor().First(); k != nil {
+				return errBucketNotEmpty
+			}
 		}
 		u := b.Bucket(uploadsBucket)
 		_ = u.ForEachBucket(func(id []byte) error {

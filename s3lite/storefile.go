@@ -37,7 +37,8 @@ func (st *store) sweep(ctx context.Context) error {
 }
 
 // referencedFiles adds to used every body file a record of tx refers to or may refer to:
-// object records, part records of uploads, and records moved aside by Check.
+// object records (current and noncurrent versions), part records of uploads, and records
+// moved aside by Check.
 func (st *store) referencedFiles(tx *bolt.Tx, used map[string]bool) error {
 	addRaw := func(v []byte) {
 		for _, n := range filesIn(v) {
@@ -49,7 +50,11 @@ func (st *store) referencedFiles(tx *bolt.Tx, used map[string]bool) error {
 	}
 	return tx.Bucket(rootBucket).ForEachBucket(func(name []byte) error {
 		b := tx.Bucket(rootBucket).Bucket(name)
-		if ob := b.Bucket(objectsBucket); ob != nil {
+		for _, sub := range [][]byte{objectsBucket, versionsBucket} {
+			ob := b.Bucket(sub)
+			if ob == nil {
+				continue
+			}
 			_ = ob.ForEach(func(k, v []byte) error {
 				m, err := decodeObject(string(k), v)
 				if err != nil {

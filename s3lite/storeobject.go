@@ -41,10 +41,19 @@ type objectMeta struct {
 	Parts        []partMeta        `json:"parts"`
 	SSE          map[string]string `json:"sse,omitempty"`
 	ACL          *[]aclGrant       `json:"acl,omitempty"` // nil: the default (owner FULL_CONTROL); see aclRef
+	// Versions (storeversion.go): Version is the version's sort key and, unless
+	// NullVersion, its id; "" for a record written while the bucket was unversioned.
+	Version      string    `json:"v,omitempty"`
+	NullVersion  bool      `json:"nv,omitempty"`
+	DeleteMarker bool      `json:"dm,omitempty"`
+	Noncurrent   time.Time `json:"nc,omitzero"` // when a newer version replaced it
+	// versioning is the bucket's versioning state a write is made under; not stored.
+	versioning string
 }
 
-// getObject returns the record of bucket/key, or errNoSuchBucket, errNoSuchKey or
-// errObjectTampered (the record is damaged).
+// getObject returns the current record of bucket/key, or errNoSuchBucket, errNoSuchKey
+// (a *deleteMarkerError if the current version is a delete marker) or errObjectTampered
+// (the record is damaged).
 func (st *store) getObject(ctx context.Context, bucket, key string) (*objectMeta, error) {
 	var m *objectMeta
 	mm, err := st.macs(ctx)
@@ -61,6 +70,9 @@ func (st *store) getObject(ctx context.Context, bucket, key string) (*objectMeta
 			return errNoSuchKey
 		}
 		m, err = readObject(b, mm, bucket, key, v)
+		if err == nil && m.DeleteMarker {
+			return &deleteMarkerError{versionID: m.versionID()}
+		}
 		return err
 	})
 	if err != nil {
@@ -73,8 +85,8 @@ func (st *store) getObject(ctx context.Context, bucket, key string) (*objectMeta
 // absent) inside the transaction; it must not block.
 type writeCond func(cur *objectMeta) error
 
-// putObject commits m if cond (may be nil) allows, returning the body files
-// of the object it replaced.
+// putObject commits m if cond (may be nil) allows, as a new version if m.versioning
+// asks, returning the body files no record refers to any more.
 func (st *store) putObject(ctx context.Context, bucket string, m *objectMeta, cond writeCond) ([]string, error) {
 	var old []string
 	v, err := json.Marshal(m)
@@ -96,63 +108,48 @@ func (st *store) putObject(ctx context.Context, bucket string, m *objectMeta, co
 		if prev := ob.Get([]byte(m.Key)); prev != nil {
 			// A damaged record's files may be another object's (a swap): left to the sweep.
 			if pm, err := readObject(b, mm, bucket, m.Key, prev); err == nil {
-				old = files(pm.Parts)
 				cur = pm
 			}
 		}
 		if cond != nil {
-			if err := cond(cur); err != nil {
+			if err := cond(condTarget(cur)); err != nil {
 				return err
 			}
 		}
-		if err := putObjectMAC(b, mm.key, bucket, m.Key, v); err != nil {
-			return err
-		}
-		return ob.Put([]byte(m.Key), v)
+		old, err = st.commitObject(b, mm, bucket, m, v, cur)
+		return err
 	})
 	return old, err
 }
 
-// deleteObject removes key (absent keys are no error) and returns its files.
-func (st *store) deleteObject(ctx context.Context, bucket, key string) ([]string, error) {
-	var old []string
-	mm, err := st.macs(ctx)
-	if err != nil {
-		return nil, err
+// condTarget is what a conditional write compares with: the current object, none if
+// the current version is a delete marker.
+func condTarget(cur *objectMeta) *objectMeta {
+	if cur != nil && cur.DeleteMarker {
+		return nil
 	}
-	err = st.batch(ctx, func(tx *bolt.Tx) error {
-		old = nil // Batch may run fn more than once
-		b, err := bucketOf(tx, bucket)
-		if err != nil {
-			return err
-		}
-		ob := b.Bucket(objectsBucket)
-		prev := ob.Get([]byte(key))
-		if prev == nil {
-			return nil
-		}
-		if pm, err := readObject(b, mm, bucket, key, prev); err == nil {
-			old = files(pm.Parts)
-		}
-		if mb := b.Bucket(macsBucket); mb != nil {
-			if err := mb.Delete([]byte(key)); err != nil {
-				return err
-			}
-		}
-		return ob.Delete([]byte(key))
-	})
-	return old, err
+	return cur
 }
 
-// scanObjects calls fn for objects with prefix and key > after, in key
-// order, until fn returns false. Damaged records are left out.
-func (st *store) scanObjects(ctx context.Context, bucket, prefix, after string, fn func(*objectMeta) bool) error {
+// listingMACs is the MAC mode of a listing: unchecked when the store key cannot be had
+// now (see macMode.unchecked); an error only when ctx is done.
+func (st *store) listingMACs(ctx context.Context) (macMode, error) {
 	mm, err := st.macs(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
-			return err
+			return mm, err
 		}
 		mm = macMode{unchecked: true}
+	}
+	return mm, nil
+}
+
+// scanObjects calls fn for objects with prefix and key > after, in key
+// order, until fn returns false. Damaged records and delete markers are left out.
+func (st *store) scanObjects(ctx context.Context, bucket, prefix, after string, fn func(*objectMeta) bool) error {
+	mm, err := st.listingMACs(ctx)
+	if err != nil {
+		return err
 	}
 	return st.view(ctx, func(tx *bolt.Tx) error {
 		b, err := bucketOf(tx, bucket)
@@ -174,6 +171,9 @@ func (st *store) scanObjects(ctx context.Context, bucket, prefix, after string, 
 			m, err := readObject(b, mm, bucket, string(k), v)
 			if err != nil {
 				st.dmg.report(bucket, string(k), err) // left out, as MinIO lists it
+				continue
+			}
+			if m.DeleteMarker {
 				continue
 			}
 			if !fn(m) {

@@ -165,20 +165,16 @@ func (st *store) completeUpload(ctx context.Context, bucket, id string, m *objec
 			}
 		}
 		if cond != nil {
-			if err := cond(cur); err != nil {
+			if err := cond(condTarget(cur)); err != nil {
 				return err
 			}
-		}
-		if cur != nil {
-			old = append(old, files(cur.Parts)...)
 		}
 		if err := b.Bucket(uploadsBucket).DeleteBucket([]byte(id)); err != nil {
 			return err
 		}
-		if err := putObjectMAC(b, mm.key, bucket, m.Key, v); err != nil {
-			return err
-		}
-		return ob.Put([]byte(m.Key), v)
+		gone, err := st.commitObject(b, mm, bucket, m, v, cur)
+		old = append(old, gone...)
+		return err
 	})
 	return old, err
 }
