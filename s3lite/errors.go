@@ -65,6 +65,9 @@ var (
 	errKMSDecrypt            = errors.New("kms decryption failed")
 	errInvalidEncryptionAlgo = errors.New("invalid encryption algorithm")
 	errInvalidKMSKeyID       = errors.New("invalid kms key id")
+	errInvalidTag            = errors.New("invalid tag")
+	errNoSuchTagSet          = errors.New("no such tag set")
+	errNoSuchVersion         = errors.New("no such version")
 )
 
 // apiError is the wire form of an error: S3 code, HTTP status and message.
@@ -128,6 +131,9 @@ var errorTable = []struct {
 	{errNoSuchKey, apiError{"NoSuchKey", 404, "The specified key does not exist."}},
 	{errNoSuchUpload, apiError{"NoSuchUpload", 404, "The specified multipart upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."}},
 	{errNoEncryptionConfig, apiError{"ServerSideEncryptionConfigurationNotFoundError", 404, "The server side encryption configuration was not found"}},
+	{errInvalidTag, apiError{"InvalidTag", 400, "The tag provided was not a valid tag."}},
+	{errNoSuchTagSet, apiError{"NoSuchTagSet", 404, "The TagSet does not exist"}},
+	{errNoSuchVersion, apiError{"NoSuchVersion", 404, "The specified version does not exist."}},
 	{errNotImplemented, apiError{"NotImplemented", 501, "A header or query you provided implies functionality that is not implemented"}},
 	{errUnexpectedContent, apiError{"UnexpectedContent", 400, "This request does not support content"}},
 	{errNotModified, apiError{"NotModified", 304, "Not Modified"}},

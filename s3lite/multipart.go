@@ -30,7 +30,11 @@ func (s *Server) createMultipartUpload(w http.ResponseWriter, q *request) error 
 	if err != nil {
 		return err
 	}
-	u := &uploadMeta{Key: q.key, Initiated: s.now().UTC(), Header: hdrs}
+	tags, err := requestTags(q.r.Header)
+	if err != nil {
+		return err
+	}
+	u := &uploadMeta{Key: q.key, Initiated: s.now().UTC(), Header: hdrs, Tags: tags}
 	if v := q.r.Header.Get("X-Amz-Checksum-Algorithm"); v != "" {
 		a, err := checksum.Parse(v)
 		if err != nil {
@@ -205,7 +209,7 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, q *request) erro
 	if err != nil {
 		return err
 	}
-	m.Key, m.ModTime, m.Header, m.SSE, m.UploadID = q.key, s.now().UTC(), u.Header, u.SSE, id
+	m.Key, m.ModTime, m.Header, m.SSE, m.UploadID, m.Tags = q.key, s.now().UTC(), u.Header, u.SSE, id, u.Tags
 	old, err := s.st.completeUpload(q.r.Context(), q.bucket, id, m, writeCondition(q.r.Header))
 	if err != nil {
 		return err

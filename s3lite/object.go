@@ -29,6 +29,10 @@ func (s *Server) putObject(w http.ResponseWriter, q *request) error {
 	if err != nil {
 		return err
 	}
+	tags, err := requestTags(q.r.Header)
+	if err != nil {
+		return err
+	}
 	rc, err := parseRequestChecksum(q.r.Header)
 	if err != nil {
 		return err
@@ -53,6 +57,7 @@ func (s *Server) putObject(w http.ResponseWriter, q *request) error {
 	if err != nil {
 		return err
 	}
+	m.Tags = tags
 	old, err := s.st.putObject(q.r.Context(), q.bucket, m, writeCondition(q.r.Header))
 	if err != nil {
 		s.st.removeFiles([]string{m.Parts[0].File})
@@ -241,9 +246,7 @@ func (s *Server) readObjectOnce(w http.ResponseWriter, q *request, withBody bool
 		first = buf[:n]
 	}
 	h := w.Header()
-	for k, v := range m.Header {
-		h.Set(k, v)
-	}
+	setObjectHeaders(h, m.Header)
 	if h.Get("Content-Type") == "" {
 		h.Set("Content-Type", "binary/octet-stream")
 	}
@@ -256,6 +259,7 @@ func (s *Server) readObjectOnce(w http.ResponseWriter, q *request, withBody bool
 	h.Set("Last-Modified", m.ModTime.UTC().Format(http.TimeFormat))
 	h.Set("Content-Length", strconv.FormatInt(length, 10))
 	setSSEHeaders(h, m.SSE, ssec)
+	setTagCount(h, m)
 	if !partial && strings.EqualFold(q.r.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") {
 		setChecksumHeaders(h, m)
 	}

@@ -76,6 +76,9 @@ var routes = []route{
 	{method: http.MethodPut, level: levelBucket, sub: "encryption", name: "PutBucketEncryption", h: (*Server).putBucketEncryption, limit: maxXMLBody, timeout: time.Minute},
 	{method: http.MethodGet, level: levelBucket, sub: "encryption", name: "GetBucketEncryption", h: (*Server).getBucketEncryption, timeout: time.Minute},
 	{method: http.MethodDelete, level: levelBucket, sub: "encryption", name: "DeleteBucketEncryption", h: (*Server).deleteBucketEncryption, timeout: time.Minute},
+	{method: http.MethodPut, level: levelBucket, sub: "tagging", name: "PutBucketTagging", h: (*Server).putBucketTagging, limit: maxXMLBody, timeout: time.Minute},
+	{method: http.MethodGet, level: levelBucket, sub: "tagging", name: "GetBucketTagging", h: (*Server).getBucketTagging, timeout: time.Minute},
+	{method: http.MethodDelete, level: levelBucket, sub: "tagging", name: "DeleteBucketTagging", h: (*Server).deleteBucketTagging, timeout: time.Minute},
 	{method: http.MethodGet, level: levelBucket, sub: "uploads", name: "ListMultipartUploads", h: (*Server).listMultipartUploads, timeout: time.Minute},
 	{method: http.MethodPost, level: levelBucket, sub: "delete", name: "DeleteObjects", h: (*Server).deleteObjects, limit: maxXMLBody, timeout: 5 * time.Minute},
 	{method: http.MethodGet, level: levelBucket, name: "ListObjects", h: (*Server).listObjects, timeout: time.Minute},
@@ -89,6 +92,10 @@ var routes = []route{
 	{method: http.MethodPut, level: levelObject, sub: "uploadId", name: "UploadPart", h: (*Server).uploadPart, limit: -1},
 	{method: http.MethodGet, level: levelObject, sub: "uploadId", name: "ListParts", h: (*Server).listParts, timeout: time.Minute},
 	{method: http.MethodDelete, level: levelObject, sub: "uploadId", name: "AbortMultipartUpload", h: (*Server).abortMultipartUpload, timeout: time.Minute},
+	{method: http.MethodPut, level: levelObject, sub: "tagging", name: "PutObjectTagging", h: (*Server).putObjectTagging, limit: maxXMLBody, timeout: time.Minute},
+	{method: http.MethodGet, level: levelObject, sub: "tagging", name: "GetObjectTagging", h: (*Server).getObjectTagging, timeout: time.Minute},
+	{method: http.MethodDelete, level: levelObject, sub: "tagging", name: "DeleteObjectTagging", h: (*Server).deleteObjectTagging, timeout: time.Minute},
+	{method: http.MethodGet, level: levelObject, sub: "attributes", name: "GetObjectAttributes", h: (*Server).getObjectAttributes, timeout: time.Minute},
 	{method: http.MethodPut, level: levelObject, header: "x-amz-copy-source", name: "CopyObject", h: (*Server).copyObject},
 	{method: http.MethodPut, level: levelObject, name: "PutObject", h: (*Server).putObject, limit: -1},
 	{method: http.MethodGet, level: levelObject, name: "GetObject", h: (*Server).getObject},
@@ -97,7 +104,8 @@ var routes = []route{
 }
 
 // subresources are the query keys that select a route.
-var subresources = map[string]bool{"location": true, "encryption": true, "uploads": true, "delete": true, "uploadId": true}
+var subresources = map[string]bool{"location": true, "encryption": true, "uploads": true, "delete": true, "uploadId": true,
+	"tagging": true, "attributes": true}
 
 // plainParams are query keys that are parameters, not subresources. Any
 // other key names an S3 feature s3lite does not have: 501.

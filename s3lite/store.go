@@ -50,9 +50,10 @@ type store struct {
 
 // bucketInfo is a bucket's record.
 type bucketInfo struct {
-	Name       string     `json:"-"`
-	Created    time.Time  `json:"created"`
-	Encryption *bucketSSE `json:"sse,omitempty"`
+	Name       string            `json:"-"`
+	Created    time.Time         `json:"created"`
+	Encryption *bucketSSE        `json:"sse,omitempty"`
+	Tags       map[string]string `json:"tags,omitempty"` // bucket tagging (tagging.go)
 }
 
 // bucketSSE is a bucket's default encryption.

@@ -40,6 +40,7 @@ type objectMeta struct {
 	UploadID     string            `json:"uid,omitempty"`
 	Parts        []partMeta        `json:"parts"`
 	SSE          map[string]string `json:"sse,omitempty"`
+	Tags         map[string]string `json:"tags,omitempty"` // object tagging (tagging.go)
 }
 
 // getObject returns the record of bucket/key, or errNoSuchBucket, errNoSuchKey or

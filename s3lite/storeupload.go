@@ -21,6 +21,7 @@ type uploadMeta struct {
 	ChecksumAlgo string            `json:"cka,omitempty"`
 	ChecksumType string            `json:"ckt,omitempty"`
 	SSE          map[string]string `json:"sse,omitempty"`
+	Tags         map[string]string `json:"tags,omitempty"` // x-amz-tagging, the object's at completion
 }
 
 // partRecordKey is the bolt key of part n: 4 bytes big-endian, so parts
