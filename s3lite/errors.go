@@ -68,6 +68,9 @@ var (
 	errInvalidTag            = errors.New("invalid tag")
 	errNoSuchTagSet          = errors.New("no such tag set")
 	errNoSuchVersion         = errors.New("no such version")
+	errMalformedPOST         = errors.New("malformed post request")
+	errInvalidPolicyDocument = errors.New("invalid post policy document")
+	errMaxPostPreData        = errors.New("post fields too large")
 )
 
 // apiError is the wire form of an error: S3 code, HTTP status and message.
@@ -134,6 +137,9 @@ var errorTable = []struct {
 	{errInvalidTag, apiError{"InvalidTag", 400, "The tag provided was not a valid tag."}},
 	{errNoSuchTagSet, apiError{"NoSuchTagSet", 404, "The TagSet does not exist"}},
 	{errNoSuchVersion, apiError{"NoSuchVersion", 404, "The specified version does not exist."}},
+	{errMalformedPOST, apiError{"MalformedPOSTRequest", 400, "The body of your POST request is not well-formed multipart/form-data."}},
+	{errInvalidPolicyDocument, apiError{"InvalidPolicyDocument", 400, "The content of the form does not meet the conditions specified in the policy document."}},
+	{errMaxPostPreData, apiError{"MaxPostPreDataLengthExceeded", 400, "Your POST request fields preceding the upload file were too large."}},
 	{errNotImplemented, apiError{"NotImplemented", 501, "A header or query you provided implies functionality that is not implemented"}},
 	{errUnexpectedContent, apiError{"UnexpectedContent", 400, "This request does not support content"}},
 	{errNotModified, apiError{"NotModified", 304, "Not Modified"}},
