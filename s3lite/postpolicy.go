@@ -187,14 +187,17 @@ func policyInt(v json.RawMessage) (int64, error) {
 }
 
 // postExempt reports whether form field name needs no policy condition: the signature
-// and policy themselves, x-ignore-* and the SigV4 and checksum fields.
+// and policy themselves, x-ignore-*, the SigV4 and checksum fields, and the SSE fields
+// (minio-go's PostPolicy.SetEncryption sends them without a condition, and MinIO takes
+// them so; they choose how the server encrypts, not what the form may store).
 func postExempt(name string) bool {
 	switch name {
 	case "policy", "signature", "x-amz-signature", "awsaccesskeyid", "file", "bucket",
 		"x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-security-token":
 		return true
 	}
-	return strings.HasPrefix(name, "x-ignore-") || strings.HasPrefix(name, "x-amz-checksum-")
+	return strings.HasPrefix(name, "x-ignore-") || strings.HasPrefix(name, "x-amz-checksum-") ||
+		strings.HasPrefix(name, "x-amz-server-side-encryption")
 }
 
 // check applies p to the form fields of a POST to bucket storing key: every condition
