@@ -60,6 +60,7 @@ type bucketInfo struct {
 type bucketSSE struct {
 	Algorithm string `json:"alg"` // "AES256" or "aws:kms"
 	KeyID     string `json:"key,omitempty"`
+	ARN       bool   `json:"arn,omitempty"` // KeyID was given as "arn:aws:kms:<id>" and is echoed so
 }
 
 // openStore opens (creating if needed) the store under dir, empties tmp/ and
