@@ -14,6 +14,9 @@
 // spec (minio-kms.md section 3) and the range decryption; encryption.go
 // reads and writes SSE headers; damaged.go, recordmac.go, storekey.go and
 // bodyhash.go hold the integrity checks, check.go the offline Check.
+// Object and bucket tagging are in tagging.go (tags live in the MAC'd records),
+// GetObjectAttributes in attributes.go, browser-based POST uploads in postobject.go
+// (the form's signed policy: postpolicy.go; its signature: sigv4.VerifyPost).
 //
 // Storage: metadata lives in one bbolt file, bodies in files with random
 // names under <Dir>/data (an object key never becomes a path). An upload

@@ -158,15 +158,19 @@ func (s *Server) putObjectTagging(w http.ResponseWriter, q *request) error {
 	if err != nil {
 		return err
 	}
-	err = s.st.updateObject(q.r.Context(), q.bucket, q.key, versionOf(q), func(m *objectMeta) error {
-		m.Tags = tags
-		return nil
-	})
-	if err != nil {
+	if err := s.setObjectTags(q, tags); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)
 	return nil
+}
+
+// setObjectTags replaces the tags of the object (version) q names.
+func (s *Server) setObjectTags(q *request, tags map[string]string) error {
+	return s.st.updateObject(q.r.Context(), q.bucket, q.key, versionOf(q), func(m *objectMeta) error {
+		m.Tags = tags
+		return nil
+	})
 }
 
 // readTagBody reads and checks a <Tagging> body of at most limit tags.
@@ -197,11 +201,7 @@ func (s *Server) getObjectTagging(w http.ResponseWriter, q *request) error {
 
 // deleteObjectTagging answers DeleteObjectTagging: 204, the object keeps no tags.
 func (s *Server) deleteObjectTagging(w http.ResponseWriter, q *request) error {
-	err := s.st.updateObject(q.r.Context(), q.bucket, q.key, versionOf(q), func(m *objectMeta) error {
-		m.Tags = nil
-		return nil
-	})
-	if err != nil {
+	if err := s.setObjectTags(q, nil); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -217,15 +217,19 @@ func (s *Server) putBucketTagging(w http.ResponseWriter, q *request) error {
 	if err != nil {
 		return err
 	}
-	err = s.st.updateBucket(q.r.Context(), q.bucket, func(bi *bucketInfo) error {
-		bi.Tags = tags
-		return nil
-	})
-	if err != nil {
+	if err := s.setBucketTags(q, tags); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// setBucketTags replaces the tags of the bucket q names.
+func (s *Server) setBucketTags(q *request, tags map[string]string) error {
+	return s.st.updateBucket(q.r.Context(), q.bucket, func(bi *bucketInfo) error {
+		bi.Tags = tags
+		return nil
+	})
 }
 
 // getBucketTagging answers GetBucketTagging: NoSuchTagSet when the bucket has none.
@@ -243,11 +247,7 @@ func (s *Server) getBucketTagging(w http.ResponseWriter, q *request) error {
 
 // deleteBucketTagging answers DeleteBucketTagging: 204 whether or not there were tags.
 func (s *Server) deleteBucketTagging(w http.ResponseWriter, q *request) error {
-	err := s.st.updateBucket(q.r.Context(), q.bucket, func(bi *bucketInfo) error {
-		bi.Tags = nil
-		return nil
-	})
-	if err != nil {
+	if err := s.setBucketTags(q, nil); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
