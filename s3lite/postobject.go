@@ -213,12 +213,17 @@ func (s *Server) storePostObject(q *request, bi bucketInfo, key string, form *po
 	return m, sreq, nil
 }
 
-// objectURL is the URL of bucket/key on the server r was sent to.
+// objectURL is the URL of bucket/key on the server r (a POST to the bucket, path style
+// or virtual-hosted) was sent to.
 func objectURL(r *http.Request, bucket, key string) string {
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	u := url.URL{Scheme: scheme, Host: r.Host, Path: "/" + bucket + "/" + key}
+	path := "/" + key
+	if strings.Trim(r.URL.Path, "/") == bucket {
+		path = "/" + bucket + path
+	}
+	u := url.URL{Scheme: scheme, Host: r.Host, Path: path}
 	return u.String()
 }
