@@ -546,13 +546,14 @@ func TestS3KMSDevEncryption(t *testing.T) {
 
 	t.Run("sse-kms", func(t *testing.T) {
 		body := s3tBody(marker, 70_000, 2)
+		// The key id is echoed as sent: plain or in arn form.
 		for _, keyID := range []string{"minio-key-1", "arn:aws:kms:minio-key-1"} {
 			out, err := e.sdk.PutObject(ctx, &s3.PutObjectInput{Bucket: bkt, Key: aws.String("kms"), Body: bytes.NewReader(body),
 				ServerSideEncryption: types.ServerSideEncryptionAwsKms, SSEKMSKeyId: aws.String(keyID)})
 			if err != nil {
 				t.Fatalf("PUT aws:kms %s: %v", keyID, err)
 			}
-			if out.ServerSideEncryption != types.ServerSideEncryptionAwsKms || aws.ToString(out.SSEKMSKeyId) != "arn:aws:kms:minio-key-1" {
+			if out.ServerSideEncryption != types.ServerSideEncryptionAwsKms || aws.ToString(out.SSEKMSKeyId) != keyID {
 				t.Errorf("PUT aws:kms %s: SSE %q key %q", keyID, out.ServerSideEncryption, aws.ToString(out.SSEKMSKeyId))
 			}
 			etag := strings.Trim(aws.ToString(out.ETag), `"`)
@@ -560,11 +561,11 @@ func TestS3KMSDevEncryption(t *testing.T) {
 				t.Errorf("SSE-KMS ETag %q: want 32 hex that are not the MD5 (the spec's sealed ETag)", etag)
 			}
 			_, sse, key := s3tHeadSSE(t, e, &s3.HeadObjectInput{Bucket: bkt, Key: aws.String("kms")})
-			if sse != "aws:kms" || key != "arn:aws:kms:minio-key-1" {
+			if sse != "aws:kms" || key != keyID {
 				t.Errorf("HEAD: SSE %q key %q", sse, key)
 			}
 			get := s3tMustGet(t, e, &s3.GetObjectInput{Bucket: bkt, Key: aws.String("kms")}, body, etag)
-			if get.ServerSideEncryption != types.ServerSideEncryptionAwsKms || aws.ToString(get.SSEKMSKeyId) != "arn:aws:kms:minio-key-1" {
+			if get.ServerSideEncryption != types.ServerSideEncryptionAwsKms || aws.ToString(get.SSEKMSKeyId) != keyID {
 				t.Errorf("GET: SSE %q key %q", get.ServerSideEncryption, aws.ToString(get.SSEKMSKeyId))
 			}
 		}
@@ -582,7 +583,7 @@ func TestS3KMSDevEncryption(t *testing.T) {
 		s3tMustGet(t, e, &s3.GetObjectInput{Bucket: bkt, Key: aws.String("kms-ctx")}, body, "")
 		for _, method := range []string{http.MethodHead, http.MethodGet} {
 			status, h, _ := s3tRaw(t, e, method, "/sse/kms-ctx", nil, nil)
-			if status != 200 || h.Get("X-Amz-Server-Side-Encryption-Context") != kmsCtx || h.Get("X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id") != "arn:aws:kms:minio-key-1" {
+			if status != 200 || h.Get("X-Amz-Server-Side-Encryption-Context") != kmsCtx || h.Get("X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id") != "minio-key-1" {
 				t.Errorf("%s SSE-KMS with context: %d, context %q key %q", method, status, h.Get("X-Amz-Server-Side-Encryption-Context"), h.Get("X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id"))
 			}
 		}
@@ -601,7 +602,7 @@ func TestS3KMSDevEncryption(t *testing.T) {
 			t.Fatal(err)
 		}
 		if info.Metadata.Get("X-Amz-Server-Side-Encryption") != "aws:kms" ||
-			info.Metadata.Get("X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id") != "arn:aws:kms:minio-key-1" ||
+			info.Metadata.Get("X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id") != "minio-key-1" ||
 			info.Metadata.Get("X-Amz-Server-Side-Encryption-Context") == "" {
 			t.Errorf("minio-go stat of SSE-KMS object: %v", info.Metadata)
 		}
@@ -738,11 +739,11 @@ func TestS3KMSDevEncryption(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if out.ServerSideEncryption != types.ServerSideEncryptionAwsKms || aws.ToString(out.SSEKMSKeyId) != "arn:aws:kms:minio-bucket-key" {
+		if out.ServerSideEncryption != types.ServerSideEncryptionAwsKms || aws.ToString(out.SSEKMSKeyId) != "minio-bucket-key" {
 			t.Errorf("PUT into a bucket with aws:kms default: SSE %q key %q (bucket config beats auto-encryption)", out.ServerSideEncryption, aws.ToString(out.SSEKMSKeyId))
 		}
 		_, sse, key := s3tHeadSSE(t, e, &s3.HeadObjectInput{Bucket: aws.String("dflt"), Key: aws.String("obj")})
-		if sse != "aws:kms" || key != "arn:aws:kms:minio-bucket-key" {
+		if sse != "aws:kms" || key != "minio-bucket-key" {
 			t.Errorf("HEAD: SSE %q key %q", sse, key)
 		}
 		s3tMustGet(t, e, &s3.GetObjectInput{Bucket: aws.String("dflt"), Key: aws.String("obj")}, body, "")
@@ -757,7 +758,7 @@ func TestS3KMSDevEncryption(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, sse, key = s3tHeadSSE(t, e, &s3.HeadObjectInput{Bucket: aws.String("dflt"), Key: aws.String("big")})
-		if sse != "aws:kms" || key != "arn:aws:kms:minio-bucket-key" {
+		if sse != "aws:kms" || key != "minio-bucket-key" {
 			t.Errorf("HEAD multipart object in aws:kms bucket: SSE %q key %q", sse, key)
 		}
 		s3tCheckRange(t, e, "dflt", "big", big, s3tPartMiB*s3tMiB-1, s3tPartMiB*s3tMiB, nil)
@@ -865,10 +866,10 @@ func TestS3KMSDevEncryption(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if co.ServerSideEncryption != types.ServerSideEncryptionAwsKms || aws.ToString(co.SSEKMSKeyId) != "arn:aws:kms:minio-key-1" {
+		if co.ServerSideEncryption != types.ServerSideEncryptionAwsKms || aws.ToString(co.SSEKMSKeyId) != "minio-key-1" {
 			t.Errorf("CopyObject to aws:kms: SSE %q key %q", co.ServerSideEncryption, aws.ToString(co.SSEKMSKeyId))
 		}
-		if _, sse, key := s3tHeadSSE(t, e, &s3.HeadObjectInput{Bucket: bkt, Key: aws.String("copy-kms")}); sse != "aws:kms" || key != "arn:aws:kms:minio-key-1" {
+		if _, sse, key := s3tHeadSSE(t, e, &s3.HeadObjectInput{Bucket: bkt, Key: aws.String("copy-kms")}); sse != "aws:kms" || key != "minio-key-1" {
 			t.Errorf("HEAD copy: SSE %q key %q", sse, key)
 		}
 		s3tMustGet(t, e, &s3.GetObjectInput{Bucket: bkt, Key: aws.String("copy-kms")}, body, "")
@@ -908,7 +909,7 @@ func TestS3KMSDevEncryption(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if co.ServerSideEncryption != types.ServerSideEncryptionAwsKms || aws.ToString(co.SSEKMSKeyId) != "arn:aws:kms:minio-key-1" {
+		if co.ServerSideEncryption != types.ServerSideEncryptionAwsKms || aws.ToString(co.SSEKMSKeyId) != "minio-key-1" {
 			t.Errorf("CopyObject 17 MiB to aws:kms (default key): SSE %q key %q", co.ServerSideEncryption, aws.ToString(co.SSEKMSKeyId))
 		}
 		s3tMustGet(t, e, &s3.GetObjectInput{Bucket: bkt, Key: aws.String("copy-big")}, big, "")
@@ -920,7 +921,7 @@ func TestS3KMSDevEncryption(t *testing.T) {
 			minio.CopySrcOptions{Bucket: "sse", Object: "copy-ssec", Encryption: encrypt.SSECopy(ssec.minio(t))}); err != nil {
 			t.Fatal(err)
 		}
-		if _, s, key := s3tHeadSSE(t, e, &s3.HeadObjectInput{Bucket: bkt, Key: aws.String("copy-mc")}); s != "aws:kms" || key != "arn:aws:kms:minio-key-1" {
+		if _, s, key := s3tHeadSSE(t, e, &s3.HeadObjectInput{Bucket: bkt, Key: aws.String("copy-mc")}); s != "aws:kms" || key != "minio-key-1" {
 			t.Errorf("minio-go copy SSE-C -> SSE-KMS: SSE %q key %q", s, key)
 		}
 		s3tMustGet(t, e, &s3.GetObjectInput{Bucket: bkt, Key: aws.String("copy-mc")}, body, "")
@@ -1274,7 +1275,7 @@ func TestS3KMSRemoteKES(t *testing.T) {
 	if err != nil {
 		t.Fatalf("SSE-KMS PUT on B under a key that exists only on A: %v", err)
 	}
-	if aws.ToString(out.SSEKMSKeyId) != "arn:aws:kms:minio-remote" {
+	if aws.ToString(out.SSEKMSKeyId) != "minio-remote" {
 		t.Errorf("PUT on B: key id %q", aws.ToString(out.SSEKMSKeyId))
 	}
 	big := s3tBody(marker, 11*s3tMiB, 32)
@@ -1431,7 +1432,7 @@ func TestS3KMSStaticKey(t *testing.T) {
 	}
 	out, err = e.sdk.PutObject(ctx, &s3.PutObjectInput{Bucket: bkt, Key: aws.String("kms"), Body: bytes.NewReader(body),
 		ServerSideEncryption: types.ServerSideEncryptionAwsKms, SSEKMSKeyId: aws.String("my-key")})
-	if err != nil || aws.ToString(out.SSEKMSKeyId) != "arn:aws:kms:my-key" {
+	if err != nil || aws.ToString(out.SSEKMSKeyId) != "my-key" {
 		t.Fatalf("SSE-KMS PUT under the static key: %v", err)
 	}
 	_, err = e.sdk.PutObject(ctx, &s3.PutObjectInput{Bucket: bkt, Key: aws.String("nokey"), Body: bytes.NewReader(body),
@@ -1526,12 +1527,12 @@ func TestS3KMSRestartPersistence(t *testing.T) {
 	small := func(seed uint64) []byte { return s3tBody(marker, 150_000+int(seed), seed) }
 	put("persist", &s3tObject{key: "auto", body: small(61), sse: "AES256"}, &s3.PutObjectInput{})
 	put("persist", &s3tObject{key: "sse-s3", body: small(62), sse: "AES256"}, &s3.PutObjectInput{ServerSideEncryption: types.ServerSideEncryptionAes256})
-	put("persist", &s3tObject{key: "sse-kms", body: small(63), sse: "aws:kms", keyID: "arn:aws:kms:minio-key-1"}, &s3.PutObjectInput{ServerSideEncryption: types.ServerSideEncryptionAwsKms})
-	put("persist", &s3tObject{key: "sse-kms-ctx", body: small(64), sse: "aws:kms", keyID: "arn:aws:kms:minio-persist"},
+	put("persist", &s3tObject{key: "sse-kms", body: small(63), sse: "aws:kms", keyID: "minio-key-1"}, &s3.PutObjectInput{ServerSideEncryption: types.ServerSideEncryptionAwsKms})
+	put("persist", &s3tObject{key: "sse-kms-ctx", body: small(64), sse: "aws:kms", keyID: "minio-persist"},
 		&s3.PutObjectInput{ServerSideEncryption: types.ServerSideEncryptionAwsKms, SSEKMSKeyId: aws.String("minio-persist"), SSEKMSEncryptionContext: aws.String(kmsCtx)})
 	put("persist", &s3tObject{key: "sse-c", body: small(65), ssec: &ssec},
 		&s3.PutObjectInput{SSECustomerAlgorithm: aws.String("AES256"), SSECustomerKey: aws.String(ssec.keyB64), SSECustomerKeyMD5: aws.String(ssec.keyMD5B64)})
-	put("persist-dflt", &s3tObject{key: "dflt", body: small(66), sse: "aws:kms", keyID: "arn:aws:kms:minio-persist"}, &s3.PutObjectInput{})
+	put("persist-dflt", &s3tObject{key: "dflt", body: small(66), sse: "aws:kms", keyID: "minio-persist"}, &s3.PutObjectInput{})
 
 	// Multipart (minio-go, 5 MiB parts) in each mode.
 	kmsSSE, _ := encrypt.NewSSEKMS("minio-persist", map[string]string{"multi": "part"})
@@ -1540,7 +1541,7 @@ func TestS3KMSRestartPersistence(t *testing.T) {
 		enc encrypt.ServerSide
 	}{
 		{&s3tObject{key: "multi-s3", sse: "AES256"}, encrypt.NewSSE()},
-		{&s3tObject{key: "multi-kms", sse: "aws:kms", keyID: "arn:aws:kms:minio-persist"}, kmsSSE},
+		{&s3tObject{key: "multi-kms", sse: "aws:kms", keyID: "minio-persist"}, kmsSSE},
 		{&s3tObject{key: "multi-c", ssec: &ssec}, ssec.minio(t)},
 	} {
 		m.o.body, m.o.partSz = s3tBody(marker, 11*s3tMiB+4321, uint64(70+i)), s3tPartMiB*s3tMiB
@@ -1600,7 +1601,7 @@ func TestS3KMSRestartPersistence(t *testing.T) {
 	check(e, "after restart")
 	// New writes after the restart use the same keys.
 	out, err := e.sdk.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("persist-dflt"), Key: aws.String("after"), Body: bytes.NewReader(objs[0].body)})
-	if err != nil || aws.ToString(out.SSEKMSKeyId) != "arn:aws:kms:minio-persist" {
+	if err != nil || aws.ToString(out.SSEKMSKeyId) != "minio-persist" {
 		t.Fatalf("PUT after restart: %v", err)
 	}
 	s3tNoPlaintext(t, dir, marker)

@@ -175,6 +175,18 @@ func verifyBodyIntegrity(q *request, data []byte) error {
 // storedHeaders are the request headers kept with an object and returned on GET/HEAD.
 var storedHeaders = []string{"Content-Type", "Content-Encoding", "Content-Disposition", "Content-Language", "Cache-Control", "Expires", "X-Amz-Website-Redirect-Location"}
 
+// setObjectHeaders sets the stored headers hdrs of an object on h. User metadata names
+// go out lower-cased, as S3 stores them (records written before kept them canonical).
+func setObjectHeaders(h http.Header, hdrs map[string]string) {
+	for k, v := range hdrs {
+		if lk := strings.ToLower(k); strings.HasPrefix(lk, "x-amz-meta-") {
+			h[lk] = []string{v}
+		} else {
+			h.Set(k, v)
+		}
+	}
+}
+
 // objectHeaders extracts the headers to store from an upload request.
 func objectHeaders(h http.Header) (map[string]string, error) {
 	out := map[string]string{}
@@ -199,14 +211,14 @@ func objectHeaders(h http.Header) (map[string]string, error) {
 	size := 0
 	for k, vs := range h {
 		if strings.HasPrefix(strings.ToLower(k), "x-amz-meta-") {
-			out[http.CanonicalHeaderKey(k)] = strings.Join(vs, ",")
+			out[strings.ToLower(k)] = strings.Join(vs, ",")
 			size += len(k) + len(vs[0])
 		}
 	}
 	if size > 2048 {
 		return nil, withMsg(errInvalidArgument, "Your metadata headers exceed the maximum allowed metadata size.")
 	}
-	for _, k := range []string{"X-Amz-Tagging", "X-Amz-Object-Lock-Mode", "X-Amz-Object-Lock-Retain-Until-Date", "X-Amz-Object-Lock-Legal-Hold"} {
+	for _, k := range []string{"X-Amz-Object-Lock-Mode", "X-Amz-Object-Lock-Retain-Until-Date", "X-Amz-Object-Lock-Legal-Hold"} {
 		if h.Get(k) != "" {
 			return nil, withMsg(errNotImplemented, k+" is not implemented by this server")
 		}

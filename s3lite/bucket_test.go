@@ -79,17 +79,13 @@ func TestUnsupportedIsNotImplemented(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	b := e.bucket("nope")
-	_, err := e.s3.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(b), Tagging: &types.Tagging{TagSet: []types.Tag{{Key: aws.String("a"), Value: aws.String("b")}}}})
-	if s3Code(err) != "NotImplemented" {
-		t.Errorf("tagging: %v", err)
-	}
-	_, err = e.s3.PutBucketWebsite(ctx, &s3.PutBucketWebsiteInput{Bucket: aws.String(b), WebsiteConfiguration: &types.WebsiteConfiguration{IndexDocument: &types.IndexDocument{Suffix: aws.String("index.html")}}})
+	_, err := e.s3.PutBucketWebsite(ctx, &s3.PutBucketWebsiteInput{Bucket: aws.String(b), WebsiteConfiguration: &types.WebsiteConfiguration{IndexDocument: &types.IndexDocument{Suffix: aws.String("index.html")}}})
 	if s3Code(err) != "NotImplemented" {
 		t.Errorf("website: %v", err)
 	}
-	_, err = e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("k"), Body: bytes.NewReader([]byte("x")), Tagging: aws.String("a=b")})
+	_, err = e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("k"), Body: bytes.NewReader([]byte("x")), ObjectLockMode: types.ObjectLockModeGovernance})
 	if s3Code(err) != "NotImplemented" {
-		t.Errorf("put with tagging: %v", err)
+		t.Errorf("put with object lock: %v", err)
 	}
 }
 

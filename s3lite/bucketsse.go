@@ -47,14 +47,15 @@ func parseBucketSSE(cfg *sseConfiguration) (*bucketSSE, error) {
 		}
 		return &bucketSSE{Algorithm: "AES256"}, nil
 	case "aws:kms":
-		id := strings.TrimPrefix(strings.TrimSpace(a.KMSMasterKeyID), arnPrefix)
+		raw := strings.TrimSpace(a.KMSMasterKeyID)
+		id := strings.TrimPrefix(raw, arnPrefix)
 		if id == "" {
 			return nil, withMsg(errMalformedXML, "KMSMasterKeyID is required with aws:kms.")
 		}
 		if !validKMSKeyID(id) {
 			return nil, errInvalidKMSKeyID
 		}
-		return &bucketSSE{Algorithm: "aws:kms", KeyID: id}, nil
+		return &bucketSSE{Algorithm: "aws:kms", KeyID: id, ARN: id != raw}, nil
 	}
 	return nil, withMsg(errMalformedXML, "The SSEAlgorithm must be AES256 or aws:kms.")
 }
@@ -78,7 +79,7 @@ func (s *Server) getBucketEncryption(w http.ResponseWriter, q *request) error {
 		BucketKeyEnabled *bool `xml:"BucketKeyEnabled,omitempty"`
 	}, 1)
 	cfg.Rules[0].Apply.SSEAlgorithm = bi.Encryption.Algorithm
-	cfg.Rules[0].Apply.KMSMasterKeyID = bi.Encryption.KeyID
+	cfg.Rules[0].Apply.KMSMasterKeyID = kmsKeyIDAsSent(bi.Encryption.KeyID, bi.Encryption.ARN)
 	writeXML(w, http.StatusOK, cfg)
 	return nil
 }

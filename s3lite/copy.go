@@ -138,6 +138,10 @@ func (s *Server) copyObjectFrom(w http.ResponseWriter, q *request, bi bucketInfo
 			return err
 		}
 	}
+	tags, err := copyTags(q.r.Header, src.meta.Tags)
+	if err != nil {
+		return err
+	}
 	algo, _ := checksum.Parse(src.meta.ChecksumAlgo)
 	if v := q.r.Header.Get("X-Amz-Checksum-Algorithm"); v != "" {
 		if algo, err = checksum.Parse(v); err != nil {
@@ -174,6 +178,7 @@ func (s *Server) copyObjectFrom(w http.ResponseWriter, q *request, bi bucketInfo
 	}
 	m.ACL = aclRef(acl)
 	m.versioning = bi.Versioning
+	m.Tags = tags
 	old, err := s.st.putObject(q.r.Context(), q.bucket, m, writeCondition(q.r.Header))
 	if err != nil {
 		s.st.removeFiles([]string{m.Parts[0].File})

@@ -43,6 +43,7 @@ const (
 	metaContext      = "X-Minio-Internal-Server-Side-Encryption-Context"
 	metaMultipart    = "X-Minio-Internal-Encrypted-Multipart"
 	metaCustomerAlgo = "X-Kmsbox-Internal-Customer-Algorithm"
+	metaKeyARN       = "X-Kmsbox-Internal-Kms-Key-Arn" // the key id was sent in arn form
 )
 
 var sealedKeyMeta = map[string]string{sseS3: metaS3Sealed, sseKMS: metaKMSSealed, sseC: metaCSealed}

@@ -15,6 +15,9 @@
 // spec (minio-kms.md section 3) and the range decryption; encryption.go
 // reads and writes SSE headers; damaged.go, recordmac.go, storekey.go and
 // bodyhash.go hold the integrity checks, check.go the offline Check.
+// Object and bucket tagging are in tagging.go (tags live in the MAC'd records),
+// GetObjectAttributes in attributes.go, browser-based POST uploads in postobject.go
+// (the form's signed policy: postpolicy.go; its signature: sigv4.VerifyPost).
 //
 // Access (authz.go): the users of Config.Credentials are root users owning every
 // bucket; their requests are allowed unless a bucket policy's explicit Deny matches.

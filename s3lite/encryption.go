@@ -25,6 +25,7 @@ const (
 type sseRequest struct {
 	typ        string // "", sseS3, sseKMS, sseC
 	keyID      string
+	keyARN     bool // keyID was sent as "arn:aws:kms:<id>"
 	context    map[string]string
 	contextB64 string
 	custKey    []byte
@@ -85,7 +86,9 @@ func parseSSE(r *http.Request) (sseRequest, error) {
 	}
 	req := sseRequest{typ: sseKMS}
 	if hasKey {
-		id := strings.TrimPrefix(h.Get(hdrSSEKeyID), arnPrefix)
+		raw := h.Get(hdrSSEKeyID)
+		id := strings.TrimPrefix(raw, arnPrefix)
+		req.keyARN = id != raw
 		if id == "" {
 			return sseRequest{}, withMsg(errInvalidArgument, "Invalid KMS key id.")
 		}
@@ -123,7 +126,7 @@ func (s *Server) resolveSSE(req sseRequest, bi bucketInfo) (sseRequest, error) {
 	if req.typ == "" {
 		switch {
 		case bi.Encryption != nil && bi.Encryption.Algorithm == "aws:kms":
-			req = sseRequest{typ: sseKMS, keyID: bi.Encryption.KeyID}
+			req = sseRequest{typ: sseKMS, keyID: bi.Encryption.KeyID, keyARN: bi.Encryption.ARN}
 		case bi.Encryption != nil:
 			req = sseRequest{typ: sseS3}
 		case s.cfg.AutoEncrypt:
@@ -192,6 +195,9 @@ func (s *Server) newEncryption(ctx context.Context, req sseRequest, bucket, obje
 		kek = dek.Plaintext
 		defer clear(dek.Plaintext) // the data key is needed only to derive and seal the OEK
 		meta[metaKeyID] = keyID
+		if req.keyARN {
+			meta[metaKeyARN] = "true"
+		}
 		meta[metaKEKSealed] = base64.StdEncoding.EncodeToString(dek.Ciphertext)
 		if req.contextB64 != "" {
 			meta[metaContext] = req.contextB64
@@ -291,6 +297,16 @@ func visibleETag(c *objectCrypto, sum []byte) (string, error) {
 	return hexString(sealed[len(sealed)-16:]), nil
 }
 
+// kmsKeyIDAsSent is the KMS key id as the client named it: "arn:aws:kms:<id>" or "<id>".
+// S3 conformance tests (ceph s3-tests) expect the id echoed as sent; MinIO answers the
+// arn form, which clients that send it get back.
+func kmsKeyIDAsSent(id string, arn bool) string {
+	if arn {
+		return arnPrefix + id
+	}
+	return id
+}
+
 // setSSEHeaders writes the response headers of an object stored with meta.
 func setSSEHeaders(h http.Header, meta map[string]string, ssec *sseRequest) {
 	switch sseTypeOf(meta) {
@@ -298,7 +314,7 @@ func setSSEHeaders(h http.Header, meta map[string]string, ssec *sseRequest) {
 		h.Set(hdrSSE, "AES256")
 	case sseKMS:
 		h.Set(hdrSSE, "aws:kms")
-		h.Set(hdrSSEKeyID, arnPrefix+meta[metaKeyID])
+		h.Set(hdrSSEKeyID, kmsKeyIDAsSent(meta[metaKeyID], meta[metaKeyARN] != ""))
 		if c := meta[metaContext]; c != "" {
 			h.Set(hdrSSEContext, c)
 		}

@@ -91,6 +91,11 @@ var (
 	errNoPublicAccessBlock    = errors.New("no public access block")
 	errInvalidOwnershipConfig = errors.New("invalid ownership controls")
 	errMissingSecurityHeader  = errors.New("missing security header")
+	errInvalidTag             = errors.New("invalid tag")
+	errNoSuchTagSet           = errors.New("no such tag set")
+	errMalformedPOST          = errors.New("malformed post request")
+	errInvalidPolicyDocument  = errors.New("invalid post policy document")
+	errMaxPostPreData         = errors.New("post fields too large")
 )
 
 // apiError is the wire form of an error: S3 code, HTTP status and message.
@@ -155,6 +160,11 @@ var errorTable = []struct {
 	{errNoSuchVersion, apiError{"NoSuchVersion", 404, "The specified version does not exist."}},
 	{errNoSuchUpload, apiError{"NoSuchUpload", 404, "The specified multipart upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."}},
 	{errNoEncryptionConfig, apiError{"ServerSideEncryptionConfigurationNotFoundError", 404, "The server side encryption configuration was not found"}},
+	{errInvalidTag, apiError{"InvalidTag", 400, "The tag provided was not a valid tag."}},
+	{errNoSuchTagSet, apiError{"NoSuchTagSet", 404, "The TagSet does not exist"}},
+	{errMalformedPOST, apiError{"MalformedPOSTRequest", 400, "The body of your POST request is not well-formed multipart/form-data."}},
+	{errInvalidPolicyDocument, apiError{"InvalidPolicyDocument", 400, "The content of the form does not meet the conditions specified in the policy document."}},
+	{errMaxPostPreData, apiError{"MaxPostPreDataLengthExceeded", 400, "Your POST request fields preceding the upload file were too large."}},
 	{errNotImplemented, apiError{"NotImplemented", 501, "A header or query you provided implies functionality that is not implemented"}},
 	{errUnexpectedContent, apiError{"UnexpectedContent", 400, "This request does not support content"}},
 	{errNotModified, apiError{"NotModified", 304, "Not Modified"}},

@@ -167,8 +167,7 @@ func (s *Server) expireNoncurrent(ctx context.Context, bucket string, c *lifecyc
 	return 0, nil
 }
 
-// lifecycleObject is what a rule's filter looks at. Tags is nil until objects carry tags:
-// the merge with object tagging fills it from the object record (see objectTags).
+// lifecycleObject is what a rule's filter looks at.
 type lifecycleObject struct {
 	Key  string
 	Size int64
@@ -256,13 +255,7 @@ func setExpirationHeader(h http.Header, c *lifecycleConfiguration, o lifecycleOb
 }
 
 // objectTags returns the tags of the object record m, for lifecycle filters.
-//
-// Seam for the merge with object tagging: objects carry no tags on this branch, so it
-// returns nil and rules with a Tag filter select nothing; the merge returns m's tags.
-func objectTags(m *objectMeta) map[string]string {
-	_ = m
-	return nil
-}
+func objectTags(m *objectMeta) map[string]string { return m.Tags }
 
 // lifecycleObjectOf is the view of the object record m that rules filter on.
 func lifecycleObjectOf(m *objectMeta) lifecycleObject {

@@ -30,7 +30,11 @@ func (s *Server) createMultipartUpload(w http.ResponseWriter, q *request) error 
 	if err != nil {
 		return err
 	}
-	u := &uploadMeta{Key: q.key, Initiated: s.now().UTC(), Header: hdrs}
+	tags, err := requestTags(q.r.Header)
+	if err != nil {
+		return err
+	}
+	u := &uploadMeta{Key: q.key, Initiated: s.now().UTC(), Header: hdrs, Tags: tags}
 	acl, err := s.requestACL(q, bi, false, true)
 	if err != nil {
 		return err
@@ -211,7 +215,7 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, q *request) erro
 		return err
 	}
 	m.Key, m.ModTime, m.Header, m.SSE, m.UploadID = q.key, s.now().UTC(), u.Header, u.SSE, id
-	m.ACL = u.ACL
+	m.ACL, m.Tags = u.ACL, u.Tags
 	if m.versioning, err = s.versionedState(q); err != nil {
 		return err
 	}

@@ -29,6 +29,10 @@ func (s *Server) putObject(w http.ResponseWriter, q *request) error {
 	if err != nil {
 		return err
 	}
+	tags, err := requestTags(q.r.Header)
+	if err != nil {
+		return err
+	}
 	acl, err := s.requestACL(q, bi, false, true)
 	if err != nil {
 		return err
@@ -59,6 +63,7 @@ func (s *Server) putObject(w http.ResponseWriter, q *request) error {
 	}
 	m.ACL = aclRef(acl)
 	m.versioning = bi.Versioning
+	m.Tags = tags
 	old, err := s.st.putObject(q.r.Context(), q.bucket, m, writeCondition(q.r.Header))
 	if err != nil {
 		s.st.removeFiles([]string{m.Parts[0].File})
@@ -261,9 +266,7 @@ func (s *Server) readObjectOnce(w http.ResponseWriter, q *request, withBody bool
 		first = buf[:n]
 	}
 	h := w.Header()
-	for k, v := range m.Header {
-		h.Set(k, v)
-	}
+	setObjectHeaders(h, m.Header)
 	if h.Get("Content-Type") == "" {
 		h.Set("Content-Type", "binary/octet-stream")
 	}
@@ -281,6 +284,7 @@ func (s *Server) readObjectOnce(w http.ResponseWriter, q *request, withBody bool
 	}
 	setSSEHeaders(h, m.SSE, ssec)
 	s.expirationHeader(q, h, m)
+	setTagCount(h, m)
 	if !partial && strings.EqualFold(q.r.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") {
 		setChecksumHeaders(h, m)
 	}

@@ -63,6 +63,9 @@ type route struct {
 	// action is the IAM action bucket policies name the operation by (authz.go); ""
 	// (health checks) none.
 	action string
+	// selfAuth: the handler authenticates the request itself from its body (POST
+	// Object's signed form); the request reaches it unverified.
+	selfAuth bool
 }
 
 // maxObjectSize is S3's single PUT limit (5 GiB) and part size limit.
@@ -82,6 +85,9 @@ var routes = []route{
 	{method: http.MethodPut, level: levelBucket, sub: "versioning", name: "PutBucketVersioning", action: "s3:PutBucketVersioning", h: (*Server).putBucketVersioning, limit: maxXMLBody, timeout: time.Minute},
 	{method: http.MethodGet, level: levelBucket, sub: "versioning", name: "GetBucketVersioning", action: "s3:GetBucketVersioning", h: (*Server).getBucketVersioning, timeout: time.Minute},
 	{method: http.MethodGet, level: levelBucket, sub: "versions", name: "ListObjectVersions", action: "s3:ListBucketVersions", h: (*Server).listObjectVersions, timeout: time.Minute},
+	{method: http.MethodPut, level: levelBucket, sub: "tagging", name: "PutBucketTagging", action: "s3:PutBucketTagging", h: (*Server).putBucketTagging, limit: maxXMLBody, timeout: time.Minute},
+	{method: http.MethodGet, level: levelBucket, sub: "tagging", name: "GetBucketTagging", action: "s3:GetBucketTagging", h: (*Server).getBucketTagging, timeout: time.Minute},
+	{method: http.MethodDelete, level: levelBucket, sub: "tagging", name: "DeleteBucketTagging", action: "s3:PutBucketTagging", h: (*Server).deleteBucketTagging, timeout: time.Minute},
 	{method: http.MethodPut, level: levelBucket, sub: "policy", name: "PutBucketPolicy", action: "s3:PutBucketPolicy", h: (*Server).putBucketPolicy, limit: maxXMLBody, timeout: time.Minute},
 	{method: http.MethodGet, level: levelBucket, sub: "policy", name: "GetBucketPolicy", action: "s3:GetBucketPolicy", h: (*Server).getBucketPolicy, timeout: time.Minute},
 	{method: http.MethodDelete, level: levelBucket, sub: "policy", name: "DeleteBucketPolicy", action: "s3:DeleteBucketPolicy", h: (*Server).deleteBucketPolicy, timeout: time.Minute},
@@ -96,6 +102,7 @@ var routes = []route{
 	{method: http.MethodDelete, level: levelBucket, sub: "publicAccessBlock", name: "DeletePublicAccessBlock", action: "s3:PutBucketPublicAccessBlock", h: (*Server).deletePublicAccessBlock, timeout: time.Minute},
 	{method: http.MethodGet, level: levelBucket, sub: "uploads", name: "ListMultipartUploads", action: "s3:ListBucketMultipartUploads", h: (*Server).listMultipartUploads, timeout: time.Minute},
 	{method: http.MethodPost, level: levelBucket, sub: "delete", name: "DeleteObjects", action: "s3:DeleteObject", h: (*Server).deleteObjects, limit: maxXMLBody, timeout: 5 * time.Minute},
+	{method: http.MethodPost, level: levelBucket, name: "PostObject", action: "s3:PutObject", h: (*Server).postObject, limit: -1, selfAuth: true},
 	{method: http.MethodGet, level: levelBucket, name: "ListObjects", action: "s3:ListBucket", h: (*Server).listObjects, timeout: time.Minute},
 	{method: http.MethodPut, level: levelBucket, name: "CreateBucket", action: "s3:CreateBucket", h: (*Server).createBucket, limit: maxXMLBody, timeout: time.Minute},
 	{method: http.MethodHead, level: levelBucket, name: "HeadBucket", action: "s3:ListBucket", h: (*Server).headBucket, timeout: time.Minute},
@@ -118,6 +125,10 @@ var routes = []route{
 
 	{method: http.MethodPut, level: levelObject, sub: "acl", name: "PutObjectAcl", action: "s3:PutObjectAcl", h: (*Server).putObjectACL, limit: maxXMLBody, timeout: time.Minute},
 	{method: http.MethodGet, level: levelObject, sub: "acl", name: "GetObjectAcl", action: "s3:GetObjectAcl", h: (*Server).getObjectACL, timeout: time.Minute},
+	{method: http.MethodPut, level: levelObject, sub: "tagging", name: "PutObjectTagging", action: "s3:PutObjectTagging", h: (*Server).putObjectTagging, limit: maxXMLBody, timeout: time.Minute},
+	{method: http.MethodGet, level: levelObject, sub: "tagging", name: "GetObjectTagging", action: "s3:GetObjectTagging", h: (*Server).getObjectTagging, timeout: time.Minute},
+	{method: http.MethodDelete, level: levelObject, sub: "tagging", name: "DeleteObjectTagging", action: "s3:DeleteObjectTagging", h: (*Server).deleteObjectTagging, timeout: time.Minute},
+	{method: http.MethodGet, level: levelObject, sub: "attributes", name: "GetObjectAttributes", action: "s3:GetObjectAttributes", h: (*Server).getObjectAttributes, timeout: time.Minute},
 	{method: http.MethodPost, level: levelObject, sub: "uploads", name: "CreateMultipartUpload", action: "s3:PutObject", h: (*Server).createMultipartUpload, timeout: time.Minute},
 	{method: http.MethodPost, level: levelObject, sub: "uploadId", name: "CompleteMultipartUpload", action: "s3:PutObject", h: (*Server).completeMultipartUpload, limit: maxXMLBody},
 	{method: http.MethodPut, level: levelObject, sub: "uploadId", header: "x-amz-copy-source", name: "UploadPartCopy", action: "s3:PutObject", h: (*Server).uploadPartCopy},
@@ -140,7 +151,8 @@ var subresources = map[string]bool{"location": true, "encryption": true, "upload
 	"accelerate": true, "requestPayment": true, "retention": true, "legal-hold": true, "restore": true,
 	"select": true, "torrent": true, "analytics": true, "inventory": true, "metrics": true, "intelligent-tiering": true,
 	"policy": true, "policyStatus": true, "acl": true, "ownershipControls": true, "publicAccessBlock": true,
-	"versioning": true, "versions": true}
+	"versioning": true, "versions": true,
+	"tagging": true, "attributes": true}
 
 // plainParams are query keys that are parameters, not subresources. Any
 // other key names an S3 feature s3lite does not have: 501.
@@ -204,11 +216,18 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.corsActual(w, r, bucket)
 
-	auth, err := s.verifier.Verify(r)
-	if errors.Is(err, sigv4.ErrMissingAuth) {
-		auth, err = sigv4.Anonymous(r)
-		if err == nil && (unsupported != nil || rt == nil) {
-			err = errAccessDenied
+	var auth *sigv4.Auth
+	var err error
+	if rt != nil && rt.selfAuth {
+		// The handler authenticates and authorizes the request from its body (POST Object).
+		auth = &sigv4.Auth{Body: r.Body, ContentLength: -1}
+	} else {
+		auth, err = s.verifier.Verify(r)
+		if errors.Is(err, sigv4.ErrMissingAuth) {
+			auth, err = sigv4.Anonymous(r)
+			if err == nil && (unsupported != nil || rt == nil) {
+				err = errAccessDenied
+			}
 		}
 	}
 	if err != nil {
@@ -232,7 +251,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if err := s.authorize(r, rt, bucket, key, auth); err != nil {
+	if rt.selfAuth {
+		// authorized by the handler
+	} else if err := s.authorize(r, rt, bucket, key, auth); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

@@ -71,12 +71,15 @@ type bucketInfo struct {
 	PublicAccess *publicAccessBlock `json:"pab,omitempty"`
 	// Versioning is "" (never configured), "Enabled" or "Suspended" (storeversion.go).
 	Versioning string `json:"ver,omitempty"`
+	// Tags is the bucket tagging (tagging.go); nil: none.
+	Tags map[string]string `json:"tags,omitempty"`
 }
 
 // bucketSSE is a bucket's default encryption.
 type bucketSSE struct {
 	Algorithm string `json:"alg"` // "AES256" or "aws:kms"
 	KeyID     string `json:"key,omitempty"`
+	ARN       bool   `json:"arn,omitempty"` // KeyID was given as "arn:aws:kms:<id>" and is echoed so
 }
 
 // openStore opens (creating if needed) the store under dir, empties tmp/ and

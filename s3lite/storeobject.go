@@ -49,6 +49,7 @@ type objectMeta struct {
 	Noncurrent   time.Time `json:"nc,omitzero"` // when a newer version replaced it
 	// versioning is the bucket's versioning state a write is made under; not stored.
 	versioning string
+	Tags       map[string]string `json:"tags,omitempty"` // object tagging (tagging.go)
 }
 
 // getObject returns the current record of bucket/key, or errNoSuchBucket, errNoSuchKey

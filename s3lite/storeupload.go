@@ -21,7 +21,8 @@ type uploadMeta struct {
 	ChecksumAlgo string            `json:"cka,omitempty"`
 	ChecksumType string            `json:"ckt,omitempty"`
 	SSE          map[string]string `json:"sse,omitempty"`
-	ACL          *[]aclGrant       `json:"acl,omitempty"` // the completed object's ACL; see aclRef
+	ACL          *[]aclGrant       `json:"acl,omitempty"`  // the completed object's ACL; see aclRef
+	Tags         map[string]string `json:"tags,omitempty"` // x-amz-tagging, the object's at completion
 }
 
 // partRecordKey is the bolt key of part n: 4 bytes big-endian, so parts

@@ -9,6 +9,9 @@
 //     v1's `aws s3 presign` produces.
 //
 // SigV2 in the Authorization header and SigV4A (ECDSA) are ErrUnsupportedSignature.
+// [Verifier.VerifyPost] checks the signed policy of a browser-based POST upload (an HTML
+// form): SigV4 (hex HMAC-SHA256 of the base64 policy under the same signing key) or SigV2
+// (base64 HMAC-SHA1 under the secret); what the policy allows is the caller's to check.
 // The payload mode comes from x-amz-content-sha256: a hex SHA-256 of the body (checked
 // at the end of the body), UNSIGNED-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD (every
 // chunk signature checked along the chain from the seed signature),
