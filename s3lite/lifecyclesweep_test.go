@@ -95,8 +95,8 @@ func TestLifecycleSweep(t *testing.T) {
 	}
 }
 
-// TestLifecycleSweepNoncurrentOnly: the noncurrent seam does nothing on this branch, and a
-// configuration with only noncurrent and delete-marker rules leaves current objects alone.
+// TestLifecycleSweepNoncurrentOnly: in a bucket that was never versioned, a configuration
+// with only noncurrent and delete-marker rules removes nothing.
 func TestLifecycleSweepNoncurrentOnly(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
