@@ -14,7 +14,7 @@ type ncKey struct {
 	key     string
 	expire  bool   // a noncurrent version has expired
 	marker  string // version id of a current delete marker a rule removes once it is alone; "" for none
-	history int    // noncurrent versions seen so far in the scan
+	history int    // noncurrent versions seen so far in the scan (the nth of expiresVersion)
 }
 
 // expireNoncurrent applies c's enabled NoncurrentVersionExpiration rules and its
@@ -30,7 +30,8 @@ type ncKey struct {
 // as a current object (S3 removes expired delete markers for those too), through the path
 // of a client's DeleteObject with its versionId. A marker left alone by this sweep's
 // expiry of noncurrent versions goes in the same sweep. The keys are scanned a page at a
-// time; as in expireCurrent, a write between the check of a marker and its removal is lost.
+// time. A marker is checked and removed in two steps: a PUT between them keeps its new
+// version, and the marker, by then noncurrent, is removed all the same.
 func (s *Server) expireNoncurrent(ctx context.Context, bucket string, c *lifecycleConfiguration, now time.Time) (int, error) {
 	if !c.expiresVersions() {
 		return 0, nil
