@@ -43,7 +43,7 @@
 // noncurrent versions are records of their own in a second sub-bucket, keyed so a cursor
 // lists keys ascending and each key's versions newest first, each MAC'd and bound to
 // bucket, key and version id. Every version has its own sealed object key and body
-// files: removing a version (DELETE with versionId, lifecycle's expireNoncurrent)
+// files: removing a version (DELETE with versionId, lifecycle's noncurrent expiry)
 // removes its record and files and crypto-shreds only it. The sweep and Check see
 // noncurrent records like current ones.
 // Bodies are streamed: nothing holds an object in memory. Unfinished multipart
@@ -90,11 +90,16 @@
 // preflight OPTIONS on buckets and objects, Access-Control-* headers on actual requests
 // that carry an Origin) and lifecycle (lifecycle.go: Put/Get/DeleteBucketLifecycle
 // configuration, checked as S3 checks it, x-amz-expiration on PUT/GET/HEAD). The
-// background sweeper (uploadexpiry.go, lifecyclesweep.go) runs at most every hour by
-// Config.Now: it aborts uploads older than Config.UploadExpiry and those an
-// AbortIncompleteMultipartUpload rule expires, and deletes current objects an Expiration
-// rule (Days, rounded up to midnight UTC as S3 does, or Date) has expired, through the
-// path of a client's DeleteObject.
+// background sweeper (uploadexpiry.go, lifecyclesweep.go, lifecyclenoncurrent.go) runs
+// at most every hour by Config.Now: it aborts uploads older than Config.UploadExpiry and
+// those an AbortIncompleteMultipartUpload rule expires, and deletes current objects an
+// Expiration rule (Days, rounded up to midnight UTC as S3 does, or Date) has expired,
+// through the path of a client's DeleteObject (a delete marker in a versioned bucket).
+// In a versioned bucket it also removes the noncurrent versions a
+// NoncurrentVersionExpiration rule expires (NoncurrentDays counted from when a version
+// became noncurrent, keeping NewerNoncurrentVersions) and the delete markers left as the
+// only version of their key (ExpiredObjectDeleteMarker, or an expired Days or Date),
+// the latter through the path of a DeleteObject with a versionId.
 //
 // S3 operations not implemented (unimplemented.go; also in the README). Each answers 501
 // NotImplemented in S3's XML, naming the operation, after authentication:

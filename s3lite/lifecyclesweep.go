@@ -12,9 +12,9 @@ import (
 // x-amz-expiration header), and the lifecycle part of the background sweep (uploadexpiry.go
 // runs it). Enabled rules of each bucket's lifecycle configuration expire current objects
 // (Expiration Days or Date), abort incomplete multipart uploads
-// (AbortIncompleteMultipartUpload) and, through expireNoncurrent, expire noncurrent
-// versions and expired delete markers. Time is Config.Now, so tests move the clock and
-// call Server.sweep.
+// (AbortIncompleteMultipartUpload) and, in versioned buckets, expire noncurrent versions
+// and expired delete markers (lifecyclenoncurrent.go). Time is Config.Now, so tests move
+// the clock and call Server.sweep.
 
 // sweepPage bounds how many expired objects one read transaction collects before they
 // are deleted, so a large bucket never holds bolt's reader open for its whole scan.
@@ -151,22 +151,6 @@ func (c *lifecycleConfiguration) expiresCurrent() bool {
 	return false
 }
 
-// expireNoncurrent applies c's enabled NoncurrentVersionExpiration (NoncurrentDays,
-// NewerNoncurrentVersions) and Expiration ExpiredObjectDeleteMarker rules to bucket at now
-// and returns how many versions and delete markers it removed.
-//
-// Seam for the merge with object versioning: this branch keeps no noncurrent versions and
-// no delete markers, so there is nothing to expire and it does nothing. The merge makes it
-// remove, for each key a rule selects, the noncurrent versions that became noncurrent
-// more than NoncurrentDays ago (counted as expiryAfterDays from the time the next version
-// was written), keeping the NewerNoncurrentVersions newest of them, and the delete markers
-// that are the only version left of their key (ExpiredObjectDeleteMarker); each removal
-// takes the path of a client's DeleteObject with a versionId.
-func (s *Server) expireNoncurrent(ctx context.Context, bucket string, c *lifecycleConfiguration, now time.Time) (int, error) {
-	_, _, _, _ = ctx, bucket, c, now
-	return 0, nil
-}
-
 // lifecycleObject is what a rule's filter looks at.
 type lifecycleObject struct {
 	Key  string
@@ -254,12 +238,10 @@ func setExpirationHeader(h http.Header, c *lifecycleConfiguration, o lifecycleOb
 	}
 }
 
-// objectTags returns the tags of the object record m, for lifecycle filters.
-func objectTags(m *objectMeta) map[string]string { return m.Tags }
 
 // lifecycleObjectOf is the view of the object record m that rules filter on.
 func lifecycleObjectOf(m *objectMeta) lifecycleObject {
-	return lifecycleObject{Key: m.Key, Size: m.Size, Tags: objectTags(m)}
+	return lifecycleObject{Key: m.Key, Size: m.Size, Tags: m.Tags}
 }
 
 // expirationHeader sets x-amz-expiration for the object record m of bucket, reading the

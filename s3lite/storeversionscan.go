@@ -84,6 +84,15 @@ type noncurrentVersion struct {
 // body files, and returns what it removed. With dryRun it only returns what it would
 // remove. The current version is never touched; damaged records are left to Check.
 func (st *store) expireNoncurrent(ctx context.Context, bucket, key string, before time.Time, keep int, dryRun bool) ([]noncurrentVersion, error) {
+	return st.expireVersions(ctx, bucket, key, dryRun, func(n int, m *objectMeta) bool {
+		return n > keep && m.Noncurrent.Before(before)
+	})
+}
+
+// expireVersions removes the noncurrent versions of bucket/key for which doomed is true,
+// as expireNoncurrent does; doomed gets each version with its place among the key's
+// noncurrent versions (1: the newest), in the same transaction as the removal.
+func (st *store) expireVersions(ctx context.Context, bucket, key string, dryRun bool, doomed func(n int, m *objectMeta) bool) ([]noncurrentVersion, error) {
 	mm, err := st.macs(ctx)
 	if err != nil {
 		return nil, err
@@ -96,21 +105,21 @@ func (st *store) expireNoncurrent(ctx context.Context, bucket, key string, befor
 		if err != nil {
 			return err
 		}
-		var doomed [][]byte
+		var gone [][]byte
 		n := 0
 		st.eachNoncurrent(b, mm, bucket, key, func(k []byte, m *objectMeta) bool {
 			n++
-			if n > keep && m.Noncurrent.Before(before) {
+			if doomed(n, m) {
 				out = append(out, noncurrentVersion{VersionID: m.versionID(), Noncurrent: m.Noncurrent, Size: m.Size})
 				old = append(old, files(m.Parts)...)
-				doomed = append(doomed, bytes.Clone(k))
+				gone = append(gone, bytes.Clone(k))
 			}
 			return true
 		})
 		if dryRun {
 			return nil
 		}
-		for _, k := range doomed {
+		for _, k := range gone {
 			if err := deleteNoncurrent(b, k); err != nil {
 				return err
 			}
