@@ -238,7 +238,6 @@ func setExpirationHeader(h http.Header, c *lifecycleConfiguration, o lifecycleOb
 	}
 }
 
-
 // lifecycleObjectOf is the view of the object record m that rules filter on.
 func lifecycleObjectOf(m *objectMeta) lifecycleObject {
 	return lifecycleObject{Key: m.Key, Size: m.Size, Tags: m.Tags}
