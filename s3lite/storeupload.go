@@ -22,6 +22,9 @@ type uploadMeta struct {
 	ChecksumType string            `json:"ckt,omitempty"`
 	SSE          map[string]string `json:"sse,omitempty"`
 	ACL          *[]aclGrant       `json:"acl,omitempty"` // the completed object's ACL; see aclRef
+	// Lock is the completed object's Object Lock as the upload's headers asked (the
+	// bucket's default retention applies at completion if it names none).
+	Lock *objectLock `json:"lock,omitempty"`
 }
 
 // partRecordKey is the bolt key of part n: 4 bytes big-endian, so parts

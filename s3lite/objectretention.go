@@ -1,0 +1,150 @@
+package s3lite
+
+import (
+	"net/http"
+)
+
+// putObjectRetention answers PutObjectRetention (?retention, optional versionId). An empty
+// Retention removes the retention. While a retention runs, COMPLIANCE may only be
+// extended; GOVERNANCE may be extended, and shortened, removed or changed to COMPLIANCE
+// only with the bypass (bypassGovernance); otherwise 403 AccessDenied.
+func (s *Server) putObjectRetention(w http.ResponseWriter, q *request) error {
+	vid, err := requestVersionID(q)
+	if err != nil {
+		return err
+	}
+	if _, err := s.lockedBucket(q); err != nil {
+		return err
+	}
+	data, err := readIntegrityBody(q)
+	if err != nil {
+		return err
+	}
+	var r objectRetention
+	if err := readXML(bytesReader(data), &r); err != nil {
+		return err
+	}
+	now := s.now().UTC()
+	want := &objectLock{Mode: r.Mode}
+	switch {
+	case r.Mode == "" && r.RetainUntilDate == "":
+	case !validLockMode(r.Mode) || r.RetainUntilDate == "":
+		return errMalformedXML
+	default:
+		t, ok := parseLockTime(r.RetainUntilDate)
+		if !ok {
+			return errMalformedXML
+		}
+		if !t.After(now) {
+			return withMsg(errInvalidArgument, "The retain until date must be in the future!")
+		}
+		want.RetainUntil = t
+	}
+	bypass := s.bypassGovernance(q, q.key)
+	_, err = s.st.updateVersionLock(q.r.Context(), q.bucket, q.key, vid, func(m *objectMeta) error {
+		cur := m.Lock
+		if cur.retained(now) {
+			weaker := want.Mode != cur.Mode || want.RetainUntil.Before(cur.RetainUntil)
+			if weaker && (cur.Mode == lockCompliance || !bypass) {
+				return errLockedVersion
+			}
+		}
+		l := objectLock{Mode: want.Mode, RetainUntil: want.RetainUntil}
+		if cur != nil {
+			l.LegalHold = cur.LegalHold
+		}
+		m.Lock = lockRef(l)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// getObjectRetention answers GetObjectRetention: 404 NoSuchObjectLockConfiguration for a
+// version without retention.
+func (s *Server) getObjectRetention(w http.ResponseWriter, q *request) error {
+	m, err := s.lockedVersion(w, q)
+	if err != nil {
+		return err
+	}
+	if m.Lock == nil || m.Lock.Mode == "" {
+		return errNoObjectRetention
+	}
+	writeXML(w, http.StatusOK, objectRetention{Xmlns: s3NS, Mode: m.Lock.Mode, RetainUntilDate: lockTime(m.Lock.RetainUntil)})
+	return nil
+}
+
+// putObjectLegalHold answers PutObjectLegalHold (?legal-hold, optional versionId): Status
+// ON or OFF.
+func (s *Server) putObjectLegalHold(w http.ResponseWriter, q *request) error {
+	vid, err := requestVersionID(q)
+	if err != nil {
+		return err
+	}
+	if _, err := s.lockedBucket(q); err != nil {
+		return err
+	}
+	data, err := readIntegrityBody(q)
+	if err != nil {
+		return err
+	}
+	var lh objectLegalHold
+	if err := readXML(bytesReader(data), &lh); err != nil {
+		return err
+	}
+	if lh.Status != legalHoldOn && lh.Status != legalHoldOff {
+		return errMalformedXML
+	}
+	_, err = s.st.updateVersionLock(q.r.Context(), q.bucket, q.key, vid, func(m *objectMeta) error {
+		var l objectLock
+		if m.Lock != nil {
+			l = *m.Lock
+		}
+		l.LegalHold = lh.Status
+		m.Lock = lockRef(l)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// getObjectLegalHold answers GetObjectLegalHold: 404 NoSuchObjectLockConfiguration for a
+// version whose legal hold was never set.
+func (s *Server) getObjectLegalHold(w http.ResponseWriter, q *request) error {
+	m, err := s.lockedVersion(w, q)
+	if err != nil {
+		return err
+	}
+	if m.Lock == nil || m.Lock.LegalHold == "" {
+		return errNoObjectRetention
+	}
+	writeXML(w, http.StatusOK, objectLegalHold{Xmlns: s3NS, Status: m.Lock.LegalHold})
+	return nil
+}
+
+// lockedVersion reads the version q names (the current one without versionId) in a
+// bucket with Object Lock.
+func (s *Server) lockedVersion(w http.ResponseWriter, q *request) (*objectMeta, error) {
+	vid, err := requestVersionID(q)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.lockedBucket(q); err != nil {
+		return nil, err
+	}
+	return s.readVersion(w, q, vid)
+}
+
+// lockRef is l as a record's Lock: nil when it holds nothing.
+func lockRef(l objectLock) *objectLock {
+	if l == (objectLock{}) {
+		return nil
+	}
+	return &l
+}
