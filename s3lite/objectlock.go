@@ -95,6 +95,19 @@ func (c *objectLockConfiguration) check() error {
 	return nil
 }
 
+// parseObjectLockConfiguration decodes and checks the body of PutObjectLockConfiguration.
+func parseObjectLockConfiguration(data []byte) (*objectLockConfiguration, error) {
+	var c objectLockConfiguration
+	if err := readXML(bytesReader(data), &c); err != nil {
+		return nil, err
+	}
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	c.XMLName, c.Xmlns = xml.Name{}, "" // as stored
+	return &c, nil
+}
+
 // putObjectLockConfiguration answers PutObjectLockConfiguration. A bucket without Object
 // Lock gets it only while its versioning is Enabled (409 InvalidBucketState otherwise).
 func (s *Server) putObjectLockConfiguration(w http.ResponseWriter, q *request) error {
@@ -102,19 +115,15 @@ func (s *Server) putObjectLockConfiguration(w http.ResponseWriter, q *request) e
 	if err != nil {
 		return err
 	}
-	var c objectLockConfiguration
-	if err := readXML(bytesReader(data), &c); err != nil {
+	c, err := parseObjectLockConfiguration(data)
+	if err != nil {
 		return err
 	}
-	if err := c.check(); err != nil {
-		return err
-	}
-	c.Xmlns = ""
 	err = s.st.updateBucket(q.r.Context(), q.bucket, func(bi *bucketInfo) error {
 		if bi.ObjectLock == nil && bi.Versioning != versioningEnabled {
 			return withMsg(errInvalidBucketState, "Versioning must be 'Enabled' on the bucket to apply a Object Lock configuration")
 		}
-		bi.ObjectLock = &c
+		bi.ObjectLock = c
 		return nil
 	})
 	if err != nil {

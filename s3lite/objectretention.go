@@ -2,6 +2,7 @@ package s3lite
 
 import (
 	"net/http"
+	"time"
 )
 
 // putObjectRetention answers PutObjectRetention (?retention, optional versionId). An empty
@@ -20,25 +21,10 @@ func (s *Server) putObjectRetention(w http.ResponseWriter, q *request) error {
 	if err != nil {
 		return err
 	}
-	var r objectRetention
-	if err := readXML(bytesReader(data), &r); err != nil {
-		return err
-	}
 	now := s.now().UTC()
-	want := &objectLock{Mode: r.Mode}
-	switch {
-	case r.Mode == "" && r.RetainUntilDate == "":
-	case !validLockMode(r.Mode) || r.RetainUntilDate == "":
-		return errMalformedXML
-	default:
-		t, ok := parseLockTime(r.RetainUntilDate)
-		if !ok {
-			return errMalformedXML
-		}
-		if !t.After(now) {
-			return withMsg(errInvalidArgument, "The retain until date must be in the future!")
-		}
-		want.RetainUntil = t
+	want, err := parseRetention(data, now)
+	if err != nil {
+		return err
 	}
 	bypass := s.bypassGovernance(q, q.key)
 	_, err = s.st.updateVersionLock(q.r.Context(), q.bucket, q.key, vid, func(m *objectMeta) error {
@@ -61,6 +47,29 @@ func (s *Server) putObjectRetention(w http.ResponseWriter, q *request) error {
 	}
 	w.WriteHeader(http.StatusOK)
 	return nil
+}
+
+// parseRetention decodes the body of PutObjectRetention at now: the retention it sets,
+// none (Mode "") for an empty Retention.
+func parseRetention(data []byte, now time.Time) (objectLock, error) {
+	var r objectRetention
+	if err := readXML(bytesReader(data), &r); err != nil {
+		return objectLock{}, err
+	}
+	if r.Mode == "" && r.RetainUntilDate == "" {
+		return objectLock{}, nil
+	}
+	if !validLockMode(r.Mode) || r.RetainUntilDate == "" {
+		return objectLock{}, errMalformedXML
+	}
+	t, ok := parseLockTime(r.RetainUntilDate)
+	if !ok {
+		return objectLock{}, errMalformedXML
+	}
+	if !t.After(now) {
+		return objectLock{}, withMsg(errInvalidArgument, "The retain until date must be in the future!")
+	}
+	return objectLock{Mode: r.Mode, RetainUntil: t}, nil
 }
 
 // getObjectRetention answers GetObjectRetention: 404 NoSuchObjectLockConfiguration for a
