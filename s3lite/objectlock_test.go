@@ -2,6 +2,7 @@ package s3lite
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,17 @@ func lockBucket(t *testing.T, e *env, b string) string {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// lockEnv starts a server whose clock stands at t0 (whole seconds, now) with bucket b
+// created with Object Lock.
+func lockEnv(t *testing.T, b string) (*env, time.Time) {
+	t.Helper()
+	e := newEnv(t)
+	t0 := time.Now().UTC().Truncate(time.Second)
+	e.now.Store(&t0)
+	lockBucket(t, e, b)
+	return e, t0
 }
 
 func lockConfig(mode types.ObjectLockRetentionMode, days, years int32) *types.ObjectLockConfiguration {
@@ -103,11 +115,9 @@ func TestObjectLockConfiguration(t *testing.T) {
 // shortened only with it; COMPLIANCE is removed by no one until it expires; delete markers
 // and new versions are always allowed.
 func TestObjectLockRetention(t *testing.T) {
-	e := newEnv(t)
+	b := "retain"
+	e, t0 := lockEnv(t, b)
 	ctx := context.Background()
-	t0 := time.Now().UTC().Truncate(time.Second)
-	e.now.Store(&t0)
-	b := lockBucket(t, e, "retain")
 	vid := putBody(t, e, b, "k", "one")
 	if _, err := e.s3.GetObjectRetention(ctx, &s3.GetObjectRetentionInput{Bucket: aws.String(b), Key: aws.String("k")}); s3Code(err) != "NoSuchObjectLockConfiguration" {
 		t.Errorf("GetObjectRetention without retention: %v", err)
@@ -209,6 +219,12 @@ func TestObjectLockLegalHold(t *testing.T) {
 	}
 	if _, err := e.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(b), Key: aws.String("k"), VersionId: aws.String(vid)}); err != nil {
 		t.Errorf("deleting after the legal hold is off: %v", err)
+	}
+
+	// S3 takes the lock bodies only with Content-MD5 or a checksum.
+	req, _ := http.NewRequest(http.MethodPut, e.ts.URL+"/"+b+"/k?legal-hold", strings.NewReader("<LegalHold><Status>ON</Status></LegalHold>"))
+	if st, out := e.doSigned(t, req); st != 400 || !strings.Contains(string(out), "<Code>MissingContentMD5</Code>") {
+		t.Errorf("PutObjectLegalHold without Content-MD5: %d %s", st, out)
 	}
 
 	plain := e.bucket("plainhold")

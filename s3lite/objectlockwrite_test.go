@@ -18,11 +18,9 @@ import (
 // CreateMultipartUpload lock the new version; without them the bucket's default retention
 // does, counted from the write; bad headers are S3's InvalidArgument.
 func TestObjectLockOnWrite(t *testing.T) {
-	e := newEnv(t)
+	b := "wlock"
+	e, t0 := lockEnv(t, b)
 	ctx := context.Background()
-	t0 := time.Now().UTC().Truncate(time.Second)
-	e.now.Store(&t0)
-	b := lockBucket(t, e, "wlock")
 	until := t0.Add(48 * time.Hour)
 	head := func(key string) *s3.HeadObjectOutput {
 		t.Helper()
@@ -123,11 +121,9 @@ func TestObjectLockBypassPolicy(t *testing.T) {
 // TestObjectLockNoncurrentExpiry: the store's lifecycle expiry of noncurrent versions
 // leaves a locked version until its retention runs out (the store's clock is the server's).
 func TestObjectLockNoncurrentExpiry(t *testing.T) {
-	e := newEnv(t)
+	b := "lcexp"
+	e, t0 := lockEnv(t, b)
 	ctx := context.Background()
-	t0 := time.Now().UTC().Truncate(time.Second)
-	e.now.Store(&t0)
-	b := lockBucket(t, e, "lcexp")
 	old := putBody(t, e, b, "k", "old")
 	if _, err := e.s3.PutObjectRetention(ctx, &s3.PutObjectRetentionInput{Bucket: aws.String(b), Key: aws.String("k"), VersionId: aws.String(old),
 		Retention: &types.ObjectLockRetention{Mode: types.ObjectLockRetentionModeGovernance, RetainUntilDate: aws.Time(t0.Add(time.Hour))}}); err != nil {

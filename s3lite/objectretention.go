@@ -10,14 +10,7 @@ import (
 // extended; GOVERNANCE may be extended, and shortened, removed or changed to COMPLIANCE
 // only with the bypass (bypassGovernance); otherwise 403 AccessDenied.
 func (s *Server) putObjectRetention(w http.ResponseWriter, q *request) error {
-	vid, err := requestVersionID(q)
-	if err != nil {
-		return err
-	}
-	if _, err := s.lockedBucket(q); err != nil {
-		return err
-	}
-	data, err := readIntegrityBody(q)
+	vid, data, err := s.lockBody(q)
 	if err != nil {
 		return err
 	}
@@ -27,7 +20,7 @@ func (s *Server) putObjectRetention(w http.ResponseWriter, q *request) error {
 		return err
 	}
 	bypass := s.bypassGovernance(q, q.key)
-	_, err = s.st.updateVersionLock(q.r.Context(), q.bucket, q.key, vid, func(m *objectMeta) error {
+	return s.setVersionLock(w, q, vid, func(m *objectMeta) error {
 		cur := m.Lock
 		if cur.retained(now) {
 			weaker := want.Mode != cur.Mode || want.RetainUntil.Before(cur.RetainUntil)
@@ -42,11 +35,6 @@ func (s *Server) putObjectRetention(w http.ResponseWriter, q *request) error {
 		m.Lock = lockRef(l)
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusOK)
-	return nil
 }
 
 // parseRetention decodes the body of PutObjectRetention at now: the retention it sets,
@@ -89,14 +77,7 @@ func (s *Server) getObjectRetention(w http.ResponseWriter, q *request) error {
 // putObjectLegalHold answers PutObjectLegalHold (?legal-hold, optional versionId): Status
 // ON or OFF.
 func (s *Server) putObjectLegalHold(w http.ResponseWriter, q *request) error {
-	vid, err := requestVersionID(q)
-	if err != nil {
-		return err
-	}
-	if _, err := s.lockedBucket(q); err != nil {
-		return err
-	}
-	data, err := readIntegrityBody(q)
+	vid, data, err := s.lockBody(q)
 	if err != nil {
 		return err
 	}
@@ -107,7 +88,7 @@ func (s *Server) putObjectLegalHold(w http.ResponseWriter, q *request) error {
 	if lh.Status != legalHoldOn && lh.Status != legalHoldOff {
 		return errMalformedXML
 	}
-	_, err = s.st.updateVersionLock(q.r.Context(), q.bucket, q.key, vid, func(m *objectMeta) error {
+	return s.setVersionLock(w, q, vid, func(m *objectMeta) error {
 		var l objectLock
 		if m.Lock != nil {
 			l = *m.Lock
@@ -116,11 +97,6 @@ func (s *Server) putObjectLegalHold(w http.ResponseWriter, q *request) error {
 		m.Lock = lockRef(l)
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusOK)
-	return nil
 }
 
 // getObjectLegalHold answers GetObjectLegalHold: 404 NoSuchObjectLockConfiguration for a
@@ -148,6 +124,31 @@ func (s *Server) lockedVersion(w http.ResponseWriter, q *request) (*objectMeta, 
 		return nil, err
 	}
 	return s.readVersion(w, q, vid)
+}
+
+// lockBody returns the version q names ("" the current one) and q's body, which S3 takes
+// only with Content-MD5 or an x-amz-checksum-* (verified here), in a bucket with Object
+// Lock: the start of PutObjectRetention and PutObjectLegalHold.
+func (s *Server) lockBody(q *request) (string, []byte, error) {
+	vid, err := requestVersionID(q)
+	if err != nil {
+		return "", nil, err
+	}
+	if _, err := s.lockedBucket(q); err != nil {
+		return "", nil, err
+	}
+	data, err := readIntegrityBody(q)
+	return vid, data, err
+}
+
+// setVersionLock changes the lock of version vid of q's object with fn (see
+// updateVersionLock) and answers 200.
+func (s *Server) setVersionLock(w http.ResponseWriter, q *request, vid string, fn func(m *objectMeta) error) error {
+	if _, err := s.st.updateVersionLock(q.r.Context(), q.bucket, q.key, vid, fn); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
 }
 
 // lockRef is l as a record's Lock: nil when it holds nothing.
