@@ -134,11 +134,34 @@ func TestObjectLockNoncurrentExpiry(t *testing.T) {
 	if err != nil || len(got) != 0 {
 		t.Fatalf("expiry of a locked noncurrent version: %+v %v", got, err)
 	}
+	// A legal hold put on the noncurrent version is in its record (MAC'd: read back after
+	// a restart) and keeps it past its retention.
+	hold := func(st types.ObjectLockLegalHoldStatus) {
+		t.Helper()
+		if _, err := e.s3.PutObjectLegalHold(ctx, &s3.PutObjectLegalHoldInput{Bucket: aws.String(b), Key: aws.String("k"), VersionId: aws.String(old),
+			LegalHold: &types.ObjectLockLegalHold{Status: st}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hold(types.ObjectLockLegalHoldStatusOn)
+	e.restart()
+	if g, err := e.s3.GetObjectLegalHold(ctx, &s3.GetObjectLegalHoldInput{Bucket: aws.String(b), Key: aws.String("k"), VersionId: aws.String(old)}); err != nil || g.LegalHold.Status != types.ObjectLockLegalHoldStatusOn {
+		t.Fatalf("legal hold of a noncurrent version after restart: %+v %v", g, err)
+	}
+	if body, code := getBody(t, e, b, "k", old); body != "old" {
+		t.Fatalf("noncurrent version after its lock changed: %q %s", body, code)
+	}
 	later := t0.Add(2 * time.Hour)
+	e.now.Store(&later)
+	if got, err = e.srv.st.expireNoncurrent(ctx, b, "k", t0.Add(24*time.Hour), 0, false); err != nil || len(got) != 0 {
+		t.Fatalf("expiry of a noncurrent version under legal hold: %+v %v", got, err)
+	}
+	e.now.Store(&t0)
+	hold(types.ObjectLockLegalHoldStatusOff)
 	e.now.Store(&later)
 	got, err = e.srv.st.expireNoncurrent(ctx, b, "k", t0.Add(24*time.Hour), 0, false)
 	if err != nil || len(got) != 1 || got[0].VersionID != old {
-		t.Errorf("expiry once the retention ran out: %+v %v", got, err)
+		t.Errorf("expiry once the retention ran out and the hold is off: %+v %v", got, err)
 	}
 }
 
