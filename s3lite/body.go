@@ -218,10 +218,5 @@ func objectHeaders(h http.Header) (map[string]string, error) {
 	if size > 2048 {
 		return nil, withMsg(errInvalidArgument, "Your metadata headers exceed the maximum allowed metadata size.")
 	}
-	for _, k := range []string{"X-Amz-Object-Lock-Mode", "X-Amz-Object-Lock-Retain-Until-Date", "X-Amz-Object-Lock-Legal-Hold"} {
-		if h.Get(k) != "" {
-			return nil, withMsg(errNotImplemented, k+" is not implemented by this server")
-		}
-	}
 	return out, nil
 }

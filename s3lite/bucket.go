@@ -83,9 +83,13 @@ func (s *Server) createBucket(w http.ResponseWriter, q *request) error {
 	if err := s.st.createBucket(q.r.Context(), q.bucket, s.now().UTC()); err != nil {
 		return err
 	}
-	if grants != nil || ownership != "" {
+	lock := objectLockOnCreate(q.r.Header)
+	if grants != nil || ownership != "" || lock != nil {
 		if err := s.st.updateBucket(q.r.Context(), q.bucket, func(bi *bucketInfo) error {
 			bi.ACL, bi.Ownership = aclRef(grants), ownership
+			if lock != nil {
+				bi.ObjectLock, bi.Versioning = lock, versioningEnabled
+			}
 			return nil
 		}); err != nil {
 			return err
@@ -154,6 +158,7 @@ func (s *Server) deleteObjects(w http.ResponseWriter, q *request) error {
 		return err
 	}
 	res := deleteResult{Xmlns: s3NS}
+	bypass := s.bypassGovernance(q, "*")
 	for _, o := range req.Objects {
 		err := checkObjectKey(o.Key)
 		if err == nil && o.VersionID != "" {
@@ -162,7 +167,7 @@ func (s *Server) deleteObjects(w http.ResponseWriter, q *request) error {
 		var out deleteOutcome
 		if err == nil {
 			var old []string
-			out, old, err = s.st.deleteObjectVersion(q.r.Context(), q.bucket, o.Key, o.VersionID, state, s.now().UTC())
+			out, old, err = s.st.deleteObjectVersion(q.r.Context(), q.bucket, o.Key, o.VersionID, state, s.now().UTC(), bypass)
 			s.st.removeFiles(old)
 		}
 		if err != nil {

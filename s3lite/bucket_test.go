@@ -83,9 +83,10 @@ func TestUnsupportedIsNotImplemented(t *testing.T) {
 	if s3Code(err) != "NotImplemented" {
 		t.Errorf("website: %v", err)
 	}
-	_, err = e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("k"), Body: bytes.NewReader([]byte("x")), ObjectLockMode: types.ObjectLockModeGovernance})
+	_, err = e.s3.PutBucketAccelerateConfiguration(ctx, &s3.PutBucketAccelerateConfigurationInput{Bucket: aws.String(b),
+		AccelerateConfiguration: &types.AccelerateConfiguration{Status: types.BucketAccelerateStatusEnabled}})
 	if s3Code(err) != "NotImplemented" {
-		t.Errorf("put with object lock: %v", err)
+		t.Errorf("accelerate: %v", err)
 	}
 }
 

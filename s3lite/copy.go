@@ -132,6 +132,10 @@ func (s *Server) copyObjectFrom(w http.ResponseWriter, q *request, bi bucketInfo
 	if err != nil {
 		return err
 	}
+	lock, err := writeLock(q.r.Header, &bi, s.now().UTC())
+	if err != nil {
+		return err
+	}
 	hdrs := src.meta.Header
 	if directive == "REPLACE" {
 		if hdrs, err = objectHeaders(q.r.Header); err != nil {
@@ -176,7 +180,7 @@ func (s *Server) copyObjectFrom(w http.ResponseWriter, q *request, bi bucketInfo
 	if err != nil {
 		return err
 	}
-	m.ACL = aclRef(acl)
+	m.ACL, m.Lock = aclRef(acl), lock
 	m.versioning = bi.Versioning
 	m.Tags = tags
 	old, err := s.st.putObject(q.r.Context(), q.bucket, m, writeCondition(q.r.Header))

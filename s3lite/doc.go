@@ -101,11 +101,17 @@
 // only version of their key (ExpiredObjectDeleteMarker, or an expired Days or Date),
 // the latter through the path of a DeleteObject with a versionId.
 //
+// Object Lock (objectlock.go, objectretention.go, storelock.go): buckets created with
+// x-amz-bucket-object-lock-enabled (or versioned buckets given a configuration) keep
+// versioning Enabled; Put/GetObjectLockConfiguration with a default retention,
+// Put/GetObjectRetention and Put/GetObjectLegalHold per version, the x-amz-object-lock-*
+// headers on PutObject, CopyObject and CreateMultipartUpload and on GET/HEAD. A version
+// under a legal hold or unexpired retention is not removed by any path (DELETE with
+// versionId, DeleteObjects, lifecycle noncurrent expiry): 403 AccessDenied; GOVERNANCE
+// yields to x-amz-bypass-governance-retention with s3:BypassGovernanceRetention.
+//
 // S3 operations not implemented (unimplemented.go; also in the README). Each answers 501
 // NotImplemented in S3's XML, naming the operation, after authentication:
-//   - Object Lock: PutObjectLockConfiguration, Get/PutObjectRetention,
-//     Get/PutObjectLegalHold (GetObjectLockConfiguration: 404
-//     ObjectLockConfigurationNotFoundError);
 //   - PutBucketReplication, DeleteBucketReplication (GetBucketReplication: 404
 //     ReplicationConfigurationNotFoundError);
 //   - PutBucketWebsite, DeleteBucketWebsite (GetBucketWebsite: 404 NoSuchWebsiteConfiguration);

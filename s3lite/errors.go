@@ -78,7 +78,13 @@ var (
 	// Configurations s3lite does not offer, as S3 answers a GET of an unset one (unimplemented.go).
 	errNoSuchWebsiteConfig = errors.New("no website configuration")
 	errNoReplicationConfig = errors.New("no replication configuration")
-	errNoObjectLockConfig  = errors.New("no object lock configuration")
+
+	// Object Lock (objectlock.go, objectretention.go, storelock.go).
+	errNoObjectLockConfig     = errors.New("no object lock configuration")
+	errNoObjectRetention      = errors.New("no object lock on the version")
+	errInvalidBucketState     = errors.New("invalid bucket state")
+	errInvalidRetentionPeriod = errors.New("invalid retention period")
+	errObjectLocked           = errors.New("object version locked")
 
 	// Bucket policy, ACLs, ownership controls and public access blocks (policy.go, acl.go, publicaccess.go).
 	errMalformedPolicy        = errors.New("malformed bucket policy")
@@ -197,6 +203,10 @@ var errorTable = []struct {
 	{errNoSuchWebsiteConfig, apiError{"NoSuchWebsiteConfiguration", 404, "The specified bucket does not have a website configuration"}},
 	{errNoReplicationConfig, apiError{"ReplicationConfigurationNotFoundError", 404, "The replication configuration was not found"}},
 	{errNoObjectLockConfig, apiError{"ObjectLockConfigurationNotFoundError", 404, "Object Lock configuration does not exist for this bucket"}},
+	{errNoObjectRetention, apiError{"NoSuchObjectLockConfiguration", 404, "The specified object does not have a ObjectLock configuration"}},
+	{errInvalidBucketState, apiError{"InvalidBucketState", 409, "The request is not valid with the current state of the bucket."}},
+	{errInvalidRetentionPeriod, apiError{"InvalidRetentionPeriod", 400, "Default retention period must be a positive integer value."}},
+	{errObjectLocked, apiError{"AccessDenied", 403, "Access Denied because object protected by object lock."}},
 }
 
 // msgError overrides the message of a sentinel while keeping errors.Is.

@@ -115,7 +115,7 @@ func (s *Server) expireKeyVersions(ctx context.Context, bucket string, c *lifecy
 		return n, err
 	}
 	// With a version id the bucket's versioning state plays no part.
-	_, old, err := s.st.deleteObjectVersion(ctx, bucket, k.key, k.marker, "", s.now().UTC())
+	_, old, err := s.st.deleteObjectVersion(ctx, bucket, k.key, k.marker, "", s.now().UTC(), false)
 	if err != nil {
 		return n, err
 	}

@@ -40,6 +40,9 @@ func (s *Server) createMultipartUpload(w http.ResponseWriter, q *request) error 
 		return err
 	}
 	u.ACL = aclRef(acl)
+	if u.Lock, err = lockHeaders(q.r.Header, &bi, u.Initiated); err != nil {
+		return err
+	}
 	if v := q.r.Header.Get("X-Amz-Checksum-Algorithm"); v != "" {
 		a, err := checksum.Parse(v)
 		if err != nil {
@@ -216,9 +219,11 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, q *request) erro
 	}
 	m.Key, m.ModTime, m.Header, m.SSE, m.UploadID = q.key, s.now().UTC(), u.Header, u.SSE, id
 	m.ACL, m.Tags = u.ACL, u.Tags
-	if m.versioning, err = s.versionedState(q); err != nil {
+	bi, err := s.st.getBucket(q.r.Context(), q.bucket)
+	if err != nil && !errors.Is(err, errBucketDamaged) {
 		return err
 	}
+	m.versioning, m.Lock = bi.Versioning, withDefaultRetention(u.Lock, &bi, m.ModTime)
 	old, err := s.st.completeUpload(q.r.Context(), q.bucket, id, m, writeCondition(q.r.Header))
 	if err != nil {
 		return err

@@ -37,6 +37,10 @@ func (s *Server) putObject(w http.ResponseWriter, q *request) error {
 	if err != nil {
 		return err
 	}
+	lock, err := writeLock(q.r.Header, &bi, s.now().UTC())
+	if err != nil {
+		return err
+	}
 	rc, err := parseRequestChecksum(q.r.Header)
 	if err != nil {
 		return err
@@ -61,7 +65,7 @@ func (s *Server) putObject(w http.ResponseWriter, q *request) error {
 	if err != nil {
 		return err
 	}
-	m.ACL = aclRef(acl)
+	m.ACL, m.Lock = aclRef(acl), lock
 	m.versioning = bi.Versioning
 	m.Tags = tags
 	old, err := s.st.putObject(q.r.Context(), q.bucket, m, writeCondition(q.r.Header))
@@ -285,6 +289,7 @@ func (s *Server) readObjectOnce(w http.ResponseWriter, q *request, withBody bool
 	setSSEHeaders(h, m.SSE, ssec)
 	s.expirationHeader(q, h, m)
 	setTagCount(h, m)
+	s.setLockHeaders(h, q, m)
 	if !partial && strings.EqualFold(q.r.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") {
 		setChecksumHeaders(h, m)
 	}

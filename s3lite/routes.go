@@ -114,10 +114,11 @@ var routes = []route{
 	{method: http.MethodPut, level: levelBucket, sub: "lifecycle", name: "PutBucketLifecycleConfiguration", action: "s3:PutLifecycleConfiguration", h: (*Server).putBucketLifecycle, limit: maxXMLBody, timeout: time.Minute},
 	{method: http.MethodGet, level: levelBucket, sub: "lifecycle", name: "GetBucketLifecycleConfiguration", action: "s3:GetLifecycleConfiguration", h: (*Server).getBucketLifecycle, timeout: time.Minute},
 	{method: http.MethodDelete, level: levelBucket, sub: "lifecycle", name: "DeleteBucketLifecycle", action: "s3:PutLifecycleConfiguration", h: (*Server).deleteBucketLifecycle, timeout: time.Minute},
+	{method: http.MethodPut, level: levelBucket, sub: "object-lock", name: "PutObjectLockConfiguration", action: "s3:PutBucketObjectLockConfiguration", h: (*Server).putObjectLockConfiguration, limit: maxXMLBody, timeout: time.Minute},
+	{method: http.MethodGet, level: levelBucket, sub: "object-lock", name: "GetObjectLockConfiguration", action: "s3:GetBucketObjectLockConfiguration", h: (*Server).getObjectLockConfiguration, timeout: time.Minute},
 	// Configurations s3lite does not offer: their GETs answer "never set" (unimplemented.go).
 	{method: http.MethodGet, level: levelBucket, sub: "website", name: "GetBucketWebsite", action: "s3:GetBucketWebsite", h: (*Server).getBucketWebsite, timeout: time.Minute},
 	{method: http.MethodGet, level: levelBucket, sub: "replication", name: "GetBucketReplication", action: "s3:GetReplicationConfiguration", h: (*Server).getBucketReplication, timeout: time.Minute},
-	{method: http.MethodGet, level: levelBucket, sub: "object-lock", name: "GetObjectLockConfiguration", action: "s3:GetBucketObjectLockConfiguration", h: (*Server).getObjectLockConfiguration, timeout: time.Minute},
 	{method: http.MethodGet, level: levelBucket, sub: "logging", name: "GetBucketLogging", action: "s3:GetBucketLogging", h: (*Server).getBucketLogging, timeout: time.Minute},
 	{method: http.MethodGet, level: levelBucket, sub: "notification", name: "GetBucketNotificationConfiguration", action: "s3:GetBucketNotification", h: (*Server).getBucketNotification, timeout: time.Minute},
 	{method: http.MethodGet, level: levelBucket, sub: "accelerate", name: "GetBucketAccelerateConfiguration", action: "s3:GetAccelerateConfiguration", h: (*Server).getBucketAccelerate, timeout: time.Minute},
@@ -129,6 +130,10 @@ var routes = []route{
 	{method: http.MethodGet, level: levelObject, sub: "tagging", name: "GetObjectTagging", action: "s3:GetObjectTagging", h: (*Server).getObjectTagging, timeout: time.Minute},
 	{method: http.MethodDelete, level: levelObject, sub: "tagging", name: "DeleteObjectTagging", action: "s3:DeleteObjectTagging", h: (*Server).deleteObjectTagging, timeout: time.Minute},
 	{method: http.MethodGet, level: levelObject, sub: "attributes", name: "GetObjectAttributes", action: "s3:GetObjectAttributes", h: (*Server).getObjectAttributes, timeout: time.Minute},
+	{method: http.MethodPut, level: levelObject, sub: "retention", name: "PutObjectRetention", action: "s3:PutObjectRetention", h: (*Server).putObjectRetention, limit: maxXMLBody, timeout: time.Minute},
+	{method: http.MethodGet, level: levelObject, sub: "retention", name: "GetObjectRetention", action: "s3:GetObjectRetention", h: (*Server).getObjectRetention, timeout: time.Minute},
+	{method: http.MethodPut, level: levelObject, sub: "legal-hold", name: "PutObjectLegalHold", action: "s3:PutObjectLegalHold", h: (*Server).putObjectLegalHold, limit: maxXMLBody, timeout: time.Minute},
+	{method: http.MethodGet, level: levelObject, sub: "legal-hold", name: "GetObjectLegalHold", action: "s3:GetObjectLegalHold", h: (*Server).getObjectLegalHold, timeout: time.Minute},
 	{method: http.MethodPost, level: levelObject, sub: "uploads", name: "CreateMultipartUpload", action: "s3:PutObject", h: (*Server).createMultipartUpload, timeout: time.Minute},
 	{method: http.MethodPost, level: levelObject, sub: "uploadId", name: "CompleteMultipartUpload", action: "s3:PutObject", h: (*Server).completeMultipartUpload, limit: maxXMLBody},
 	{method: http.MethodPut, level: levelObject, sub: "uploadId", header: "x-amz-copy-source", name: "UploadPartCopy", action: "s3:PutObject", h: (*Server).uploadPartCopy},
@@ -145,10 +150,10 @@ var routes = []route{
 
 // subresources are the query keys that select a route.
 var subresources = map[string]bool{"location": true, "encryption": true, "uploads": true, "delete": true, "uploadId": true,
-	"cors": true, "lifecycle": true,
+	"cors": true, "lifecycle": true, "object-lock": true, "retention": true, "legal-hold": true,
 	// Not implemented (unimplemented.go): 501 naming the operation, or the "never set" GET.
-	"website": true, "replication": true, "object-lock": true, "logging": true, "notification": true,
-	"accelerate": true, "requestPayment": true, "retention": true, "legal-hold": true, "restore": true,
+	"website": true, "replication": true, "logging": true, "notification": true,
+	"accelerate": true, "requestPayment": true, "restore": true,
 	"select": true, "torrent": true, "analytics": true, "inventory": true, "metrics": true, "intelligent-tiering": true,
 	"policy": true, "policyStatus": true, "acl": true, "ownershipControls": true, "publicAccessBlock": true,
 	"versioning": true, "versions": true,

@@ -148,6 +148,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, st: st, dmg: dmg, maxObject: maxObjectSize, root: root}
 	s.keys = &keyring{db: st.db, kms: cfg.KMS, keyID: cfg.DefaultKeyID, warn: cfg.Logger.Warn, loaded: st.migrateObjectMACs}
 	st.keys = s.keys
+	st.now = s.now
 	if cfg.KMS == nil {
 		// Without a KMS the key is at hand: give older records their MACs now. With
 		// one, the first object operation does (keyring.get), so that Open needs no KMS.

@@ -47,6 +47,8 @@ type store struct {
 	bucketKey []byte
 	// macsRequired is the "sys"/"macs" marker: every record has a MAC.
 	macsRequired atomic.Bool
+	// now is the time of Object Lock checks without a request (storelock.go); nil: time.Now.
+	now func() time.Time
 }
 
 // bucketInfo is a bucket's record.
@@ -73,6 +75,9 @@ type bucketInfo struct {
 	Versioning string `json:"ver,omitempty"`
 	// Tags is the bucket tagging (tagging.go); nil: none.
 	Tags map[string]string `json:"tags,omitempty"`
+	// ObjectLock is the bucket's Object Lock configuration (objectlock.go); nil: Object
+	// Lock is not enabled.
+	ObjectLock *objectLockConfiguration `json:"olock,omitempty"`
 }
 
 // bucketSSE is a bucket's default encryption.

@@ -47,6 +47,8 @@ type objectMeta struct {
 	NullVersion  bool      `json:"nv,omitempty"`
 	DeleteMarker bool      `json:"dm,omitempty"`
 	Noncurrent   time.Time `json:"nc,omitzero"` // when a newer version replaced it
+	// Lock is the version's Object Lock retention and legal hold (storelock.go); nil none.
+	Lock *objectLock `json:"lock,omitempty"`
 	// versioning is the bucket's versioning state a write is made under; not stored.
 	versioning string
 	Tags       map[string]string `json:"tags,omitempty"` // object tagging (tagging.go)

@@ -23,6 +23,9 @@ type uploadMeta struct {
 	SSE          map[string]string `json:"sse,omitempty"`
 	ACL          *[]aclGrant       `json:"acl,omitempty"`  // the completed object's ACL; see aclRef
 	Tags         map[string]string `json:"tags,omitempty"` // x-amz-tagging, the object's at completion
+	// Lock is the completed object's Object Lock as the upload's headers asked (the
+	// bucket's default retention applies at completion if it names none).
+	Lock *objectLock `json:"lock,omitempty"`
 }
 
 // partRecordKey is the bolt key of part n: 4 bytes big-endian, so parts

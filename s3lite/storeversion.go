@@ -352,8 +352,9 @@ type deleteOutcome struct {
 // exactly that version (the next newest becomes current; an unknown version is no error,
 // as S3 answers); without, a new delete marker ("Enabled") or a null one replacing the
 // null version ("Suspended"); an unversioned bucket removes the object. It returns what
-// it did and the body files to remove.
-func (st *store) deleteObjectVersion(ctx context.Context, bucket, key, vid, state string, now time.Time) (deleteOutcome, []string, error) {
+// it did and the body files to remove. A version Object Lock keeps is not removed:
+// errObjectLocked (bypass: the requester bypasses GOVERNANCE retention; storelock.go).
+func (st *store) deleteObjectVersion(ctx context.Context, bucket, key, vid, state string, now time.Time, bypass bool) (deleteOutcome, []string, error) {
 	var out deleteOutcome
 	var old []string
 	mm, err := st.macs(ctx)
@@ -367,7 +368,7 @@ func (st *store) deleteObjectVersion(ctx context.Context, bucket, key, vid, stat
 			return err
 		}
 		if vid != "" {
-			out, old, err = st.removeVersion(b, mm, bucket, key, vid)
+			out, old, err = st.removeVersion(b, mm, bucket, key, vid, now, bypass)
 			return err
 		}
 		var cur *objectMeta
@@ -408,14 +409,17 @@ func deleteCurrent(b *bolt.Bucket, key string) error {
 	return b.Bucket(objectsBucket).Delete([]byte(key))
 }
 
-// removeVersion removes version vid of key; the current one's place goes to the newest
-// noncurrent version.
-func (st *store) removeVersion(b *bolt.Bucket, mm macMode, bucket, key, vid string) (deleteOutcome, []string, error) {
+// removeVersion removes version vid of key unless Object Lock keeps it at now; the
+// current one's place goes to the newest noncurrent version.
+func (st *store) removeVersion(b *bolt.Bucket, mm macMode, bucket, key, vid string, now time.Time, bypass bool) (deleteOutcome, []string, error) {
 	m, at, err := st.findVersion(b, mm, bucket, key, vid)
 	if err != nil {
 		if errors.Is(err, errNoSuchVersion) {
 			return deleteOutcome{versionID: vid}, nil, nil
 		}
+		return deleteOutcome{}, nil, err
+	}
+	if err := m.Lock.removable(now, bypass); err != nil {
 		return deleteOutcome{}, nil, err
 	}
 	out := deleteOutcome{versionID: vid, deleteMarker: m.DeleteMarker}

@@ -82,7 +82,8 @@ type noncurrentVersion struct {
 // noncurrent versions of bucket/key that became noncurrent before before, except the
 // keep newest noncurrent versions (NewerNoncurrentVersions; 0 keeps none), records and
 // body files, and returns what it removed. With dryRun it only returns what it would
-// remove. The current version is never touched; damaged records are left to Check.
+// remove. The current version is never touched, nor a version Object Lock keeps
+// (storelock.go); damaged records are left to Check.
 func (st *store) expireNoncurrent(ctx context.Context, bucket, key string, before time.Time, keep int, dryRun bool) ([]noncurrentVersion, error) {
 	return st.expireVersions(ctx, bucket, key, dryRun, func(n int, m *objectMeta) bool {
 		return n > keep && m.Noncurrent.Before(before)
@@ -107,9 +108,10 @@ func (st *store) expireVersions(ctx context.Context, bucket, key string, dryRun 
 		}
 		var gone [][]byte
 		n := 0
+		now := st.clock()
 		st.eachNoncurrent(b, mm, bucket, key, func(k []byte, m *objectMeta) bool {
 			n++
-			if doomed(n, m) {
+			if doomed(n, m) && m.Lock.removable(now, false) == nil {
 				out = append(out, noncurrentVersion{VersionID: m.versionID(), Noncurrent: m.Noncurrent, Size: m.Size})
 				old = append(old, files(m.Parts)...)
 				gone = append(gone, bytes.Clone(k))

@@ -17,15 +17,10 @@ var unimplementedOps = map[string]string{
 	"DELETE bucket website":             "DeleteBucketWebsite",
 	"PUT bucket replication":            "PutBucketReplication",
 	"DELETE bucket replication":         "DeleteBucketReplication",
-	"PUT bucket object-lock":            "PutObjectLockConfiguration",
 	"PUT bucket logging":                "PutBucketLogging",
 	"PUT bucket notification":           "PutBucketNotificationConfiguration",
 	"PUT bucket accelerate":             "PutBucketAccelerateConfiguration",
 	"PUT bucket requestPayment":         "PutBucketRequestPayment",
-	"GET object retention":              "GetObjectRetention",
-	"PUT object retention":              "PutObjectRetention",
-	"GET object legal-hold":             "GetObjectLegalHold",
-	"PUT object legal-hold":             "PutObjectLegalHold",
 	"POST object restore":               "RestoreObject",
 	"POST object select":                "SelectObjectContent",
 	"GET object torrent":                "GetObjectTorrent",
@@ -68,11 +63,6 @@ func (s *Server) getBucketWebsite(_ http.ResponseWriter, q *request) error {
 // getBucketReplication answers GetBucketReplication: no replication is ever configured.
 func (s *Server) getBucketReplication(_ http.ResponseWriter, q *request) error {
 	return s.neverSet(q, errNoReplicationConfig)
-}
-
-// getObjectLockConfiguration answers GetObjectLockConfiguration: no bucket has Object Lock.
-func (s *Server) getObjectLockConfiguration(_ http.ResponseWriter, q *request) error {
-	return s.neverSet(q, errNoObjectLockConfig)
 }
 
 // neverSet is the answer notSet of a GET of a configuration S3 answers with an error when

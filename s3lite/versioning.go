@@ -49,6 +49,9 @@ func (s *Server) putBucketVersioning(w http.ResponseWriter, q *request) error {
 		return errMalformedXML
 	}
 	err := s.st.updateBucket(q.r.Context(), q.bucket, func(bi *bucketInfo) error {
+		if err := checkVersioningChange(bi, cfg.Status); err != nil {
+			return err
+		}
 		bi.Versioning = cfg.Status
 		return nil
 	})
@@ -118,7 +121,8 @@ func (s *Server) deleteObject(w http.ResponseWriter, q *request) error {
 	if err != nil {
 		return err
 	}
-	out, old, err := s.st.deleteObjectVersion(q.r.Context(), q.bucket, q.key, vid, state, s.now().UTC())
+	bypass := vid != "" && s.bypassGovernance(q, q.key)
+	out, old, err := s.st.deleteObjectVersion(q.r.Context(), q.bucket, q.key, vid, state, s.now().UTC(), bypass)
 	if err != nil {
 		return err
 	}
@@ -141,7 +145,7 @@ func (s *Server) removeObject(ctx context.Context, bucket, key string) error {
 	if err != nil && !errors.Is(err, errBucketDamaged) {
 		return err
 	}
-	_, old, err := s.st.deleteObjectVersion(ctx, bucket, key, "", bi.Versioning, s.now().UTC())
+	_, old, err := s.st.deleteObjectVersion(ctx, bucket, key, "", bi.Versioning, s.now().UTC(), false)
 	if err != nil {
 		return err
 	}
