@@ -302,7 +302,10 @@ func (s *Server) putObjectACL(w http.ResponseWriter, q *request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.st.setObjectACL(q.r.Context(), q.bucket, q.key, grants); err != nil {
+	if _, err := s.st.updateObject(q.r.Context(), q.bucket, q.key, "", func(m *objectMeta) error {
+		m.ACL = aclRef(grants)
+		return nil
+	}); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)

@@ -142,9 +142,9 @@ func (s *Server) lockBody(q *request) (string, []byte, error) {
 }
 
 // setVersionLock changes the lock of version vid of q's object with fn (see
-// updateVersionLock) and answers 200.
+// store.updateObject) and answers 200.
 func (s *Server) setVersionLock(w http.ResponseWriter, q *request, vid string, fn func(m *objectMeta) error) error {
-	if _, err := s.st.updateVersionLock(q.r.Context(), q.bucket, q.key, vid, fn); err != nil {
+	if _, err := s.st.updateObject(q.r.Context(), q.bucket, q.key, vid, fn); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)

@@ -167,10 +167,11 @@ func (s *Server) putObjectTagging(w http.ResponseWriter, q *request) error {
 
 // setObjectTags replaces the tags of the object (version) q names.
 func (s *Server) setObjectTags(q *request, tags map[string]string) error {
-	return s.st.updateObject(q.r.Context(), q.bucket, q.key, versionOf(q), func(m *objectMeta) error {
+	_, err := s.st.updateObject(q.r.Context(), q.bucket, q.key, versionOf(q), func(m *objectMeta) error {
 		m.Tags = tags
 		return nil
 	})
+	return err
 }
 
 // readTagBody reads and checks a <Tagging> body of at most limit tags.
@@ -187,11 +188,13 @@ func (s *Server) readTagBody(q *request, limit int) (map[string]string, error) {
 
 // getObjectTagging answers GetObjectTagging; an object without tags has an empty set.
 func (s *Server) getObjectTagging(w http.ResponseWriter, q *request) error {
-	v := versionOf(q)
-	if v != "" && v != "null" {
-		return errNoSuchVersion
+	var m *objectMeta
+	var err error
+	if v := versionOf(q); v != "" {
+		m, err = s.st.getObjectVersion(q.r.Context(), q.bucket, q.key, v)
+	} else {
+		m, err = s.st.getObject(q.r.Context(), q.bucket, q.key)
 	}
-	m, err := s.st.getObject(q.r.Context(), q.bucket, q.key)
 	if err != nil {
 		return err
 	}

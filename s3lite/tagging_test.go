@@ -356,3 +356,38 @@ func FuzzTagging(f *testing.F) {
 		check("header", tags, err)
 	})
 }
+
+// TestVersionTagging: tags belong to a version; ?versionId names which, as in S3.
+func TestVersionTagging(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	b := e.bucket("vertags")
+	setVersioning(t, e, b, types.BucketVersioningStatusEnabled)
+	v1 := putBody(t, e, b, "k", "one")
+	v2 := putBody(t, e, b, "k", "two")
+	if _, err := e.s3.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: aws.String(b), Key: aws.String("k"), VersionId: aws.String(v1),
+		Tagging: &types.Tagging{TagSet: []types.Tag{{Key: aws.String("gen"), Value: aws.String("old")}}}}); err != nil {
+		t.Fatal(err)
+	}
+	tagsOf := func(vid *string) []types.Tag {
+		t.Helper()
+		out, err := e.s3.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String(b), Key: aws.String("k"), VersionId: vid})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.TagSet
+	}
+	if got := tagsOf(aws.String(v1)); len(got) != 1 || aws.ToString(got[0].Value) != "old" {
+		t.Errorf("tags of the older version: %+v, want gen=old", got)
+	}
+	if got := tagsOf(aws.String(v2)); len(got) != 0 {
+		t.Errorf("tags of the current version named by id: %+v, want none", got)
+	}
+	if got := tagsOf(nil); len(got) != 0 {
+		t.Errorf("tags of the current version: %+v, want none", got)
+	}
+	_, err := e.s3.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String(b), Key: aws.String("k"), VersionId: aws.String("00000000000000000000000000")})
+	if s3Code(err) != "NoSuchVersion" {
+		t.Errorf("tags of an unknown version: %v, want NoSuchVersion", err)
+	}
+}
