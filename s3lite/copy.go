@@ -128,14 +128,6 @@ func (s *Server) copyObjectFrom(w http.ResponseWriter, q *request, bi bucketInfo
 	if src.bucket == q.bucket && src.key == q.key && src.version == "" && directive != "REPLACE" && sreq.typ == "" && sseTypeOf(src.meta.SSE) != sseC {
 		return withMsg(errInvalidRequest, "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 	}
-	acl, err := s.requestACL(q, bi, false, true)
-	if err != nil {
-		return err
-	}
-	lock, err := writeLock(q.r.Header, &bi, s.now().UTC())
-	if err != nil {
-		return err
-	}
 	hdrs := src.meta.Header
 	if directive == "REPLACE" {
 		if hdrs, err = objectHeaders(q.r.Header); err != nil {
@@ -143,6 +135,10 @@ func (s *Server) copyObjectFrom(w http.ResponseWriter, q *request, bi bucketInfo
 		}
 	}
 	tags, err := copyTags(q.r.Header, src.meta.Tags)
+	if err != nil {
+		return err
+	}
+	opts, err := s.writeOptionsOf(q, bi, tags)
 	if err != nil {
 		return err
 	}
@@ -180,9 +176,8 @@ func (s *Server) copyObjectFrom(w http.ResponseWriter, q *request, bi bucketInfo
 	if err != nil {
 		return err
 	}
-	m.ACL, m.Lock = aclRef(acl), lock
+	opts.apply(m)
 	m.versioning = bi.Versioning
-	m.Tags = tags
 	old, err := s.st.putObject(q.r.Context(), q.bucket, m, writeCondition(q.r.Header))
 	if err != nil {
 		s.st.removeFiles([]string{m.Parts[0].File})

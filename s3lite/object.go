@@ -33,11 +33,7 @@ func (s *Server) putObject(w http.ResponseWriter, q *request) error {
 	if err != nil {
 		return err
 	}
-	acl, err := s.requestACL(q, bi, false, true)
-	if err != nil {
-		return err
-	}
-	lock, err := writeLock(q.r.Header, &bi, s.now().UTC())
+	opts, err := s.writeOptionsOf(q, bi, tags)
 	if err != nil {
 		return err
 	}
@@ -65,9 +61,8 @@ func (s *Server) putObject(w http.ResponseWriter, q *request) error {
 	if err != nil {
 		return err
 	}
-	m.ACL, m.Lock = aclRef(acl), lock
+	opts.apply(m)
 	m.versioning = bi.Versioning
-	m.Tags = tags
 	old, err := s.st.putObject(q.r.Context(), q.bucket, m, writeCondition(q.r.Header))
 	if err != nil {
 		s.st.removeFiles([]string{m.Parts[0].File})

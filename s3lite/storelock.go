@@ -50,4 +50,3 @@ func (st *store) clock() time.Time {
 	}
 	return time.Now()
 }
-
