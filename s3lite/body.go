@@ -67,13 +67,17 @@ func (s *Server) writeBody(ctx context.Context, src io.Reader, key []byte, nonce
 		}
 		dst = enc
 	}
-	md := md5.New()
-	hashes := []hash.Hash{md}
-	sum := algo.New()
-	if sum != nil {
-		hashes = append(hashes, sum)
-	}
-	n, err := s.copyHashed(dst, io.LimitReader(src, limit+1), hashes)
+	var md, sum hash.Hash
+	release := func() {}
+	defer func() { release() }()
+	n, err := s.copyHashed(dst, io.LimitReader(src, limit+1), func(streamed bool) []hash.Hash {
+		md, release = s.md5.get(streamed)
+		hashes := []hash.Hash{md}
+		if sum = algo.New(); sum != nil {
+			hashes = append(hashes, sum)
+		}
+		return hashes
+	})
 	if err != nil {
 		return fail(err)
 	}

@@ -52,10 +52,13 @@ func (hw *hashWorker) run(wg *sync.WaitGroup) {
 }
 
 // copyHashed copies src to dst in chunks and feeds every byte to each of
-// hashes, returning the byte count. Hashing runs concurrently with the
-// next read and write; a body that fits in one chunk is hashed inline.
-// When copyHashed returns, every hash has seen every byte copied.
-func (s *Server) copyHashed(dst io.Writer, src io.Reader, hashes []hash.Hash) (int64, error) {
+// the hashes newHashes returns, returning the byte count. newHashes is
+// called once, after the first read, with whether the body spans more than
+// one chunk (so that md5Lanes can choose its hash). Hashing runs
+// concurrently with the next read and write; a body that fits in one chunk
+// is hashed inline. When copyHashed returns, every hash has seen every byte
+// copied.
+func (s *Server) copyHashed(dst io.Writer, src io.Reader, newHashes func(streamed bool) []hash.Hash) (int64, error) {
 	var bufs [pipelineDepth]*chunk
 	defer func() {
 		for _, b := range bufs {
@@ -65,6 +68,7 @@ func (s *Server) copyHashed(dst io.Writer, src io.Reader, hashes []hash.Hash) (i
 		}
 	}()
 	var (
+		hashes   []hash.Hash
 		workers  []*hashWorker
 		wg       sync.WaitGroup
 		inflight int // chunks sent to the workers and not yet acknowledged by all
@@ -92,6 +96,9 @@ func (s *Server) copyHashed(dst io.Writer, src io.Reader, hashes []hash.Hash) (i
 		n, rerr := io.ReadFull(src, bufs[slot][:])
 		if rerr == io.ErrUnexpectedEOF {
 			rerr = io.EOF
+		}
+		if i == 0 {
+			hashes = newHashes(rerr != io.EOF)
 		}
 		if n > 0 {
 			p := bufs[slot][:n]
