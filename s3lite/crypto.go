@@ -89,11 +89,30 @@ func sealObjectKey(oek, kek []byte, domain, bucket, object string) (iv, sealed [
 	if _, err := rand.Read(iv); err != nil {
 		return nil, nil, err
 	}
-	var buf bytes.Buffer
-	if _, err := sio.Encrypt(&buf, bytes.NewReader(oek), dareConfig(sealKey(kek, iv, domain, bucket, object))); err != nil {
+	if sealed, err = sealSmall(sealKey(kek, iv, domain, bucket, object), oek); err != nil {
 		return nil, nil, err
 	}
-	return iv, buf.Bytes(), nil
+	return iv, sealed, nil
+}
+
+// sealSmall encrypts a short message (a key, an ETag) as one DARE 2.0
+// stream under key. sio.Encrypt would allocate a package-sized (64 KiB)
+// copy buffer on every call, twice per upload; sio's writer takes its
+// buffer from sio's pool and gives it back on Close.
+func sealSmall(key, msg []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(len(msg) + 32)
+	w, err := sio.EncryptWriter(&buf, dareConfig(key))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.Write(msg); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // errUnseal means a sealed key did not open: wrong key or wrong binding.
@@ -130,9 +149,7 @@ func partNonce(uploadID string, n int) *[12]byte {
 
 // sealETag encrypts a raw ETag under the OEK's ETag key (48 bytes for an MD5).
 func sealETag(oek, etag []byte) ([]byte, error) {
-	var buf bytes.Buffer
-	_, err := sio.Encrypt(&buf, bytes.NewReader(etag), dareConfig(hmacSum(oek, []byte("SSE-etag"))))
-	return buf.Bytes(), err
+	return sealSmall(hmacSum(oek, []byte("SSE-etag")), etag)
 }
 
 // encryptWriter encrypts into dst as one DARE 2.0 stream; nonce nil = random.
