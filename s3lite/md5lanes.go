@@ -38,16 +38,18 @@ func (l *md5Lanes) get(streamed bool) (hash.Hash, func()) {
 		return md5.New(), func() {}
 	}
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	l.streamed++
 	if l.closed || l.streamed < md5LanesMin {
+		l.mu.Unlock()
 		return md5.New(), l.release(nil)
 	}
 	if l.srv == nil {
 		l.srv = md5simd.NewServer()
 	}
-	l.lanes++
-	h := l.srv.NewHash()
+	l.lanes++ // keeps srv running until this lane is released
+	srv := l.srv
+	l.mu.Unlock()
+	h := srv.NewHash() // may wait for the server to take it: not under mu
 	return h, l.release(h)
 }
 
