@@ -6,8 +6,11 @@ import (
 	"crypto/md5"
 	"fmt"
 	"hash"
+	"runtime"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/kmsbox/kmsbox/s3lite/internal/checksum"
 	md5simd "github.com/minio/md5-simd"
@@ -65,6 +68,113 @@ func TestMD5LanesChoice(t *testing.T) {
 		}
 		check(h)
 		defer rel()
+	}
+}
+
+// lanesOf returns n md5-simd lanes of l (taking md5LanesMin-1 crypto/md5 hashes first) and
+// a function that releases the crypto/md5 ones.
+func lanesOf(t *testing.T, l *md5Lanes, n int) ([]hash.Hash, []func(), func()) {
+	t.Helper()
+	var plain []func()
+	for range md5LanesMin - 1 {
+		_, rel := l.get(true)
+		plain = append(plain, rel)
+	}
+	var hs []hash.Hash
+	var rels []func()
+	for range n {
+		h, rel := l.get(true)
+		if _, ok := h.(*laneHash); !ok {
+			t.Fatal("no lane")
+		}
+		hs, rels = append(hs, h), append(rels, rel)
+	}
+	return hs, rels, func() {
+		for _, rel := range plain {
+			rel()
+		}
+	}
+}
+
+// TestMD5LanesGate: writes to lanes wait at the gate until every lane has one waiting (the
+// gate never times out here, so the writes finishing shows the count opened it), and the
+// waiting writes go on when a lane is released and too few are left to wait for.
+func TestMD5LanesGate(t *testing.T) {
+	t.Parallel()
+	l := &md5Lanes{wait: time.Hour}
+	defer l.close()
+	data := randBytes(chunkSize)
+	want := md5.Sum(data)
+
+	hs, rels, relPlain := lanesOf(t, l, md5LanesMin)
+	defer relPlain()
+	var wg sync.WaitGroup
+	for _, h := range hs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h.Write(data)
+		}()
+	}
+	wg.Wait()
+	for i, h := range hs {
+		if got := h.Sum(nil); !bytes.Equal(got, want[:]) {
+			t.Fatalf("lane %d: md5 %x, want %x", i, got, want)
+		}
+	}
+
+	// Two lanes wait for the third, which is released instead of writing.
+	for _, h := range hs[:2] {
+		h.Reset()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h.Write(data)
+		}()
+	}
+	for {
+		l.mu.Lock()
+		n := l.waiting
+		l.mu.Unlock()
+		if n == 2 {
+			break
+		}
+		runtime.Gosched()
+	}
+	rels[2]()
+	wg.Wait()
+	for i, h := range hs[:2] {
+		if got := h.Sum(nil); !bytes.Equal(got, want[:]) {
+			t.Fatalf("lane %d after the release: md5 %x, want %x", i, got, want)
+		}
+		rels[i]()
+	}
+	if l.lanes != 0 || l.gate != nil || l.waiting != 0 {
+		t.Fatalf("after all releases: lanes %d, gate %v, waiting %d", l.lanes, l.gate, l.waiting)
+	}
+}
+
+// TestMD5LanesGateTimeout: a lane whose peers send nothing writes after the gate's wait.
+func TestMD5LanesGateTimeout(t *testing.T) {
+	t.Parallel()
+	l := &md5Lanes{wait: time.Millisecond}
+	defer l.close()
+	hs, rels, relPlain := lanesOf(t, l, md5LanesMin)
+	defer relPlain()
+	data := randBytes(1000)
+	want := md5.Sum(data)
+	hs[0].Write(data)
+	if got := hs[0].Sum(nil); !bytes.Equal(got, want[:]) {
+		t.Fatalf("md5 %x, want %x", got, want)
+	}
+	l.mu.Lock()
+	waiting := l.waiting
+	l.mu.Unlock()
+	if waiting != 0 {
+		t.Fatalf("%d lanes still counted at the gate after the timeout", waiting)
+	}
+	for _, rel := range rels {
+		rel()
 	}
 }
 
@@ -142,4 +252,64 @@ func BenchmarkETagMD5(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkETagMD5Paced hashes four uploads that each receive a 256 KiB chunk every 5 ms
+// (bodies arriving at network speed, as in the side-by-side benchmark) and reports the
+// process CPU time per round: crypto/md5, md5-simd lanes without the gate (a 1 ns wait)
+// and behind it.
+func BenchmarkETagMD5Paced(b *testing.B) {
+	buf := randBytes(chunkSize)
+	kinds := []struct {
+		name string
+		wait time.Duration // 0: crypto/md5
+	}{{"crypto", 0}, {"lanes-nogate", time.Nanosecond}, {"lanes-gate", md5GateWait}}
+	for _, k := range kinds {
+		b.Run(k.name, func(b *testing.B) {
+			l := &md5Lanes{wait: k.wait}
+			defer l.close()
+			var cpu time.Duration
+			for b.Loop() {
+				// Hold md5LanesMin-1 streamed slots so that all four get lanes, as uploads
+				// do that start while others run.
+				var held []func()
+				for range md5LanesMin - 1 {
+					_, rel := l.get(true)
+					held = append(held, rel)
+				}
+				c0 := processCPU()
+				var wg sync.WaitGroup
+				for s := range 4 {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						h, rel := l.get(k.wait != 0)
+						if k.wait == 0 {
+							h, rel = md5.New(), func() {}
+						}
+						defer rel()
+						time.Sleep(time.Duration(s) * 1300 * time.Microsecond)
+						for range 32 {
+							h.Write(buf)
+							time.Sleep(5 * time.Millisecond)
+						}
+						h.Sum(nil)
+					}()
+				}
+				wg.Wait()
+				cpu += processCPU() - c0
+				for _, rel := range held {
+					rel()
+				}
+			}
+			b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
+		})
+	}
+}
+
+// processCPU is the CPU time this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
