@@ -62,12 +62,16 @@
 // the MD5): while three or more large uploads run, each new one hashes in a
 // lane of one shared md5-simd server, which hashes 16 streams in one
 // AVX-512 pass (8 with AVX2; crypto/md5 without either) at a fraction of the
-// CPU; a body of one chunk, or a large upload with fewer beside it, uses
+// CPU. Bodies arrive at network speed, seldom at the same moment, so each
+// lane's chunk waits up to 5 ms at a gate for the other lanes' chunks and
+// they are hashed in one pass (half the CPU of crypto/md5 for four uploads);
+// a body of one chunk, or a large upload with fewer beside it, uses
 // crypto/md5, which is faster for one stream. The kernel is asked to start
 // writing the file every 2 MiB, so the one fsync finds little left to do;
-// the body is renamed into data/ before that fsync, so that one journal
-// commit carries the data and the new entry and the directory's fsync finds
-// nothing left. A read that needs only an object's last DARE package (every
+// the body is renamed into data/ before that fsync, so that on a journaling
+// file system one commit carries the data and the new entry (ext4 without a
+// journal writes a new file's directory in the file's fsync), leaving the
+// directory's fsync little to do. A read that needs only an object's last DARE package (every
 // object up to 64 KiB) decrypts it at once in a pooled chunk.
 //
 // Why hand-written: no maintained Apache/MIT-licensed Go library serves the
