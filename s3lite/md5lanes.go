@@ -30,7 +30,8 @@ const md5MaxLanes = 16
 // streams receiving a 256 KiB chunk every 5 ms: 112 ms of CPU for crypto/md5,
 // 117 ms for md5-simd, 53 ms for md5-simd behind a 5 ms gate. An upload's
 // hash may run up to pipelineDepth chunks behind its reads, so the wait
-// delays only the end of an upload, by at most md5GateWait.
+// delays only the end of an upload, by at most md5GateWait; a lane that has
+// fallen behind (its hash worker has more chunks queued) does not wait.
 const md5GateWait = 5 * time.Millisecond
 
 // md5Lanes hands out the MD5 hashes of upload bodies (the ETag): crypto/md5
@@ -156,15 +157,18 @@ func (l *md5Lanes) stopIfIdle() {
 // Like every hash.Hash, it is used by one goroutine at a time.
 type laneHash struct {
 	md5simd.Hasher
-	l     *md5Lanes
-	timer *time.Timer // made on first use, stopped by release
+	l      *md5Lanes
+	timer  *time.Timer // made on first use, stopped by release
+	behind bool        // set by the writer: more input is queued, do not wait
 }
 
 func (h *laneHash) Write(p []byte) (int, error) {
-	if h.timer == nil {
-		h.timer = time.NewTimer(time.Hour)
-		h.timer.Stop()
+	if !h.behind {
+		if h.timer == nil {
+			h.timer = time.NewTimer(time.Hour)
+			h.timer.Stop()
+		}
+		h.l.await(h.timer)
 	}
-	h.l.await(h.timer)
 	return h.Hasher.Write(p)
 }
