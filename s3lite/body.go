@@ -47,7 +47,8 @@ func (s *Server) writeBody(ctx context.Context, src io.Reader, key []byte, nonce
 	}
 	// Plaintext goes to the file in the whole chunks copyHashed reads;
 	// sio's packages are gathered into chunks first (blockWriter).
-	var dst io.Writer = &fileWriter{f: f}
+	fw := &fileWriter{f: f}
+	var dst io.Writer = fw
 	var enc io.WriteCloser
 	var bw *blockWriter
 	var hw *hashingWriter
@@ -61,6 +62,7 @@ func (s *Server) writeBody(ctx context.Context, src io.Reader, key []byte, nonce
 	} else {
 		c := s.chunks.get()
 		defer s.chunks.put(c)
+		fw.useDirect() // blockWriter writes whole chunks, aligned but for the last
 		bw = &blockWriter{w: dst, buf: c}
 		if enc, err = encryptWriter(bw, key, nonce); err != nil {
 			return fail(err)

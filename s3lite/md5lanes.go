@@ -30,8 +30,9 @@ const md5MaxLanes = 16
 // streams receiving a 256 KiB chunk every 5 ms: 112 ms of CPU for crypto/md5,
 // 117 ms for md5-simd, 53 ms for md5-simd behind a 5 ms gate. An upload's
 // hash may run up to pipelineDepth chunks behind its reads, so the wait
-// delays only the end of an upload, by at most md5GateWait; a lane that has
-// fallen behind (its hash worker has more chunks queued) does not wait.
+// delays only the end of an upload, by at most md5GateWait. A lane that has
+// fallen behind (its hash worker has more chunks queued) does not wait: it
+// opens the gate, and the lanes waiting there write with it.
 const md5GateWait = 5 * time.Millisecond
 
 // md5Lanes hands out the MD5 hashes of upload bodies (the ETag): crypto/md5
@@ -137,6 +138,17 @@ func (l *md5Lanes) openGateIfFull() {
 	}
 }
 
+// openGate lets the waiting lanes go: a lane that is behind writes at once,
+// and the lanes waiting then go with it.
+func (l *md5Lanes) openGate() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.gate != nil && l.waiting > 0 {
+		close(l.gate)
+		l.gate, l.waiting = nil, 0
+	}
+}
+
 // close stops the server now or, if lanes are still out, when the last one
 // is released; later bodies hash with crypto/md5.
 func (l *md5Lanes) close() {
@@ -163,7 +175,9 @@ type laneHash struct {
 }
 
 func (h *laneHash) Write(p []byte) (int, error) {
-	if !h.behind {
+	if h.behind {
+		h.l.openGate() // the lanes waiting now go into the same passes
+	} else {
 		if h.timer == nil {
 			h.timer = time.NewTimer(time.Hour)
 			h.timer.Stop()

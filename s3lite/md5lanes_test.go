@@ -179,7 +179,7 @@ func TestMD5LanesGateTimeout(t *testing.T) {
 }
 
 // TestMD5LanesBehind: a lane that has fallen behind writes without waiting at the gate (which
-// never times out here).
+// never times out here) and lets the lane waiting there go with it.
 func TestMD5LanesBehind(t *testing.T) {
 	t.Parallel()
 	l := &md5Lanes{wait: time.Hour}
@@ -188,11 +188,28 @@ func TestMD5LanesBehind(t *testing.T) {
 	defer relPlain()
 	data := randBytes(1000)
 	want := md5.Sum(data)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		hs[1].Write(data)
+	}()
+	for {
+		l.mu.Lock()
+		n := l.waiting
+		l.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		runtime.Gosched()
+	}
 	lane := hs[0].(*laneHash)
 	lane.behind = true
 	lane.Write(data)
-	if got := lane.Sum(nil); !bytes.Equal(got, want[:]) {
-		t.Fatalf("md5 %x, want %x", got, want)
+	<-done
+	for i, h := range hs[:2] {
+		if got := h.Sum(nil); !bytes.Equal(got, want[:]) {
+			t.Fatalf("lane %d: md5 %x, want %x", i, got, want)
+		}
 	}
 	for _, rel := range rels {
 		rel()

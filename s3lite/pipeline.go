@@ -1,11 +1,17 @@
 package s3lite
 
 import (
+	"errors"
 	"hash"
 	"io"
 	"os"
 	"sync"
+	"unsafe"
 )
+
+// errDirectOff means a body file could not leave O_DIRECT mode for an
+// unaligned write.
+var errDirectOff = errors.New("s3lite: cannot turn O_DIRECT off for a body file")
 
 // chunkSize is the unit in which bodies move: four DARE payloads, so that
 // sio seals whole packages straight from a chunk, and large enough that
@@ -146,16 +152,47 @@ func (s *Server) copyHashed(dst io.Writer, src io.Reader, newHashes func(streame
 // hints (startWriteback).
 const writebackBytes = 2 << 20
 
+// directAlign is the alignment O_DIRECT writes need of their buffer
+// address, length and file offset (the page size; devices need 512 or 4096).
+const directAlign = 4096
+
 // fileWriter writes a body to its temp file and starts the writeback of
 // every writebackBytes written. It hides the file's Close: sio's
 // encrypting writer closes a destination that is an io.Closer.
+//
+// With direct set (useDirect), it writes with O_DIRECT while every write is
+// aligned (blockWriter's whole chunks are) and goes back to the page cache
+// for good at the first write that is not (the last, short one).
 type fileWriter struct {
 	f       *os.File
 	written int64 // bytes written
 	hinted  int64 // bytes handed to startWriteback
+	direct  bool  // f is in O_DIRECT mode
 }
 
+// useDirect puts the body file in O_DIRECT mode where the file system
+// allows it. An encrypted body is written once and read later, mostly once:
+// through the page cache every write copies it into newly allocated cache
+// pages, which under memory and CPU contention cost several times the copy
+// (on the reference machine write(2) of a 1 GiB multipart upload took 47 %
+// of kmsbox's CPU while other processes ran); written directly, the device
+// reads the chunk from the pooled buffer. The fsync before commit stays: it
+// writes the metadata and flushes the device's cache.
+func (w *fileWriter) useDirect() { w.direct = setDirect(w.f, true) }
+
 func (w *fileWriter) Write(p []byte) (int, error) {
+	if w.direct {
+		if len(p)%directAlign == 0 && w.written%directAlign == 0 && len(p) > 0 &&
+			uintptr(unsafe.Pointer(&p[0]))%directAlign == 0 {
+			n, err := w.f.Write(p)
+			w.written += int64(n)
+			return n, err
+		}
+		w.direct = !setDirect(w.f, false)
+		if w.direct {
+			return 0, errDirectOff
+		}
+	}
 	n, err := w.f.Write(p)
 	w.written += int64(n)
 	if w.written-w.hinted >= writebackBytes {
