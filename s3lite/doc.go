@@ -64,15 +64,20 @@
 // AVX-512 pass (8 with AVX2; crypto/md5 without either) at a fraction of the
 // CPU. Bodies arrive at network speed, seldom at the same moment, so each
 // lane's chunk waits up to 5 ms at a gate for the other lanes' chunks and
-// they are hashed in one pass (half the CPU of crypto/md5 for four uploads);
-// a body of one chunk, or a large upload with fewer beside it, uses
-// crypto/md5, which is faster for one stream. The kernel is asked to start
-// writing the file every 2 MiB, so the one fsync finds little left to do;
-// the body is renamed into data/ before that fsync, so that on a journaling
+// they are hashed in one pass (half the CPU of crypto/md5 for four uploads;
+// a lane that has fallen behind does not wait but opens the gate); a body
+// of one chunk, or a large upload with fewer beside it, uses crypto/md5,
+// which is faster for one stream. An encrypted body is written in whole
+// aligned chunks with O_DIRECT, as MinIO writes large objects, so that it
+// costs no page-cache copy (the last, short write goes through the cache);
+// a plaintext body goes through the page cache, and the kernel is asked to
+// start writing it every 2 MiB, so the one fsync finds little left to do.
+// The body is renamed into data/ before that fsync, so that on a journaling
 // file system one commit carries the data and the new entry (ext4 without a
 // journal writes a new file's directory in the file's fsync), leaving the
-// directory's fsync little to do. A read that needs only an object's last DARE package (every
-// object up to 64 KiB) decrypts it at once in a pooled chunk.
+// directory's fsync little to do. A read that needs only an object's last
+// DARE package (every object up to 64 KiB) decrypts it at once in a pooled
+// chunk.
 //
 // Why hand-written: no maintained Apache/MIT-licensed Go library serves the
 // S3 API with SigV4 verification and MinIO-compatible encryption at rest
