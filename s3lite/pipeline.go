@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"syscall"
 	"unsafe"
 )
 
@@ -185,8 +186,12 @@ func (w *fileWriter) Write(p []byte) (int, error) {
 		if len(p)%directAlign == 0 && w.written%directAlign == 0 && len(p) > 0 &&
 			uintptr(unsafe.Pointer(&p[0]))%directAlign == 0 {
 			n, err := w.f.Write(p)
-			w.written += int64(n)
-			return n, err
+			if n > 0 || !errors.Is(err, syscall.EINVAL) {
+				w.written += int64(n)
+				return n, err
+			}
+			// EINVAL before a byte is written: the device wants another
+			// alignment. Write through the page cache from now on.
 		}
 		w.direct = !setDirect(w.f, false)
 		if w.direct {
