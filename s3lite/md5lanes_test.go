@@ -95,18 +95,38 @@ func lanesOf(t *testing.T, l *md5Lanes, n int) ([]hash.Hash, []func(), func()) {
 	}
 }
 
+// waitingAt returns the number of lanes waiting at l's gate.
+func waitingAt(l *md5Lanes) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.waiting
+}
+
+// waitAtGate returns once n lanes wait at l's gate.
+func waitAtGate(l *md5Lanes, n int) {
+	for waitingAt(l) != n {
+		runtime.Gosched()
+	}
+}
+
+// newGateTest returns md5LanesMin lanes of an md5Lanes whose gate waits at most wait, the
+// functions that release them, and size random bytes with their MD5; the crypto/md5 slots
+// taken first and the server are released at cleanup.
+func newGateTest(t *testing.T, wait time.Duration, size int) (*md5Lanes, []hash.Hash, []func(), []byte, [md5.Size]byte) {
+	t.Helper()
+	l := &md5Lanes{wait: wait}
+	hs, rels, relPlain := lanesOf(t, l, md5LanesMin)
+	t.Cleanup(func() { relPlain(); l.close() })
+	data := randBytes(size)
+	return l, hs, rels, data, md5.Sum(data)
+}
+
 // TestMD5LanesGate: writes to lanes wait at the gate until every lane has one waiting (the
 // gate never times out here, so the writes finishing shows the count opened it), and the
 // waiting writes go on when a lane is released and too few are left to wait for.
 func TestMD5LanesGate(t *testing.T) {
 	t.Parallel()
-	l := &md5Lanes{wait: time.Hour}
-	defer l.close()
-	data := randBytes(chunkSize)
-	want := md5.Sum(data)
-
-	hs, rels, relPlain := lanesOf(t, l, md5LanesMin)
-	defer relPlain()
+	l, hs, rels, data, want := newGateTest(t, time.Hour, chunkSize)
 	var wg sync.WaitGroup
 	for _, h := range hs {
 		wg.Add(1)
@@ -131,15 +151,7 @@ func TestMD5LanesGate(t *testing.T) {
 			h.Write(data)
 		}()
 	}
-	for {
-		l.mu.Lock()
-		n := l.waiting
-		l.mu.Unlock()
-		if n == 2 {
-			break
-		}
-		runtime.Gosched()
-	}
+	waitAtGate(l, 2)
 	rels[2]()
 	wg.Wait()
 	for i, h := range hs[:2] {
@@ -156,20 +168,12 @@ func TestMD5LanesGate(t *testing.T) {
 // TestMD5LanesGateTimeout: a lane whose peers send nothing writes after the gate's wait.
 func TestMD5LanesGateTimeout(t *testing.T) {
 	t.Parallel()
-	l := &md5Lanes{wait: time.Millisecond}
-	defer l.close()
-	hs, rels, relPlain := lanesOf(t, l, md5LanesMin)
-	defer relPlain()
-	data := randBytes(1000)
-	want := md5.Sum(data)
+	l, hs, rels, data, want := newGateTest(t, time.Millisecond, 1000)
 	hs[0].Write(data)
 	if got := hs[0].Sum(nil); !bytes.Equal(got, want[:]) {
 		t.Fatalf("md5 %x, want %x", got, want)
 	}
-	l.mu.Lock()
-	waiting := l.waiting
-	l.mu.Unlock()
-	if waiting != 0 {
+	if waiting := waitingAt(l); waiting != 0 {
 		t.Fatalf("%d lanes still counted at the gate after the timeout", waiting)
 	}
 	for _, rel := range rels {
@@ -181,26 +185,13 @@ func TestMD5LanesGateTimeout(t *testing.T) {
 // never times out here) and lets the lane waiting there go with it.
 func TestMD5LanesBehind(t *testing.T) {
 	t.Parallel()
-	l := &md5Lanes{wait: time.Hour}
-	defer l.close()
-	hs, rels, relPlain := lanesOf(t, l, md5LanesMin)
-	defer relPlain()
-	data := randBytes(1000)
-	want := md5.Sum(data)
+	l, hs, rels, data, want := newGateTest(t, time.Hour, 1000)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		hs[1].Write(data)
 	}()
-	for {
-		l.mu.Lock()
-		n := l.waiting
-		l.mu.Unlock()
-		if n == 1 {
-			break
-		}
-		runtime.Gosched()
-	}
+	waitAtGate(l, 1)
 	lane := hs[0].(*laneHash)
 	lane.behind = true
 	lane.Write(data)
