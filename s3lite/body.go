@@ -47,7 +47,8 @@ func (s *Server) writeBody(ctx context.Context, src io.Reader, key []byte, nonce
 	}
 	// Plaintext goes to the file in the whole chunks copyHashed reads;
 	// sio's packages are gathered into chunks first (blockWriter).
-	var dst io.Writer = &fileWriter{f: f}
+	fw := &fileWriter{f: f}
+	var dst io.Writer = fw
 	var enc io.WriteCloser
 	var bw *blockWriter
 	var hw *hashingWriter
@@ -61,19 +62,24 @@ func (s *Server) writeBody(ctx context.Context, src io.Reader, key []byte, nonce
 	} else {
 		c := s.chunks.get()
 		defer s.chunks.put(c)
+		fw.useDirect() // blockWriter writes whole chunks, aligned but for the last
 		bw = &blockWriter{w: dst, buf: c}
 		if enc, err = encryptWriter(bw, key, nonce); err != nil {
 			return fail(err)
 		}
 		dst = enc
 	}
-	md := md5.New()
-	hashes := []hash.Hash{md}
-	sum := algo.New()
-	if sum != nil {
-		hashes = append(hashes, sum)
-	}
-	n, err := s.copyHashed(dst, io.LimitReader(src, limit+1), hashes)
+	var md, sum hash.Hash
+	release := func() {}
+	defer func() { release() }()
+	n, err := s.copyHashed(dst, io.LimitReader(src, limit+1), func(streamed bool) []hash.Hash {
+		md, release = s.md5.get(streamed)
+		hashes := []hash.Hash{md}
+		if sum = algo.New(); sum != nil {
+			hashes = append(hashes, sum)
+		}
+		return hashes
+	})
 	if err != nil {
 		return fail(err)
 	}

@@ -90,11 +90,30 @@ func sealObjectKey(oek, kek []byte, domain, bucket, object string) (iv, sealed [
 	if _, err := rand.Read(iv); err != nil {
 		return nil, nil, err
 	}
-	var buf bytes.Buffer
-	if _, err := sio.Encrypt(&buf, bytes.NewReader(oek), dareConfig(sealKey(kek, iv, domain, bucket, object))); err != nil {
+	if sealed, err = sealSmall(sealKey(kek, iv, domain, bucket, object), oek); err != nil {
 		return nil, nil, err
 	}
-	return iv, buf.Bytes(), nil
+	return iv, sealed, nil
+}
+
+// sealSmall encrypts a short message (a key, an ETag) as one DARE 2.0
+// stream under key. sio.Encrypt would allocate a package-sized (64 KiB)
+// copy buffer on every call, twice per upload; sio's writer takes its
+// buffer from sio's pool and gives it back on Close.
+func sealSmall(key, msg []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(len(msg) + 32)
+	w, err := sio.EncryptWriter(&buf, dareConfig(key))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.Write(msg); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // errUnseal means a sealed key did not open: wrong key or wrong binding.
@@ -131,9 +150,7 @@ func partNonce(uploadID string, n int) *[12]byte {
 
 // sealETag encrypts a raw ETag under the OEK's ETag key (48 bytes for an MD5).
 func sealETag(oek, etag []byte) ([]byte, error) {
-	var buf bytes.Buffer
-	_, err := sio.Encrypt(&buf, bytes.NewReader(etag), dareConfig(hmacSum(oek, []byte("SSE-etag"))))
-	return buf.Bytes(), err
+	return sealSmall(hmacSum(oek, []byte("SSE-etag")), etag)
 }
 
 // encryptWriter encrypts into dst as one DARE 2.0 stream; nonce nil = random.
@@ -217,7 +234,8 @@ type segment struct {
 type rangeReader struct {
 	st   *store
 	pool *chunkPool
-	buf  *chunk // lent by pool for hashedReader, returned by Close
+	buf  *chunk       // lent by pool for hashedReader and openLast, returned by Close
+	last bytes.Reader // the plaintext openLast returns
 	segs []segment
 	cur  io.Reader
 	f    io.Closer
@@ -343,6 +361,14 @@ func (rr *rangeReader) open() error {
 	encEnd := min(((seg.start+seg.length-1)/darePayload+1)*darePackage, seg.part.EncSize)
 	cfg := dareConfig(seg.key)
 	cfg.SequenceNumber = uint32(pkg)
+	if encEnd == seg.part.EncSize && encEnd-encOff <= darePackage {
+		r, err := rr.openLast(f, cfg, encOff, encEnd, skip, seg.length)
+		if err != nil {
+			return err
+		}
+		rr.cur = r
+		return nil
+	}
 	dr, err := sio.DecryptReader(io.NewSectionReader(f, encOff, encEnd-encOff), cfg)
 	if err != nil {
 		return err
@@ -355,6 +381,36 @@ func (rr *rangeReader) open() error {
 	}
 	rr.cur = r
 	return nil
+}
+
+// openLast returns plaintext [skip, skip+length) of the last DARE package of
+// a body, which spans file bytes [off, end): all a read of a small object or
+// of an object's tail needs. It decrypts the package at once in the reader's
+// pooled chunk (ciphertext in the first half, plaintext in the second), where
+// sio's stream reader would take a 64 KiB buffer that it gives back only
+// when a read goes on to the end of the stream, which a read of exactly its
+// range never does: garbage of 64 KiB per small GET.
+func (rr *rangeReader) openLast(f *os.File, cfg sio.Config, off, end, skip, length int64) (io.Reader, error) {
+	if rr.buf == nil {
+		rr.buf = rr.pool.get()
+	}
+	ct := rr.buf[:end-off]
+	if _, err := f.ReadAt(ct, off); err != nil {
+		return nil, truncated(err)
+	}
+	pt, err := sio.DecryptBuffer(rr.buf[chunkSize/2:chunkSize/2], ct, cfg)
+	if err != nil {
+		var se sio.Error
+		if errors.As(err, &se) {
+			err = errors.Join(errObjectTampered, err)
+		}
+		return nil, err
+	}
+	if int64(len(pt)) < skip+length {
+		return nil, truncated(io.ErrUnexpectedEOF)
+	}
+	rr.last.Reset(pt[skip : skip+length])
+	return &rr.last, nil
 }
 
 func truncated(err error) error {

@@ -88,6 +88,7 @@ type Server struct {
 	dmg      *damageLog // names each damaged object once
 	keys     *keyring   // the store key (storekey.go)
 	chunks   chunkPool  // body buffers shared by all requests
+	md5      md5Lanes   // the ETag MD5 of upload bodies
 	verifier *sigv4.Verifier
 	handler  http.Handler
 	// maxObject bounds the body of object data routes (PutObject, UploadPart):
@@ -179,6 +180,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.sweeper.close()
+		s.md5.close()
 		s.closeErr = s.st.close()
 	})
 	return s.closeErr
