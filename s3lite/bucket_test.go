@@ -25,7 +25,7 @@ func TestBuckets(t *testing.T) {
 	if err := e.mc.MakeBucket(ctx, "alpha", minio.MakeBucketOptions{}); s3Code(err) != "BucketAlreadyOwnedByYou" {
 		t.Errorf("recreate: %v", err)
 	}
-	for _, bad := range []string{"ab", "Upper", "a..b", "-start", "192.168.1.1", strings.Repeat("a", 64)} {
+	for _, bad := range []string{"ab", "Upper", "a..b", "foo.-bar", "foo-.bar", "-start", "192.168.1.1", strings.Repeat("a", 64)} {
 		_, err := e.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bad)})
 		if s3Code(err) != "InvalidBucketName" {
 			t.Errorf("bucket %q: %v", bad, err)

@@ -397,7 +397,9 @@ func validBucketName(b string) bool {
 	if len(b) < 3 || len(b) > 63 {
 		return false
 	}
-	if strings.Contains(b, "..") || strings.HasPrefix(b, "xn--") || strings.HasSuffix(b, "-s3alias") {
+	// Each dot-separated label starts and ends with a letter or digit, so
+	// "..", ".-" and "-." never appear.
+	if strings.Contains(b, "..") || strings.Contains(b, ".-") || strings.Contains(b, "-.") || strings.HasPrefix(b, "xn--") || strings.HasSuffix(b, "-s3alias") {
 		return false
 	}
 	if net.ParseIP(b) != nil {
