@@ -202,11 +202,12 @@ func objectHeaders(h http.Header) (map[string]string, error) {
 				kept = append(kept, e)
 			}
 		}
-		if len(kept) == 0 {
+		switch {
+		case len(kept) == 0:
 			delete(out, "Content-Encoding")
-		} else {
+		case len(kept) != len(strings.Split(ce, ",")):
 			out["Content-Encoding"] = strings.Join(kept, ",")
-		}
+		} // else stored as sent: "deflate, gzip" stays "deflate, gzip"
 	}
 	size := 0
 	for k, vs := range h {

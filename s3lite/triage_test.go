@@ -2,6 +2,7 @@ package s3lite
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -35,5 +36,27 @@ func TestListV2EmptyContinuationToken(t *testing.T) {
 	}
 	if out.ContinuationToken != nil {
 		t.Errorf("no token: ContinuationToken %q in the answer", *out.ContinuationToken)
+	}
+}
+
+// TestContentEncodingStored checks which Content-Encoding is stored: the
+// value as sent, less any aws-chunked token (a transfer detail).
+func TestContentEncodingStored(t *testing.T) {
+	t.Parallel()
+	for sent, want := range map[string]string{
+		"gzip":                     "gzip",
+		"deflate, gzip":            "deflate, gzip",
+		"gzip, aws-chunked":        "gzip",
+		"aws-chunked, gzip":        "gzip",
+		"aws-chunked":              "",
+		"aws-chunked, aws-chunked": "",
+	} {
+		h, err := objectHeaders(http.Header{"Content-Encoding": {sent}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := h["Content-Encoding"]; got != want || ok != (want != "") {
+			t.Errorf("sent %q: stored %q (present %v), want %q", sent, got, ok, want)
+		}
 	}
 }
