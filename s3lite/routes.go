@@ -250,6 +250,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errInvalidBucketName)
 		return
 	}
+	if err := s.checkExpectedOwner(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	if key != "" {
 		if err := checkObjectKey(key); err != nil {
 			s.writeError(w, r, err)

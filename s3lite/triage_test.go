@@ -2,6 +2,7 @@ package s3lite
 
 import (
 	"context"
+	"encoding/hex"
 	"net/http"
 	"strings"
 	"testing"
@@ -58,5 +59,43 @@ func TestContentEncodingStored(t *testing.T) {
 		if got, ok := h["Content-Encoding"]; got != want || ok != (want != "") {
 			t.Errorf("sent %q: stored %q (present %v), want %q", sent, got, ok, want)
 		}
+	}
+}
+
+// TestExpectedBucketOwner checks x-amz-expected-bucket-owner and
+// x-amz-source-expected-bucket-owner: the account's canonical ID passes,
+// anything else is 403 AccessDenied.
+func TestExpectedBucketOwner(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	b := e.bucket("owned")
+	id := hex.EncodeToString([]byte(testAccess))
+	if _, err := e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("k"),
+		Body: strings.NewReader("v"), ExpectedBucketOwner: aws.String(id)}); err != nil {
+		t.Fatalf("put with the right owner: %v", err)
+	}
+	if _, err := e.s3.ListObjects(ctx, &s3.ListObjectsInput{Bucket: aws.String(b), ExpectedBucketOwner: aws.String(id)}); err != nil {
+		t.Fatalf("list with the right owner: %v", err)
+	}
+	for _, wrong := range []string{id + "00", id + "foo", "123456789012"} {
+		_, err := e.s3.ListObjects(ctx, &s3.ListObjectsInput{Bucket: aws.String(b), ExpectedBucketOwner: aws.String(wrong)})
+		if s3Code(err) != "AccessDenied" {
+			t.Errorf("list, expected owner %q: %v", wrong, err)
+		}
+		_, err = e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("k2"),
+			Body: strings.NewReader("v"), ExpectedBucketOwner: aws.String(wrong)})
+		if s3Code(err) != "AccessDenied" {
+			t.Errorf("put, expected owner %q: %v", wrong, err)
+		}
+	}
+	_, err := e.s3.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String(b), Key: aws.String("c"),
+		CopySource: aws.String(b + "/k"), ExpectedSourceBucketOwner: aws.String(id + "00")})
+	if s3Code(err) != "AccessDenied" {
+		t.Errorf("copy, wrong source owner: %v", err)
+	}
+	if _, err := e.s3.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String(b), Key: aws.String("c"),
+		CopySource: aws.String(b + "/k"), ExpectedSourceBucketOwner: aws.String(id)}); err != nil {
+		t.Errorf("copy, right source owner: %v", err)
 	}
 }
