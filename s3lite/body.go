@@ -159,7 +159,13 @@ func hasIntegrityHeader(q *request) bool {
 // verifyBodyIntegrity checks Content-MD5 and x-amz-checksum-* of a small
 // body held in memory (DeleteObjects and other XML requests).
 func verifyBodyIntegrity(q *request, data []byte) error {
-	rc, err := parseRequestChecksum(q.r.Header)
+	return verifyBodyIntegrityHeaders(q, q.r.Header, data)
+}
+
+// verifyBodyIntegrityHeaders is verifyBodyIntegrity taking the checksum
+// headers from h.
+func verifyBodyIntegrityHeaders(q *request, h http.Header, data []byte) error {
+	rc, err := parseRequestChecksum(h)
 	if err != nil {
 		return err
 	}

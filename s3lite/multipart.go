@@ -198,7 +198,8 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, q *request) erro
 	if err != nil {
 		return err
 	}
-	if err := verifyBodyIntegrity(q, data); err != nil {
+	bodyHeaders, sumName, sumValue := completeChecksumHeader(q.r.Header)
+	if err := verifyBodyIntegrityHeaders(q, bodyHeaders, data); err != nil {
 		return err
 	}
 	var req completeMultipartUpload
@@ -220,6 +221,9 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, q *request) erro
 	}
 	m, err := assembleParts(u, stored, req.Parts)
 	if err != nil {
+		return err
+	}
+	if err := checkCompleteChecksum(m, sumName, sumValue); err != nil {
 		return err
 	}
 	m.Key, m.ModTime, m.Header, m.SSE, m.UploadID = q.key, s.now().UTC(), u.Header, u.SSE, id

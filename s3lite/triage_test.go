@@ -1,7 +1,9 @@
 package s3lite
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
 	"strings"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
 // TestListV2EmptyContinuationToken checks that ListObjectsV2 echoes a
@@ -97,5 +100,53 @@ func TestExpectedBucketOwner(t *testing.T) {
 	if _, err := e.s3.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String(b), Key: aws.String("c"),
 		CopySource: aws.String(b + "/k"), ExpectedSourceBucketOwner: aws.String(id)}); err != nil {
 		t.Errorf("copy, right source owner: %v", err)
+	}
+}
+
+// TestCompleteObjectChecksum checks the x-amz-checksum-* header of
+// CompleteMultipartUpload: it is the checksum expected of the object (with
+// or without the "-<parts>" suffix of a COMPOSITE checksum), not of the XML
+// body; a mismatch is BadDigest.
+func TestCompleteObjectChecksum(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	b := e.bucket("completesum")
+	data := []byte(strings.Repeat("A", 1024))
+	part := sha256.Sum256(data)
+	composite := sha256.Sum256(part[:])
+	want := b64(composite[:]) + "-1"
+	start := func(key string) (*string, types.CompletedPart) {
+		cr, err := e.s3.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(b), Key: aws.String(key),
+			ChecksumAlgorithm: types.ChecksumAlgorithmSha256})
+		if err != nil {
+			t.Fatal(err)
+		}
+		up, err := e.s3.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String(b), Key: aws.String(key), UploadId: cr.UploadId,
+			PartNumber: aws.Int32(1), Body: bytes.NewReader(data), ChecksumAlgorithm: types.ChecksumAlgorithmSha256})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cr.UploadId, types.CompletedPart{PartNumber: aws.Int32(1), ETag: up.ETag, ChecksumSHA256: up.ChecksumSHA256}
+	}
+	complete := func(key string, id *string, p types.CompletedPart, sum string) (*s3.CompleteMultipartUploadOutput, error) {
+		return e.s3.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String(b), Key: aws.String(key), UploadId: id,
+			ChecksumSHA256: aws.String(sum), MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{p}}})
+	}
+	id, p := start("a")
+	if _, err := complete("a", id, p, b64(part[:])); s3Code(err) != "BadDigest" {
+		t.Errorf("wrong object checksum: %v", err)
+	}
+	out, err := complete("a", id, p, want)
+	if err != nil || aws.ToString(out.ChecksumSHA256) != want {
+		t.Fatalf("complete: %v, checksum %q, want %q", err, aws.ToString(out.ChecksumSHA256), want)
+	}
+	again, err := complete("a", id, p, want)
+	if err != nil || aws.ToString(again.ETag) != aws.ToString(out.ETag) || aws.ToString(again.ChecksumSHA256) != want {
+		t.Errorf("retried complete: %v, %+v", err, again)
+	}
+	id, p = start("b")
+	if _, err := complete("b", id, p, b64(composite[:])); err != nil {
+		t.Errorf("complete with the composite checksum without its suffix: %v", err)
 	}
 }
