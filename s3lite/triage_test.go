@@ -150,3 +150,41 @@ func TestCompleteObjectChecksum(t *testing.T) {
 		t.Errorf("complete with the composite checksum without its suffix: %v", err)
 	}
 }
+
+// TestObjectAttributesVersions checks GetObjectAttributes on a versioned
+// bucket: the answer names the version it describes, and versionId picks
+// an older one.
+func TestObjectAttributesVersions(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	b := e.bucket("attrversions")
+	if _, err := e.s3.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(b),
+		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}}); err != nil {
+		t.Fatal(err)
+	}
+	put := func(body string) *s3.PutObjectOutput {
+		out, err := e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("k"), Body: strings.NewReader(body)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	v1, v2 := put("one"), put("three")
+	attrs := []types.ObjectAttributes{types.ObjectAttributesEtag, types.ObjectAttributesObjectSize}
+	cur, err := e.s3.GetObjectAttributes(ctx, &s3.GetObjectAttributesInput{Bucket: aws.String(b), Key: aws.String("k"), ObjectAttributes: attrs})
+	if err != nil || aws.ToString(cur.VersionId) != aws.ToString(v2.VersionId) || aws.ToInt64(cur.ObjectSize) != 5 {
+		t.Fatalf("current: %v, %+v", err, cur)
+	}
+	old, err := e.s3.GetObjectAttributes(ctx, &s3.GetObjectAttributesInput{Bucket: aws.String(b), Key: aws.String("k"),
+		VersionId: v1.VersionId, ObjectAttributes: attrs})
+	if err != nil || aws.ToString(old.VersionId) != aws.ToString(v1.VersionId) || aws.ToInt64(old.ObjectSize) != 3 ||
+		`"`+aws.ToString(old.ETag)+`"` != aws.ToString(v1.ETag) {
+		t.Fatalf("old version: %v, %+v", err, old)
+	}
+	_, err = e.s3.GetObjectAttributes(ctx, &s3.GetObjectAttributesInput{Bucket: aws.String(b), Key: aws.String("k"),
+		VersionId: aws.String("nosuchversion"), ObjectAttributes: attrs})
+	if c := s3Code(err); c != "NoSuchVersion" && c != "InvalidArgument" {
+		t.Errorf("unknown version: %v", err)
+	}
+}
