@@ -188,3 +188,26 @@ func TestObjectAttributesVersions(t *testing.T) {
 		t.Errorf("unknown version: %v", err)
 	}
 }
+
+// TestAnonymousMissingKeyACL checks an anonymous GET of a missing key in a
+// bucket whose ACL grants public READ (so s3:ListBucket): 404 NoSuchKey, as
+// S3 answers whoever may list the bucket; in a private bucket it stays 403.
+func TestAnonymousMissingKeyACL(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	pub, priv := e.bucket("aclpub"), e.bucket("aclpriv")
+	if _, err := e.s3.PutBucketAcl(ctx, &s3.PutBucketAclInput{Bucket: aws.String(pub), ACL: types.BucketCannedACLPublicRead}); err != nil {
+		t.Fatal(err)
+	}
+	e.putObject(t, pub, "foo", "bar")
+	if _, err := e.s3.PutObjectAcl(ctx, &s3.PutObjectAclInput{Bucket: aws.String(pub), Key: aws.String("foo"), ACL: types.ObjectCannedACLPublicRead}); err != nil {
+		t.Fatal(err)
+	}
+	e.wantAnon(t, "GET", "/"+pub+"/foo", "", 200, "")
+	if _, err := e.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(pub), Key: aws.String("foo")}); err != nil {
+		t.Fatal(err)
+	}
+	e.wantAnon(t, "GET", "/"+pub+"/foo", "", 404, "NoSuchKey")
+	e.wantAnon(t, "GET", "/"+priv+"/foo", "", 403, "AccessDenied")
+}
