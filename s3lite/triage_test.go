@@ -211,3 +211,35 @@ func TestAnonymousMissingKeyACL(t *testing.T) {
 	e.wantAnon(t, "GET", "/"+pub+"/foo", "", 404, "NoSuchKey")
 	e.wantAnon(t, "GET", "/"+priv+"/foo", "", 403, "AccessDenied")
 }
+
+// TestRecreateOwnBucket checks CreateBucket of a bucket the requester owns
+// in us-east-1: 200, the objects stay, and the ACL is reset to the one the
+// request names (default private).
+func TestRecreateOwnBucket(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	b := e.bucket("again")
+	e.putObject(t, b, "k", "v")
+	if _, err := e.s3.PutBucketAcl(ctx, &s3.PutBucketAclInput{Bucket: aws.String(b), ACL: types.BucketCannedACLPublicRead}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
+		t.Fatalf("re-create: %v", err)
+	}
+	l, err := e.s3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(b)})
+	if err != nil || len(l.Contents) != 1 || aws.ToString(l.Contents[0].Key) != "k" {
+		t.Fatalf("objects after re-create: %v, %+v", err, l)
+	}
+	acl, err := e.s3.GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: aws.String(b)})
+	if err != nil || len(acl.Grants) != 1 || acl.Grants[0].Permission != types.PermissionFullControl {
+		t.Fatalf("ACL after re-create: %v, %+v", err, acl)
+	}
+	if _, err := e.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b), ACL: types.BucketCannedACLPublicRead}); err != nil {
+		t.Fatalf("re-create public-read: %v", err)
+	}
+	acl, err = e.s3.GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: aws.String(b)})
+	if err != nil || len(acl.Grants) != 2 {
+		t.Fatalf("ACL after re-create with public-read: %v, %+v", err, acl)
+	}
+}
