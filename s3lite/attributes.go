@@ -93,14 +93,11 @@ func (s *Server) getObjectAttributes(w http.ResponseWriter, q *request) error {
 	if err != nil {
 		return err
 	}
-	if v := versionOf(q); v != "" && v != "null" {
-		return errNoSuchVersion
-	}
 	ssec, err := parseSSEC(h, hdrSSECPrefix, q.r.TLS != nil)
 	if err != nil {
 		return err
 	}
-	m, err := s.st.getObject(q.r.Context(), q.bucket, q.key)
+	m, err := s.readVersion(w, q, versionOf(q))
 	if err != nil {
 		return err
 	}
@@ -127,6 +124,7 @@ func (s *Server) getObjectAttributes(w http.ResponseWriter, q *request) error {
 		out.ObjectParts = objectParts(m, marker, maxParts)
 	}
 	w.Header().Set("Last-Modified", m.ModTime.UTC().Format(http.TimeFormat))
+	setVersionHeader(w.Header(), m)
 	writeXML(w, http.StatusOK, out)
 	return nil
 }

@@ -142,6 +142,10 @@ func (s *Server) authorizeActionWith(r *http.Request, action, bucket, key string
 	grants := aclOf(bi.ACL)
 	if onObject {
 		m, err := s.st.getObject(r.Context(), bucket, key)
+		if errors.Is(err, errNoSuchKey) {
+			// No object ACL to grant it: S3 says 404 to a requester who may list the bucket.
+			return s.missingKeyError(r, bucket, key, auth, err)
+		}
 		if err != nil {
 			return errAccessDenied
 		}

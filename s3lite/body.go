@@ -165,7 +165,13 @@ func hasIntegrityHeader(q *request) bool {
 // verifyBodyIntegrity checks Content-MD5 and x-amz-checksum-* of a small
 // body held in memory (DeleteObjects and other XML requests).
 func verifyBodyIntegrity(q *request, data []byte) error {
-	rc, err := parseRequestChecksum(q.r.Header)
+	return verifyBodyIntegrityHeaders(q, q.r.Header, data)
+}
+
+// verifyBodyIntegrityHeaders is verifyBodyIntegrity taking the checksum
+// headers from h.
+func verifyBodyIntegrityHeaders(q *request, h http.Header, data []byte) error {
+	rc, err := parseRequestChecksum(h)
 	if err != nil {
 		return err
 	}
@@ -208,11 +214,12 @@ func objectHeaders(h http.Header) (map[string]string, error) {
 				kept = append(kept, e)
 			}
 		}
-		if len(kept) == 0 {
+		switch {
+		case len(kept) == 0:
 			delete(out, "Content-Encoding")
-		} else {
+		case len(kept) != len(strings.Split(ce, ",")):
 			out["Content-Encoding"] = strings.Join(kept, ",")
-		}
+		} // else stored as sent: "deflate, gzip" stays "deflate, gzip"
 	}
 	size := 0
 	for k, vs := range h {

@@ -2,6 +2,7 @@ package s3lite
 
 import (
 	"encoding/hex"
+	"errors"
 	"io"
 	"net/http"
 	"sort"
@@ -81,6 +82,9 @@ func (s *Server) createBucket(w http.ResponseWriter, q *request) error {
 		return err
 	}
 	if err := s.st.createBucket(q.r.Context(), q.bucket, s.now().UTC()); err != nil {
+		if errors.Is(err, errBucketExists) && s.cfg.Region == legacyRegion {
+			return s.recreateOwnBucket(w, q, grants)
+		}
 		return err
 	}
 	lock := objectLockOnCreate(q.r.Header)

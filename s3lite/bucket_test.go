@@ -22,10 +22,12 @@ func TestBuckets(t *testing.T) {
 	if err := e.mc.MakeBucket(ctx, "alpha", minio.MakeBucketOptions{Region: "us-east-1"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.mc.MakeBucket(ctx, "alpha", minio.MakeBucketOptions{}); s3Code(err) != "BucketAlreadyOwnedByYou" {
+	// us-east-1 keeps S3's legacy answer to re-creating a bucket one owns: 200 (see
+	// TestRecreateOwnBucket).
+	if err := e.mc.MakeBucket(ctx, "alpha", minio.MakeBucketOptions{}); err != nil {
 		t.Errorf("recreate: %v", err)
 	}
-	for _, bad := range []string{"ab", "Upper", "a..b", "-start", "192.168.1.1", strings.Repeat("a", 64)} {
+	for _, bad := range []string{"ab", "Upper", "a..b", "foo.-bar", "foo-.bar", "-start", "192.168.1.1", strings.Repeat("a", 64)} {
 		_, err := e.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bad)})
 		if s3Code(err) != "InvalidBucketName" {
 			t.Errorf("bucket %q: %v", bad, err)

@@ -95,7 +95,9 @@ func (s *Server) listObjects(w http.ResponseWriter, q *request) error {
 	if p.v2 {
 		n := len(entries)
 		res.KeyCount = &n
-		res.ContinuationToken = token
+		if v.Has("continuation-token") {
+			res.ContinuationToken = &token // echoed even when empty
+		}
 		res.StartAfter = enc(v.Get("start-after"))
 		if truncated {
 			res.NextContinuationToken = base64.RawURLEncoding.EncodeToString([]byte(last))

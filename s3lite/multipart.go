@@ -198,7 +198,8 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, q *request) erro
 	if err != nil {
 		return err
 	}
-	if err := verifyBodyIntegrity(q, data); err != nil {
+	bodyHeaders, sumName, sumValue := completeChecksumHeader(q.r.Header)
+	if err := verifyBodyIntegrityHeaders(q, bodyHeaders, data); err != nil {
 		return err
 	}
 	var req completeMultipartUpload
@@ -210,11 +211,19 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, q *request) erro
 	}
 	id := q.r.URL.Query().Get("uploadId")
 	u, stored, err := s.st.getUpload(q.r.Context(), q.bucket, q.key, id)
+	if errors.Is(err, errNoSuchUpload) {
+		if ok, rerr := s.replayCompletion(w, q, id, req.Parts); ok || rerr != nil {
+			return rerr
+		}
+	}
 	if err != nil {
 		return err
 	}
 	m, err := assembleParts(u, stored, req.Parts)
 	if err != nil {
+		return err
+	}
+	if err := checkCompleteChecksum(m, sumName, sumValue); err != nil {
 		return err
 	}
 	m.Key, m.ModTime, m.Header, m.SSE, m.UploadID = q.key, s.now().UTC(), u.Header, u.SSE, id
@@ -229,15 +238,7 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, q *request) erro
 		return err
 	}
 	s.st.removeFiles(old)
-	res := completeMultipartUploadResult{Xmlns: s3NS, Location: "/" + q.bucket + "/" + q.key, Bucket: q.bucket, Key: q.key, ETag: `"` + m.ETag + `"`}
-	if m.Checksum != "" {
-		res.ChecksumType = m.ChecksumType
-		res.setChecksum(m.ChecksumAlgo, m.Checksum)
-	}
-	setSSEHeaders(w.Header(), m.SSE, nil)
-	s.expirationHeader(q, w.Header(), m)
-	setVersionHeader(w.Header(), m)
-	writeXML(w, http.StatusOK, res)
+	s.writeCompleteResult(w, q, m)
 	return nil
 }
 

@@ -175,11 +175,26 @@ func TestMultipartErrors(t *testing.T) {
 		t.Fatalf("list uploads: %v %+v", err, lu)
 	}
 	// A single small part is fine (the last part may be small).
-	if err := complete(cp(1, e1)); err != nil {
+	first, err := e.s3.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("k"), UploadId: cr.UploadId,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{cp(1, e1)}}})
+	if err != nil {
 		t.Fatalf("complete: %v", err)
 	}
+	// S3 completes idempotently: a retry naming the same parts gets the same answer; any
+	// other part list finds no upload.
+	again, err := e.s3.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("k"), UploadId: cr.UploadId,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{cp(1, e1)}}})
+	if err != nil || aws.ToString(again.ETag) != aws.ToString(first.ETag) {
+		t.Errorf("second complete: %v, ETag %q, first %q", err, aws.ToString(again.ETag), aws.ToString(first.ETag))
+	}
+	if err := complete(cp(1, e2)); s3Code(err) != "NoSuchUpload" {
+		t.Errorf("second complete, other parts: %v", err)
+	}
+	if _, err := e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("k"), Body: bytes.NewReader(randBytes(10))}); err != nil {
+		t.Fatal(err)
+	}
 	if err := complete(cp(1, e1)); s3Code(err) != "NoSuchUpload" {
-		t.Errorf("second complete: %v", err)
+		t.Errorf("complete after the object was replaced: %v", err)
 	}
 	// Abort removes the upload and its part files.
 	cr2, _ := e.s3.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("k2")})

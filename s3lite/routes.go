@@ -250,6 +250,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errInvalidBucketName)
 		return
 	}
+	if err := s.checkExpectedOwner(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	if key != "" {
 		if err := checkObjectKey(key); err != nil {
 			s.writeError(w, r, err)
@@ -397,7 +401,9 @@ func validBucketName(b string) bool {
 	if len(b) < 3 || len(b) > 63 {
 		return false
 	}
-	if strings.Contains(b, "..") || strings.HasPrefix(b, "xn--") || strings.HasSuffix(b, "-s3alias") {
+	// Each dot-separated label starts and ends with a letter or digit, so
+	// "..", ".-" and "-." never appear.
+	if strings.Contains(b, "..") || strings.Contains(b, ".-") || strings.Contains(b, "-.") || strings.HasPrefix(b, "xn--") || strings.HasSuffix(b, "-s3alias") {
 		return false
 	}
 	if net.ParseIP(b) != nil {
