@@ -119,6 +119,7 @@ var routes = []route{
 	// Configurations s3lite does not offer: their GETs answer "never set" (unimplemented.go).
 	{method: http.MethodGet, level: levelBucket, sub: "website", name: "GetBucketWebsite", action: "s3:GetBucketWebsite", h: (*Server).getBucketWebsite, timeout: time.Minute},
 	{method: http.MethodGet, level: levelBucket, sub: "replication", name: "GetBucketReplication", action: "s3:GetReplicationConfiguration", h: (*Server).getBucketReplication, timeout: time.Minute},
+	{method: http.MethodPut, level: levelBucket, sub: "logging", name: "PutBucketLogging", action: "s3:PutBucketLogging", h: (*Server).putBucketLogging, limit: maxXMLBody, timeout: time.Minute},
 	{method: http.MethodGet, level: levelBucket, sub: "logging", name: "GetBucketLogging", action: "s3:GetBucketLogging", h: (*Server).getBucketLogging, timeout: time.Minute},
 	{method: http.MethodGet, level: levelBucket, sub: "notification", name: "GetBucketNotificationConfiguration", action: "s3:GetBucketNotification", h: (*Server).getBucketNotification, timeout: time.Minute},
 	{method: http.MethodGet, level: levelBucket, sub: "accelerate", name: "GetBucketAccelerateConfiguration", action: "s3:GetAccelerateConfiguration", h: (*Server).getBucketAccelerate, timeout: time.Minute},
@@ -270,7 +271,14 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	r, cancel := httproute.WithTimeout(r, rt.timeout)
 	defer cancel()
 	rw := &trackingWriter{ResponseWriter: w}
-	err = rt.h(s, rw, &request{r: r, bucket: bucket, key: key, auth: auth, body: body})
+	req := &request{r: r, bucket: bucket, key: key, auth: auth, body: body}
+	if src := s.alog.source(bucket); src != nil {
+		// A logged bucket (accesslog.go): its due records go out first, this one after.
+		s.rollLog(src, false)
+		e := &logEntry{rt: rt, q: req, rw: rw, start: s.now(), reqID: w.Header().Get("x-amz-request-id"), src: src}
+		defer func() { e.err = err; s.logRequest(e) }()
+	}
+	err = rt.h(s, rw, req)
 	if err == nil {
 		return
 	}
@@ -354,16 +362,26 @@ func (rt *route) bodyError(err error) error {
 	return errors.Join(errMaxMessageLength, err)
 }
 
-// trackingWriter records whether the response has started.
+// trackingWriter records whether the response has started, its status and body size.
 type trackingWriter struct {
 	http.ResponseWriter
-	wrote bool
+	wrote  bool
+	status int
+	n      int64
 }
 
-func (t *trackingWriter) WriteHeader(code int) { t.wrote = true; t.ResponseWriter.WriteHeader(code) }
+func (t *trackingWriter) WriteHeader(code int) {
+	if !t.wrote {
+		t.status = code
+	}
+	t.wrote = true
+	t.ResponseWriter.WriteHeader(code)
+}
 func (t *trackingWriter) Write(p []byte) (int, error) {
 	t.wrote = true
-	return t.ResponseWriter.Write(p)
+	n, err := t.ResponseWriter.Write(p)
+	t.n += int64(n)
+	return n, err
 }
 
 // Flush lets streamed bodies reach the client early.

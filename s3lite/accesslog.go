@@ -1,0 +1,376 @@
+package s3lite
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/kmsbox/kmsbox/s3lite/internal/sigv4"
+)
+
+// Server access logging: every request a logged bucket serves becomes one record in S3's
+// server access log format; the records of a source bucket are buffered in memory and
+// written as one log object into the target bucket once Config.AccessLogRollTime has
+// passed since the first of them. That happens at the next request to the source bucket,
+// at the background tick, or on Close. S3 delivers within hours and makes no promise;
+// kmsbox rolls after seconds, so that a client can read its logs back. The log objects
+// are written through PutObject's path as the bucket owner: encrypted at rest as any
+// object of the target bucket. Records still buffered when the process dies are lost,
+// as S3 documents that some records may be.
+
+// defaultLogRollTime is Config.AccessLogRollTime's default.
+const defaultLogRollTime = 5 * time.Second
+
+// accessLog holds the logged buckets and their buffered records.
+type accessLog struct {
+	roll time.Duration
+	// sources maps each logged source bucket to its log; replaced whole (copy on write)
+	// under mu, so that the request path reads it without a lock.
+	sources atomic.Pointer[map[string]*logSource]
+	mu      sync.Mutex
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+// logSource is one logged bucket: its configuration and buffered records.
+type logSource struct {
+	bucket string
+	cfg    bucketLogging
+	mu     sync.Mutex
+	first  time.Time // time of the first buffered record
+	buf    []byte
+}
+
+// source returns the log of bucket; nil when it is not logged.
+func (al *accessLog) source(bucket string) *logSource {
+	m := al.sources.Load()
+	if m == nil || bucket == "" {
+		return nil
+	}
+	return (*m)[bucket]
+}
+
+// set replaces the log of bucket (cfg nil: removes it) and returns the one it replaced.
+func (al *accessLog) set(bucket string, cfg *bucketLogging) *logSource {
+	al.mu.Lock()
+	defer al.mu.Unlock()
+	old := map[string]*logSource{}
+	if m := al.sources.Load(); m != nil {
+		old = *m
+	}
+	next := make(map[string]*logSource, len(old)+1)
+	for k, v := range old {
+		next[k] = v
+	}
+	prev := next[bucket]
+	delete(next, bucket)
+	if cfg != nil {
+		next[bucket] = &logSource{bucket: bucket, cfg: *cfg}
+	}
+	al.sources.Store(&next)
+	return prev
+}
+
+// take removes and returns the buffered records of src when force or when they are
+// due at now; nil when there is nothing to write.
+func (src *logSource) take(now time.Time, roll time.Duration, force bool) (data []byte, first time.Time) {
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	if len(src.buf) == 0 || !force && now.Sub(src.first) < roll {
+		return nil, time.Time{}
+	}
+	data, first = src.buf, src.first
+	src.buf = nil
+	return data, first
+}
+
+// add appends one record.
+func (src *logSource) add(rec []byte, at time.Time) {
+	src.mu.Lock()
+	if len(src.buf) == 0 {
+		src.first = at
+	}
+	src.buf = append(src.buf, rec...)
+	src.mu.Unlock()
+}
+
+// startAccessLog loads the logged buckets and starts the background roll; ticks (tests)
+// replaces its ticker.
+func (s *Server) startAccessLog(ctx context.Context, ticks <-chan time.Time) error {
+	al := &accessLog{roll: s.cfg.AccessLogRollTime, stop: make(chan struct{}), done: make(chan struct{})}
+	if al.roll == 0 {
+		al.roll = defaultLogRollTime
+	}
+	s.alog = al
+	bis, err := s.st.listBuckets(ctx)
+	if err != nil {
+		return err
+	}
+	for _, bi := range bis {
+		if bi.Logging != nil {
+			al.set(bi.Name, bi.Logging)
+		}
+	}
+	var ticker *time.Ticker
+	if ticks == nil {
+		ticker = time.NewTicker(max(al.roll/5, 100*time.Millisecond))
+		ticks = ticker.C
+	}
+	go func() {
+		defer close(al.done)
+		if ticker != nil {
+			defer ticker.Stop()
+		}
+		for {
+			select {
+			case <-al.stop:
+				return
+			case <-ticks:
+				s.rollLogs(false)
+			}
+		}
+	}()
+	return nil
+}
+
+// closeAccessLog stops the background roll and writes every buffered record.
+func (s *Server) closeAccessLog() {
+	close(s.alog.stop)
+	<-s.alog.done
+	s.rollLogs(true)
+}
+
+// rollLogs writes the records of every logged bucket that are due (force: all of them).
+func (s *Server) rollLogs(force bool) {
+	m := s.alog.sources.Load()
+	if m == nil {
+		return
+	}
+	for _, src := range *m {
+		s.rollLog(src, force)
+	}
+}
+
+// rollLog writes the records of src if they are due (force: if any).
+func (s *Server) rollLog(src *logSource, force bool) {
+	now := s.now().UTC()
+	data, first := src.take(now, s.alog.roll, force)
+	if data == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := s.deliverLog(ctx, src.bucket, &src.cfg, data, first, now); err != nil {
+		s.log.Warn("s3: access log records dropped", "bucket", src.bucket, "target", src.cfg.Target, "records", bytes.Count(data, []byte("\n")), "err", err)
+	}
+}
+
+// configureAccessLog applies the new logging configuration cfg (nil: off) of bucket; the
+// records buffered under the old one go to its target.
+func (s *Server) configureAccessLog(bucket string, cfg *bucketLogging) {
+	if prev := s.alog.set(bucket, cfg); prev != nil {
+		s.rollLog(prev, true)
+	}
+}
+
+// deliverLog writes data, records of the source bucket src logged under cfg since first,
+// as a new log object of cfg's target bucket, if its policy still allows the delivery.
+func (s *Server) deliverLog(ctx context.Context, src string, cfg *bucketLogging, data []byte, first, now time.Time) error {
+	tb, err := s.st.getBucket(ctx, cfg.Target)
+	if err != nil {
+		return err
+	}
+	if !s.logDeliveryAllowed(&tb, src, cfg.Prefix) {
+		return errAccessDenied
+	}
+	key := logObjectKey(cfg, s.owner(&request{}).ID, s.cfg.Region, src, first, now)
+	r, err := http.NewRequestWithContext(ctx, http.MethodPut, "/"+cfg.Target+"/"+key, nil)
+	if err != nil {
+		return err
+	}
+	r.Header.Set("Content-Type", "text/plain")
+	q := &request{r: r, bucket: cfg.Target, key: key, body: bytes.NewReader(data),
+		auth: &sigv4.Auth{AccessKey: s.root, ContentLength: int64(len(data))}}
+	var w logSink
+	if err := s.putObject(&w, q); err != nil {
+		return err
+	}
+	return nil
+}
+
+// logObjectKey names a log object: SimplePrefix
+// [TargetPrefix]YYYY-mm-DD-HH-MM-SS-UniqueString, or PartitionedPrefix
+// [TargetPrefix][SourceAccountId]/[SourceRegion]/[SourceBucket]/YYYY/MM/DD/YYYY-mm-DD-HH-MM-SS-UniqueString
+// (the date of the partition is the first record's with EventTime, else now's).
+func logObjectKey(cfg *bucketLogging, account, region, src string, first, now time.Time) string {
+	var u [8]byte
+	_, _ = rand.Read(u[:])
+	name := now.UTC().Format("2006-01-02-15-04-05-") + strings.ToUpper(hex.EncodeToString(u[:]))
+	if !cfg.Partitioned {
+		return cfg.Prefix + name
+	}
+	day := now
+	if cfg.DateSource == "EventTime" {
+		day = first
+	}
+	return cfg.Prefix + account + "/" + region + "/" + src + "/" + day.UTC().Format("2006/01/02/") + name
+}
+
+// logSink is the response writer of an internal write: the answer goes nowhere.
+type logSink struct{ h http.Header }
+
+func (w *logSink) Header() http.Header {
+	if w.h == nil {
+		w.h = http.Header{}
+	}
+	return w.h
+}
+func (w *logSink) Write(p []byte) (int, error) { return len(p), nil }
+func (w *logSink) WriteHeader(int)             {}
+
+// logEntry is what serveHTTP knows of a finished request to a logged bucket.
+type logEntry struct {
+	rt    *route
+	q     *request
+	rw    *trackingWriter
+	start time.Time
+	err   error
+	reqID string
+	src   *logSource
+}
+
+// logRequest buffers the record of a finished request to a logged bucket.
+func (s *Server) logRequest(e *logEntry) {
+	now := s.now().UTC()
+	e.src.add(s.logRecord(e, now), e.start)
+	if e.rt.name == "DeleteBucket" && e.err == nil {
+		// The bucket is gone: its last records go out now.
+		if prev := s.alog.set(e.q.bucket, nil); prev != nil {
+			s.rollLog(prev, true)
+		}
+	}
+}
+
+// logRecord formats one record of S3's server access log format: bucket owner, bucket,
+// [time], remote IP, requester, request ID, operation, key, "request URI", HTTP status,
+// error code, bytes sent, object size, total time, turn-around time, "referer",
+// "user agent", version ID, host ID, signature version, cipher suite, authentication
+// type, host header, TLS version, access point ARN, ACL required; "-" for none.
+func (s *Server) logRecord(e *logEntry, now time.Time) []byte {
+	r, q := e.q.r, e.q
+	status, code := e.rw.status, "-"
+	if e.err != nil && !e.rw.wrote {
+		a := toAPIError(e.err)
+		status, code = a.Status, a.Code
+	}
+	if status == 0 {
+		status = http.StatusOK
+	}
+	requester, sigVer, authType := "-", "-", "-"
+	if !q.isAnonymous() {
+		requester = s.owner(q).ID
+		sigVer, authType = "SigV4", "AuthHeader"
+		if q.auth.Presigned || r.URL.Query().Has("X-Amz-Signature") || r.URL.Query().Has("Signature") {
+			authType = "QueryString"
+		}
+		if strings.HasPrefix(r.Header.Get("Authorization"), "AWS ") || r.URL.Query().Has("Signature") {
+			sigVer = "SigV2"
+		}
+	}
+	ip := r.RemoteAddr
+	if h, _, err := net.SplitHostPort(ip); err == nil {
+		ip = h
+	}
+	objSize := "-"
+	switch {
+	case r.Method == http.MethodPut && e.rt.limit < 0 && q.auth != nil && q.auth.ContentLength >= 0:
+		objSize = strconv.FormatInt(q.auth.ContentLength, 10)
+	case r.Method == http.MethodGet || r.Method == http.MethodHead:
+		if v := e.rw.Header().Get("Content-Length"); v != "" && q.key != "" {
+			objSize = v
+		}
+	}
+	cipher, tlsVer := "-", "-"
+	if r.TLS != nil {
+		cipher = tls.CipherSuiteName(r.TLS.CipherSuite)
+		tlsVer = strings.Replace(tls.VersionName(r.TLS.Version), "TLS 1.", "TLSv1.", 1)
+	}
+	ms := strconv.FormatInt(now.Sub(e.start).Milliseconds(), 10)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s [%s] %s %s %s %s %s %s %d %s %s %s %s %s %s %s %s - %s %s %s %s %s - -\n",
+		s.owner(&request{}).ID, q.bucket, e.start.UTC().Format("02/Jan/2006:15:04:05 -0700"),
+		orDash(ip), requester, orDash(e.reqID), logOperation(e.rt, r), orDash(logKey(q.key)),
+		quoted(r.Method+" "+r.URL.RequestURI()+" "+r.Proto), status, code,
+		dashZero(e.rw.n), objSize, ms, ms, quoted(r.Referer()), quoted(r.UserAgent()),
+		orDash(e.rw.Header().Get("x-amz-version-id")), sigVer, cipher, authType, orDash(r.Host), tlsVer)
+	return []byte(b.String())
+}
+
+// logOperation names the operation of a record: REST.<method>.<resource>, as S3 does.
+func logOperation(rt *route, r *http.Request) string {
+	if op, ok := logOps[rt.name]; ok {
+		return op
+	}
+	res := strings.ToUpper(strings.ReplaceAll(rt.sub, "-", "_"))
+	if res == "" {
+		res = "OBJECT"
+		if rt.level == levelBucket {
+			res = "BUCKET"
+		}
+	}
+	return "REST." + r.Method + "." + res
+}
+
+// logOps are the operation names that do not follow from method and subresource.
+var logOps = map[string]string{
+	"CopyObject": "REST.COPY.OBJECT", "UploadPartCopy": "REST.COPY.PART",
+	"CreateMultipartUpload": "REST.POST.UPLOADS", "UploadPart": "REST.PUT.PART",
+	"CompleteMultipartUpload": "REST.POST.UPLOAD", "ListParts": "REST.GET.UPLOAD",
+	"AbortMultipartUpload": "REST.DELETE.UPLOAD", "DeleteObjects": "REST.POST.MULTI_OBJECT_DELETE",
+	"PostObject": "REST.POST.OBJECT", "ListObjectVersions": "REST.GET.BUCKETVERSIONS",
+	"PutObjectTagging": "REST.PUT.OBJECT_TAGGING", "GetObjectTagging": "REST.GET.OBJECT_TAGGING",
+	"DeleteObjectTagging": "REST.DELETE.OBJECT_TAGGING", "GetBucketPolicy": "REST.GET.BUCKETPOLICY",
+	"PutBucketPolicy": "REST.PUT.BUCKETPOLICY", "DeleteBucketPolicy": "REST.DELETE.BUCKETPOLICY",
+	"PutBucketLogging": "REST.PUT.LOGGING_STATUS", "GetBucketLogging": "REST.GET.LOGGING_STATUS",
+	"GetObjectAttributes": "REST.GET.OBJECT_ATTRIBUTES", "PreflightBucket": "REST.OPTIONS.PREFLIGHT",
+	"PreflightObject": "REST.OPTIONS.PREFLIGHT",
+}
+
+// logKey is key as a record shows it: URL-encoded, slashes kept.
+func logKey(key string) string {
+	return (&url.URL{Path: key}).EscapedPath()
+}
+
+// quoted is v in double quotes ("-" when empty), inner quotes escaped.
+func quoted(v string) string {
+	if v == "" {
+		return `"-"`
+	}
+	return `"` + strings.ReplaceAll(v, `"`, `\"`) + `"`
+}
+
+func orDash(v string) string {
+	if v == "" {
+		return "-"
+	}
+	return v
+}
+
+func dashZero(n int64) string {
+	if n == 0 {
+		return "-"
+	}
+	return strconv.FormatInt(n, 10)
+}
