@@ -251,16 +251,22 @@ type logEntry struct {
 	src   *logSource
 }
 
-// logRequest buffers the record of a finished request to a logged bucket.
+// logRequest buffers the record of a finished request to a logged bucket, under the
+// bucket's configuration as it is now.
 func (s *Server) logRequest(e *logEntry) {
-	now := s.now().UTC()
-	e.src.add(s.logRecord(e, now), e.start)
 	if e.rt.name == "DeleteBucket" && e.err == nil {
-		// The bucket is gone: its last records go out now.
-		if prev := s.alog.set(e.q.bucket, nil); prev != nil {
-			s.rollLog(prev, true)
-		}
+		s.alog.set(e.q.bucket, nil)
 	}
+	rec := s.logRecord(e, s.now().UTC())
+	cur := s.alog.source(e.q.bucket)
+	if cur == nil {
+		// Logging ended with this request (turned off, bucket deleted): the last
+		// records go out now.
+		e.src.add(rec, e.start)
+		s.rollLog(e.src, true)
+		return
+	}
+	cur.add(rec, e.start)
 }
 
 // logRecord formats one record of S3's server access log format: bucket owner, bucket,

@@ -241,3 +241,38 @@ func TestAccessLogUnloggedBucketUntouched(t *testing.T) {
 		t.Fatalf("requests to an unlogged bucket were logged: %v", objs)
 	}
 }
+
+func TestAccessLogConcurrent(t *testing.T) {
+	e, src, tgt, clock := logEnv(t)
+	ctx := context.Background()
+	const n = 24
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			_, err := e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(src), Key: aws.String("k" + strings.Repeat("x", i)), Body: strings.NewReader("x")})
+			if err == nil && i%4 == 0 {
+				e.srv.rollLogs(true)
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock(time.Minute)
+	e.srv.rollLogs(false)
+	records := 0
+	for _, body := range e.logObjects(tgt) {
+		for _, line := range strings.Split(strings.TrimSuffix(body, "\n"), "\n") {
+			if f := splitRecord(t, line); len(f) != 26 || f[6] != "REST.PUT.OBJECT" {
+				t.Fatalf("record %q", line)
+			}
+			records++
+		}
+	}
+	if records != n {
+		t.Fatalf("%d records, want %d", records, n)
+	}
+}
