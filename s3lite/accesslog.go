@@ -240,25 +240,57 @@ func (w *logSink) Header() http.Header {
 func (w *logSink) Write(p []byte) (int, error) { return len(p), nil }
 func (w *logSink) WriteHeader(int)             {}
 
-// logEntry is what serveHTTP knows of a finished request to a logged bucket.
+// logEntry is what serveHTTP knows of a request to a logged bucket.
 type logEntry struct {
-	rt    *route
-	q     *request
-	rw    *trackingWriter
-	start time.Time
-	err   error
-	reqID string
-	src   *logSource
+	rt          *route
+	q           *request
+	rw          *trackingWriter
+	bucket, key string // what the record is about: q's, or a copy's source
+	op          string // the operation; "" follows from rt
+	start       time.Time
+	err         error
+	reqID       string
+	src         *logSource
 }
 
-// logRequest buffers the record of a finished request to a logged bucket, under the
-// bucket's configuration as it is now.
+// startLog returns the log entries of a request about to be served: one for its bucket
+// and, for a copy, one (REST.COPY.OBJECT_GET) for the source bucket, if logged; nil when
+// none is. The due records of those buckets go out first.
+func (s *Server) startLog(rt *route, q *request, rw *trackingWriter) []*logEntry {
+	var out []*logEntry
+	add := func(bucket, key, op string) {
+		src := s.alog.source(bucket)
+		if src == nil {
+			return
+		}
+		s.rollLog(src, false)
+		out = append(out, &logEntry{rt: rt, q: q, rw: rw, bucket: bucket, key: key, op: op, start: s.now(),
+			reqID: rw.Header().Get("x-amz-request-id"), src: src})
+	}
+	add(q.bucket, q.key, "")
+	if rt.header == "x-amz-copy-source" {
+		if b, k, ok := copySourceName(q.r.Header.Get(rt.header)); ok {
+			add(b, k, "REST.COPY.OBJECT_GET")
+		}
+	}
+	return out
+}
+
+// endLog buffers the records of the finished request of logs, which ended with err.
+func (s *Server) endLog(logs []*logEntry, err error) {
+	for _, e := range logs {
+		e.err = err
+		s.logRequest(e)
+	}
+}
+
+// logRequest buffers the record of e, under its bucket's logging configuration as it is now.
 func (s *Server) logRequest(e *logEntry) {
 	if e.rt.name == "DeleteBucket" && e.err == nil {
-		s.alog.set(e.q.bucket, nil)
+		s.alog.set(e.bucket, nil)
 	}
 	rec := s.logRecord(e, s.now().UTC())
-	cur := s.alog.source(e.q.bucket)
+	cur := s.alog.source(e.bucket)
 	if cur == nil {
 		// Logging ended with this request (turned off, bucket deleted): the last
 		// records go out now.
@@ -301,6 +333,7 @@ func (s *Server) logRecord(e *logEntry, now time.Time) []byte {
 	}
 	objSize := "-"
 	switch {
+	case e.op != "":
 	case r.Method == http.MethodPut && e.rt.limit < 0 && q.auth != nil && q.auth.ContentLength >= 0:
 		objSize = strconv.FormatInt(q.auth.ContentLength, 10)
 	case r.Method == http.MethodGet || r.Method == http.MethodHead:
@@ -316,16 +349,20 @@ func (s *Server) logRecord(e *logEntry, now time.Time) []byte {
 	ms := strconv.FormatInt(now.Sub(e.start).Milliseconds(), 10)
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s [%s] %s %s %s %s %s %s %d %s %s %s %s %s %s %s %s - %s %s %s %s %s - -\n",
-		s.owner(&request{}).ID, q.bucket, e.start.UTC().Format("02/Jan/2006:15:04:05 -0700"),
-		orDash(ip), requester, orDash(e.reqID), logOperation(e.rt, r), orDash(logKey(q.key)),
+		s.owner(&request{}).ID, e.bucket, e.start.UTC().Format("02/Jan/2006:15:04:05 -0700"),
+		orDash(ip), requester, orDash(e.reqID), e.operation(), orDash(logKey(e.key)),
 		quoted(r.Method+" "+r.URL.RequestURI()+" "+r.Proto), status, code,
 		dashZero(e.rw.n), objSize, ms, ms, quoted(r.Referer()), quoted(r.UserAgent()),
 		orDash(e.rw.Header().Get("x-amz-version-id")), sigVer, cipher, authType, orDash(r.Host), tlsVer)
 	return []byte(b.String())
 }
 
-// logOperation names the operation of a record: REST.<method>.<resource>, as S3 does.
-func logOperation(rt *route, r *http.Request) string {
+// operation names the operation of e's record: REST.<method>.<resource>, as S3 does.
+func (e *logEntry) operation() string {
+	rt, r := e.rt, e.q.r
+	if e.op != "" {
+		return e.op
+	}
 	if op, ok := logOps[rt.name]; ok {
 		return op
 	}

@@ -276,3 +276,34 @@ func TestAccessLogConcurrent(t *testing.T) {
 		t.Fatalf("%d records, want %d", records, n)
 	}
 }
+
+func TestAccessLogCopy(t *testing.T) {
+	e, src, tgt, clock := logEnv(t)
+	ctx := context.Background()
+	other := e.bucket("other")
+	if _, err := e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(other), Key: aws.String("a"), Body: strings.NewReader("x")}); err != nil {
+		t.Fatal(err)
+	}
+	// Into the logged bucket from another, and out of it.
+	if _, err := e.s3.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String(src), Key: aws.String("b"), CopySource: aws.String(other + "/a")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s3.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String(other), Key: aws.String("c"), CopySource: aws.String(src + "/b")}); err != nil {
+		t.Fatal(err)
+	}
+	clock(time.Minute)
+	e.srv.rollLogs(false)
+	var got []string
+	for _, body := range e.logObjects(tgt) {
+		for _, line := range strings.Split(strings.TrimSuffix(body, "\n"), "\n") {
+			f := splitRecord(t, line)
+			if len(f) != 26 || f[1] != src {
+				t.Fatalf("record %q", line)
+			}
+			got = append(got, f[6]+" "+f[7])
+		}
+	}
+	if want := []string{"REST.COPY.OBJECT b", "REST.COPY.OBJECT_GET b"}; strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("records %q, want %q", got, want)
+	}
+}

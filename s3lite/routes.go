@@ -272,11 +272,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	rw := &trackingWriter{ResponseWriter: w}
 	req := &request{r: r, bucket: bucket, key: key, auth: auth, body: body}
-	if src := s.alog.source(bucket); src != nil {
-		// A logged bucket (accesslog.go): its due records go out first, this one after.
-		s.rollLog(src, false)
-		e := &logEntry{rt: rt, q: req, rw: rw, start: s.now(), reqID: w.Header().Get("x-amz-request-id"), src: src}
-		defer func() { e.err = err; s.logRequest(e) }()
+	if logs := s.startLog(rt, req, rw); logs != nil {
+		// A logged bucket (accesslog.go): its record is buffered once the request is done.
+		defer func() { s.endLog(logs, err) }()
 	}
 	err = rt.h(s, rw, req)
 	if err == nil {
