@@ -257,6 +257,9 @@ type logEntry struct {
 // and, for a copy, one (REST.COPY.OBJECT_GET) for the source bucket, if logged; nil when
 // none is. The due records of those buckets go out first.
 func (s *Server) startLog(rt *route, q *request, rw *trackingWriter) []*logEntry {
+	if m := s.alog.sources.Load(); m == nil || len(*m) == 0 {
+		return nil
+	}
 	var out []*logEntry
 	add := func(bucket, key, op string) {
 		src := s.alog.source(bucket)
