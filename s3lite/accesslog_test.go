@@ -307,3 +307,23 @@ func TestAccessLogCopy(t *testing.T) {
 		t.Fatalf("records %q, want %q", got, want)
 	}
 }
+
+func TestLogSourceTake(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	src := &logSource{}
+	if data, _ := src.take(at, time.Second, true); data != nil {
+		t.Fatal("records from an empty buffer")
+	}
+	src.add([]byte("a\n"), at)
+	if data, _ := src.take(at.Add(999*time.Millisecond), time.Second, false); data != nil {
+		t.Fatal("records taken before the roll time")
+	}
+	if data, first := src.take(at.Add(time.Second), time.Second, false); string(data) != "a\n" || !first.Equal(at) {
+		t.Fatalf("take: %q %v", data, first)
+	}
+	// A full buffer is due at once.
+	src.add(make([]byte, maxLogBuffer), at)
+	if data, _ := src.take(at, time.Hour, false); len(data) != maxLogBuffer {
+		t.Fatalf("full buffer not due: %d bytes", len(data))
+	}
+}
