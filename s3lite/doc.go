@@ -128,12 +128,22 @@
 // versionId, DeleteObjects, lifecycle noncurrent expiry): 403 AccessDenied; GOVERNANCE
 // yields to x-amz-bypass-governance-retention with s3:BypassGovernanceRetention.
 //
+// Server access logging (logging.go, accesslog.go): Put/GetBucketLogging with SimplePrefix
+// or PartitionedPrefix log object keys. The target must be another existing bucket that
+// does not log itself and does not default to SSE-KMS, and its policy must allow the
+// service principal logging.s3.amazonaws.com s3:PutObject on <target>/<prefix> for the
+// source (aws:SourceArn, aws:SourceAccount): else 403 AccessDenied, checked again at each
+// delivery (records the policy no longer allows are dropped). Each request a logged bucket
+// serves becomes a record in S3's format; the records are written as one log object, through
+// the PutObject path (encrypted at rest as any object), once Config.AccessLogRollTime (5 s)
+// has passed since the first: at the next request to the bucket, a background tick, or
+// Close. S3 delivers within hours; records buffered when the process dies are lost.
+//
 // S3 operations not implemented (unimplemented.go; also in the README). Each answers 501
 // NotImplemented in S3's XML, naming the operation, after authentication:
 //   - PutBucketReplication, DeleteBucketReplication (GetBucketReplication: 404
 //     ReplicationConfigurationNotFoundError);
 //   - PutBucketWebsite, DeleteBucketWebsite (GetBucketWebsite: 404 NoSuchWebsiteConfiguration);
-//   - PutBucketLogging (GetBucketLogging: logging off);
 //   - PutBucketNotificationConfiguration (GetBucketNotificationConfiguration: none);
 //   - PutBucketAccelerateConfiguration (GetBucketAccelerateConfiguration: never set);
 //   - PutBucketRequestPayment (GetBucketRequestPayment: BucketOwner);

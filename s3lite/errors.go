@@ -48,6 +48,7 @@ var (
 	errMissingContentLength  = errors.New("missing content length")
 	errMissingContentMD5     = errors.New("missing content md5")
 	errNoSuchBucket          = errors.New("no such bucket")
+	errInvalidTargetBucket   = errors.New("invalid target bucket for logging")
 	errNoSuchKey             = errors.New("no such key")
 	errNoSuchUpload          = errors.New("no such upload")
 	errNoSuchVersion         = errors.New("no such version")
@@ -162,6 +163,7 @@ var errorTable = []struct {
 	{errMissingContentMD5, apiError{"MissingContentMD5", 400, "Missing required header for this request: Content-Md5."}},
 	{errMissingContentLength, apiError{"MissingContentLength", 411, "You must provide the Content-Length HTTP header."}},
 	{errNoSuchBucket, apiError{"NoSuchBucket", 404, "The specified bucket does not exist"}},
+	{errInvalidTargetBucket, apiError{"InvalidTargetBucketForLogging", 400, "The target bucket for logging does not exist"}},
 	{errNoSuchKey, apiError{"NoSuchKey", 404, "The specified key does not exist."}},
 	{errNoSuchVersion, apiError{"NoSuchVersion", 404, "The specified version does not exist."}},
 	{errNoSuchUpload, apiError{"NoSuchUpload", 404, "The specified multipart upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."}},

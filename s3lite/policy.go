@@ -32,6 +32,8 @@ type policyStatement struct {
 	// CanonicalUser principals named.
 	anyone     bool
 	principals []string
+	// services are the Service principals named (logging.s3.amazonaws.com: access log delivery).
+	services   []string
 	actions    []string // patterns, lower-cased
 	notAction  bool
 	resources  []string // patterns below arn:aws:s3:::
@@ -214,7 +216,11 @@ func (st *policyStatement) parsePrincipal(v json.RawMessage) error {
 			if p == "" {
 				return policyError("Invalid principal in policy")
 			}
-			if k == "Service" || k == "Federated" {
+			if k == "Service" {
+				st.services = append(st.services, p)
+				continue
+			}
+			if k == "Federated" {
 				continue // never a requester of kmsbox: matches nothing
 			}
 			st.principals = append(st.principals, p)

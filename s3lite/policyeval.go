@@ -11,6 +11,9 @@ type policyRequest struct {
 	action    string // IAM action, e.g. "s3:GetObject"
 	resource  string // "bucket" or "bucket/key" (below arn:aws:s3:::)
 	anonymous bool
+	// service is the service principal making the request (access log delivery); "" none.
+	// Only statements naming it as a Service principal apply.
+	service string
 	// ids name a signed requester: its canonical id, access key and user ARN.
 	ids []string
 	// keys holds the condition keys of the request, lower-cased; an absent key is missing.
@@ -67,6 +70,9 @@ func (st *policyStatement) applies(pr *policyRequest) bool {
 }
 
 func (st *policyStatement) principalMatches(pr *policyRequest) bool {
+	if pr.service != "" {
+		return anyMatch(st.services, pr.service)
+	}
 	if st.anyone {
 		return true
 	}

@@ -116,10 +116,11 @@ var routes = []route{
 	{method: http.MethodDelete, level: levelBucket, sub: "lifecycle", name: "DeleteBucketLifecycle", action: "s3:PutLifecycleConfiguration", h: (*Server).deleteBucketLifecycle, timeout: time.Minute},
 	{method: http.MethodPut, level: levelBucket, sub: "object-lock", name: "PutObjectLockConfiguration", action: "s3:PutBucketObjectLockConfiguration", h: (*Server).putObjectLockConfiguration, limit: maxXMLBody, timeout: time.Minute},
 	{method: http.MethodGet, level: levelBucket, sub: "object-lock", name: "GetObjectLockConfiguration", action: "s3:GetBucketObjectLockConfiguration", h: (*Server).getObjectLockConfiguration, timeout: time.Minute},
+	{method: http.MethodPut, level: levelBucket, sub: "logging", name: "PutBucketLogging", action: "s3:PutBucketLogging", h: (*Server).putBucketLogging, limit: maxXMLBody, timeout: time.Minute},
+	{method: http.MethodGet, level: levelBucket, sub: "logging", name: "GetBucketLogging", action: "s3:GetBucketLogging", h: (*Server).getBucketLogging, timeout: time.Minute},
 	// Configurations s3lite does not offer: their GETs answer "never set" (unimplemented.go).
 	{method: http.MethodGet, level: levelBucket, sub: "website", name: "GetBucketWebsite", action: "s3:GetBucketWebsite", h: (*Server).getBucketWebsite, timeout: time.Minute},
 	{method: http.MethodGet, level: levelBucket, sub: "replication", name: "GetBucketReplication", action: "s3:GetReplicationConfiguration", h: (*Server).getBucketReplication, timeout: time.Minute},
-	{method: http.MethodGet, level: levelBucket, sub: "logging", name: "GetBucketLogging", action: "s3:GetBucketLogging", h: (*Server).getBucketLogging, timeout: time.Minute},
 	{method: http.MethodGet, level: levelBucket, sub: "notification", name: "GetBucketNotificationConfiguration", action: "s3:GetBucketNotification", h: (*Server).getBucketNotification, timeout: time.Minute},
 	{method: http.MethodGet, level: levelBucket, sub: "accelerate", name: "GetBucketAccelerateConfiguration", action: "s3:GetAccelerateConfiguration", h: (*Server).getBucketAccelerate, timeout: time.Minute},
 	{method: http.MethodGet, level: levelBucket, sub: "requestPayment", name: "GetBucketRequestPayment", action: "s3:GetBucketRequestPayment", h: (*Server).getBucketRequestPayment, timeout: time.Minute},
@@ -150,9 +151,9 @@ var routes = []route{
 
 // subresources are the query keys that select a route.
 var subresources = map[string]bool{"location": true, "encryption": true, "uploads": true, "delete": true, "uploadId": true,
-	"cors": true, "lifecycle": true, "object-lock": true, "retention": true, "legal-hold": true,
+	"cors": true, "lifecycle": true, "object-lock": true, "retention": true, "legal-hold": true, "logging": true,
 	// Not implemented (unimplemented.go): 501 naming the operation, or the "never set" GET.
-	"website": true, "replication": true, "logging": true, "notification": true,
+	"website": true, "replication": true, "notification": true,
 	"accelerate": true, "requestPayment": true, "restore": true,
 	"select": true, "torrent": true, "analytics": true, "inventory": true, "metrics": true, "intelligent-tiering": true,
 	"policy": true, "policyStatus": true, "acl": true, "ownershipControls": true, "publicAccessBlock": true,
@@ -274,7 +275,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	r, cancel := httproute.WithTimeout(r, rt.timeout)
 	defer cancel()
 	rw := &trackingWriter{ResponseWriter: w}
-	err = rt.h(s, rw, &request{r: r, bucket: bucket, key: key, auth: auth, body: body})
+	req := &request{r: r, bucket: bucket, key: key, auth: auth, body: body}
+	if logs := s.startLog(rt, req, rw); logs != nil {
+		// A logged bucket (accesslog.go): its record is buffered once the request is done.
+		defer func() { s.endLog(logs, err) }()
+	}
+	err = rt.h(s, rw, req)
 	if err == nil {
 		return
 	}
@@ -358,16 +364,26 @@ func (rt *route) bodyError(err error) error {
 	return errors.Join(errMaxMessageLength, err)
 }
 
-// trackingWriter records whether the response has started.
+// trackingWriter records whether the response has started, its status and body size.
 type trackingWriter struct {
 	http.ResponseWriter
-	wrote bool
+	wrote  bool
+	status int
+	n      int64
 }
 
-func (t *trackingWriter) WriteHeader(code int) { t.wrote = true; t.ResponseWriter.WriteHeader(code) }
+func (t *trackingWriter) WriteHeader(code int) {
+	if !t.wrote {
+		t.status = code
+	}
+	t.wrote = true
+	t.ResponseWriter.WriteHeader(code)
+}
 func (t *trackingWriter) Write(p []byte) (int, error) {
 	t.wrote = true
-	return t.ResponseWriter.Write(p)
+	n, err := t.ResponseWriter.Write(p)
+	t.n += int64(n)
+	return n, err
 }
 
 // Flush lets streamed bodies reach the client early.

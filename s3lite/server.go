@@ -45,7 +45,13 @@ type Config struct {
 	// background sweep (run every quarter of it, at most every hour, which also applies
 	// the buckets' lifecycle rules); zero means 24 h, as MinIO's stale upload cleanup.
 	UploadExpiry time.Duration
+	// AccessLogRollTime is how long server access log records of a bucket are buffered
+	// before they are written as one log object into the target bucket (accesslog.go);
+	// zero means 5 s. S3 itself delivers logs within hours.
+	AccessLogRollTime time.Duration
 
+	// logTicks, when set (tests), drives the background access log roll instead of a ticker.
+	logTicks <-chan time.Time
 	// sweepTicks, when set (tests), drives the background sweeper instead of a ticker.
 	sweepTicks <-chan time.Time
 }
@@ -69,6 +75,9 @@ func (c *Config) Validate() error {
 	}
 	if c.AutoEncrypt && c.KMS == nil {
 		errs = append(errs, errors.New("s3lite: Config.AutoEncrypt needs a KMS"))
+	}
+	if c.AccessLogRollTime < 0 {
+		errs = append(errs, fmt.Errorf("s3lite: Config.AccessLogRollTime %v is negative", c.AccessLogRollTime))
 	}
 	if c.UploadExpiry < 0 {
 		errs = append(errs, fmt.Errorf("s3lite: Config.UploadExpiry %v is negative", c.UploadExpiry))
@@ -101,6 +110,7 @@ type Server struct {
 	policies policyCache // parsed bucket policies (authz.go)
 
 	sweeper   *uploadSweeper
+	alog      *accessLog // server access logging (accesslog.go)
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -168,6 +178,10 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		MaxSkew: 15 * time.Minute,
 	}
 	s.handler = http.HandlerFunc(s.serveHTTP)
+	if err := s.startAccessLog(ctx, cfg.logTicks); err != nil {
+		st.close()
+		return nil, err
+	}
 	s.sweeper = s.startUploadSweeper(cfg.sweepTicks)
 	return s, nil
 }
@@ -180,6 +194,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.sweeper.close()
+		s.closeAccessLog() // writes the last log objects: before the md5 lanes and the store close
 		s.md5.close()
 		s.closeErr = s.st.close()
 	})

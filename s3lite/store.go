@@ -78,6 +78,8 @@ type bucketInfo struct {
 	// ObjectLock is the bucket's Object Lock configuration (objectlock.go); nil: Object
 	// Lock is not enabled.
 	ObjectLock *objectLockConfiguration `json:"olock,omitempty"`
+	// Logging is the bucket's server access logging configuration (logging.go); nil: off.
+	Logging *bucketLogging `json:"log,omitempty"`
 }
 
 // bucketSSE is a bucket's default encryption.

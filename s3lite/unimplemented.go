@@ -17,7 +17,6 @@ var unimplementedOps = map[string]string{
 	"DELETE bucket website":             "DeleteBucketWebsite",
 	"PUT bucket replication":            "PutBucketReplication",
 	"DELETE bucket replication":         "DeleteBucketReplication",
-	"PUT bucket logging":                "PutBucketLogging",
 	"PUT bucket notification":           "PutBucketNotificationConfiguration",
 	"PUT bucket accelerate":             "PutBucketAccelerateConfiguration",
 	"PUT bucket requestPayment":         "PutBucketRequestPayment",
@@ -74,13 +73,6 @@ func (s *Server) neverSet(q *request, notSet error) error {
 	return notSet
 }
 
-// bucketLoggingStatus is S3's answer for a bucket without server access logging (S3
-// writes this document in its older namespace).
-type bucketLoggingStatus struct {
-	XMLName xml.Name `xml:"BucketLoggingStatus"`
-	Xmlns   string   `xml:"xmlns,attr"`
-}
-
 type notificationConfiguration struct {
 	XMLName xml.Name `xml:"NotificationConfiguration"`
 	Xmlns   string   `xml:"xmlns,attr"`
@@ -95,11 +87,6 @@ type requestPaymentConfiguration struct {
 	XMLName xml.Name `xml:"RequestPaymentConfiguration"`
 	Xmlns   string   `xml:"xmlns,attr"`
 	Payer   string   `xml:"Payer"`
-}
-
-// getBucketLogging answers GetBucketLogging: logging is off.
-func (s *Server) getBucketLogging(w http.ResponseWriter, q *request) error {
-	return s.unsetConfig(w, q, bucketLoggingStatus{Xmlns: "http://doc.s3.amazonaws.com/2006-03-01"})
 }
 
 // getBucketNotification answers GetBucketNotificationConfiguration: no notifications.

@@ -64,7 +64,6 @@ func TestUnimplementedOperations(t *testing.T) {
 		{"DELETE", "/" + b + "?website", "DeleteBucketWebsite"},
 		{"PUT", "/" + b + "?replication", "PutBucketReplication"},
 		{"DELETE", "/" + b + "?replication", "DeleteBucketReplication"},
-		{"PUT", "/" + b + "?logging", "PutBucketLogging"},
 		{"PUT", "/" + b + "?notification", "PutBucketNotificationConfiguration"},
 		{"PUT", "/" + b + "?accelerate", "PutBucketAccelerateConfiguration"},
 		{"PUT", "/" + b + "?requestPayment", "PutBucketRequestPayment"},
