@@ -10,9 +10,10 @@
 // subresources, which http.ServeMux cannot); errors.go is the one table from
 // sentinel errors to S3 error XML; store*.go is the only code touching
 // bbolt and the body files (store.go: open and bucket records, storefile.go:
-// body files, storeobject.go: object records, storeupload.go: multipart
-// uploads, storeversion.go and storeversionscan.go: object versions); crypto.go holds the key derivation and sealing of the
-// spec (minio-kms.md section 3) and the range decryption; encryption.go
+// body files, storeobject.go: object records and their updates, storeupload.go:
+// multipart uploads, storeversion.go, storeversiondelete.go and storeversionscan.go:
+// object versions, storelock.go: Object Lock); crypto.go holds the key derivation and
+// sealing of the spec (minio-kms.md section 3) and the range decryption; encryption.go
 // reads and writes SSE headers; damaged.go, recordmac.go, storekey.go and
 // bodyhash.go hold the integrity checks, check.go the offline Check.
 // Object and bucket tagging are in tagging.go (tags live in the MAC'd records),

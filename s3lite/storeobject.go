@@ -186,3 +186,56 @@ func (st *store) scanObjects(ctx context.Context, bucket, prefix, after string, 
 		return nil
 	})
 }
+
+// updateObject runs fn on the record of version vid of bucket/key ("" the current
+// version) and stores the record fn changed, with a fresh MAC, atomically: fn sees the
+// version as it is when it is written and returns an error to change nothing. A delete
+// marker is errNoSuchKey (current) or errMethodNotAllowed (named by vid). It returns the
+// record as stored. Every change to a stored record (tags, ACL, Object Lock) goes through
+// here.
+func (st *store) updateObject(ctx context.Context, bucket, key, vid string, fn func(m *objectMeta) error) (*objectMeta, error) {
+	mm, err := st.macs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out *objectMeta
+	err = st.update(ctx, func(tx *bolt.Tx) error {
+		b, err := bucketOf(tx, bucket)
+		if err != nil {
+			return err
+		}
+		var m *objectMeta
+		var at []byte
+		if vid == "" {
+			raw := b.Bucket(objectsBucket).Get([]byte(key))
+			if raw == nil {
+				return errNoSuchKey
+			}
+			if m, err = readObject(b, mm, bucket, key, raw); err != nil {
+				return err
+			}
+			if m.DeleteMarker {
+				return &deleteMarkerError{versionID: m.versionID()}
+			}
+		} else {
+			if m, at, err = st.findVersion(b, mm, bucket, key, vid); err != nil {
+				return err
+			}
+			if m.DeleteMarker {
+				return withMsg(errMethodNotAllowed, "The specified method is not allowed against this resource.")
+			}
+		}
+		if err := fn(m); err != nil {
+			return err
+		}
+		out = m
+		if at == nil {
+			return putCurrent(b, mm, bucket, m)
+		}
+		return putNoncurrent(b, mm, bucket, m, m.Noncurrent)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
