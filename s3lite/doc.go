@@ -7,7 +7,8 @@
 // with DARE 2.0 streams from github.com/minio/sio.
 //
 // Layout: routes.go is the whole API surface (S3 dispatches on query
-// subresources, which http.ServeMux cannot); errors.go is the one table from
+// subresources, which http.ServeMux cannot), serve.go runs a request through it
+// (authentication, authorization, body limits, access log); errors.go is the one table from
 // sentinel errors to S3 error XML; store*.go is the only code touching
 // bbolt and the body files (store.go: open and bucket records, storefile.go:
 // body files, storeobject.go: object records and their updates, storeupload.go:
