@@ -27,10 +27,10 @@ func TestAWSCLIBucketFeatures(t *testing.T) {
 
 // s3apiRun runs one aws cli version's s3api commands against srv.
 type s3apiRun struct {
-	t      *testing.T
+	t          *testing.T
 	c, noRetry cmd // noRetry: one attempt, for refusals
-	bin    string
-	base   []string
+	bin        string
+	base       []string
 }
 
 func (a s3apiRun) ok(args ...string) string {
