@@ -100,7 +100,7 @@ func (s *Server) authorizeAction(r *http.Request, action, bucket, key string, au
 // authorizeActionWith is authorizeAction with condition keys set to keys' values.
 func (s *Server) authorizeActionWith(r *http.Request, action, bucket, key string, auth *sigv4.Auth, keys map[string][]string) error {
 	anon := auth.AccessKey == ""
-	bi, err := s.st.getBucket(r.Context(), bucket)
+	bi, err := s.requestBucket(r.Context(), bucket)
 	if err != nil {
 		switch {
 		case !anon:

@@ -250,7 +250,7 @@ func (s *Server) corsActual(w http.ResponseWriter, r *http.Request, bucket strin
 	if origin == "" || bucket == "" || !validBucketName(bucket) {
 		return
 	}
-	bi, err := s.st.getBucket(r.Context(), bucket)
+	bi, err := s.requestBucket(r.Context(), bucket)
 	if err != nil || bi.CORS == nil {
 		return
 	}

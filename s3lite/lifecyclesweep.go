@@ -246,7 +246,7 @@ func lifecycleObjectOf(m *objectMeta) lifecycleObject {
 // expirationHeader sets x-amz-expiration for the object record m of bucket, reading the
 // bucket's lifecycle configuration; a bucket it cannot read gets no header.
 func (s *Server) expirationHeader(q *request, h http.Header, m *objectMeta) {
-	bi, err := s.st.getBucket(q.r.Context(), q.bucket)
+	bi, err := s.requestBucket(q.r.Context(), q.bucket)
 	if err != nil || bi.Lifecycle == nil {
 		return
 	}

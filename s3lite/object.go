@@ -21,7 +21,7 @@ func (s *Server) putObject(w http.ResponseWriter, q *request) error {
 	if q.auth.ContentLength > maxObjectSize {
 		return errEntityTooLarge
 	}
-	bi, err := s.st.getBucket(q.r.Context(), q.bucket)
+	bi, err := s.requestBucket(q.r.Context(), q.bucket)
 	if err != nil {
 		return err
 	}

@@ -55,6 +55,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	r = withBucketMemo(r)
 	s.corsActual(w, r, bucket)
 
 	var auth *sigv4.Auth

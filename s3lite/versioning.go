@@ -64,7 +64,7 @@ func (s *Server) putBucketVersioning(w http.ResponseWriter, q *request) error {
 
 // versionedState is the versioning state of bucket for a write, or its error.
 func (s *Server) versionedState(q *request) (string, error) {
-	bi, err := s.st.getBucket(q.r.Context(), q.bucket)
+	bi, err := s.requestBucket(q.r.Context(), q.bucket)
 	if err != nil && !errors.Is(err, errBucketDamaged) {
 		return "", err
 	}
