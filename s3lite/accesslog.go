@@ -35,8 +35,7 @@ type accessLog struct {
 	sources atomic.Pointer[map[string]*logSource]
 	mu      sync.Mutex
 
-	stop chan struct{}
-	done chan struct{}
+	roller *ticking // the background roll
 }
 
 // logSource is one logged bucket: its configuration and buffered records.
@@ -107,7 +106,7 @@ func (src *logSource) add(rec []byte, at time.Time) {
 // startAccessLog loads the logged buckets and starts the background roll; ticks (tests)
 // replaces its ticker.
 func (s *Server) startAccessLog(ctx context.Context, ticks <-chan time.Time) error {
-	al := &accessLog{roll: s.cfg.AccessLogRollTime, stop: make(chan struct{}), done: make(chan struct{})}
+	al := &accessLog{roll: s.cfg.AccessLogRollTime}
 	if al.roll == 0 {
 		al.roll = defaultLogRollTime
 	}
@@ -121,32 +120,13 @@ func (s *Server) startAccessLog(ctx context.Context, ticks <-chan time.Time) err
 			al.set(bi.Name, bi.Logging)
 		}
 	}
-	var ticker *time.Ticker
-	if ticks == nil {
-		ticker = time.NewTicker(max(al.roll/5, 100*time.Millisecond))
-		ticks = ticker.C
-	}
-	go func() {
-		defer close(al.done)
-		if ticker != nil {
-			defer ticker.Stop()
-		}
-		for {
-			select {
-			case <-al.stop:
-				return
-			case <-ticks:
-				s.rollLogs(false)
-			}
-		}
-	}()
+	al.roller = startTicking(max(al.roll/5, 100*time.Millisecond), ticks, func() { s.rollLogs(false) })
 	return nil
 }
 
 // closeAccessLog stops the background roll and writes every buffered record.
 func (s *Server) closeAccessLog() {
-	close(s.alog.stop)
-	<-s.alog.done
+	s.alog.roller.close()
 	s.rollLogs(true)
 }
 

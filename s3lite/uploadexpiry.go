@@ -20,53 +20,28 @@ const maxSweepInterval = time.Hour
 // uploadSweeper runs the background sweep (Server.sweep: expired multipart uploads and
 // lifecycle rules). Open starts it, Close stops it and waits for it.
 type uploadSweeper struct {
-	stop chan struct{}
-	done chan struct{}
-	mu   sync.Mutex // one sweep at a time (the ticker's or a test's)
-	once sync.Once
+	*ticking
+	mu sync.Mutex // one sweep at a time (the ticker's or a test's)
 }
 
 // startUploadSweeper runs s.sweep at every tick of ticks (nil: a ticker of a quarter of
 // the upload expiry, at most maxSweepInterval).
 func (s *Server) startUploadSweeper(ticks <-chan time.Time) *uploadSweeper {
-	sw := &uploadSweeper{stop: make(chan struct{}), done: make(chan struct{})}
-	var ticker *time.Ticker
-	if ticks == nil {
-		ticker = time.NewTicker(max(min(s.uploadExpiry()/4, maxSweepInterval), time.Second))
-		ticks = ticker.C
-	}
-	go func() {
-		defer close(sw.done)
-		if ticker != nil {
-			defer ticker.Stop()
+	every := max(min(s.uploadExpiry()/4, maxSweepInterval), time.Second)
+	return &uploadSweeper{ticking: startTicking(every, ticks, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		n, err := s.sweep(ctx)
+		if err != nil {
+			s.log.Warn("s3: background sweep failed", "err", err)
 		}
-		for {
-			select {
-			case <-sw.stop:
-				return
-			case <-ticks:
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-				n, err := s.sweep(ctx)
-				if err != nil {
-					s.log.Warn("s3: background sweep failed", "err", err)
-				}
-				if n.Uploads > 0 {
-					s.log.Info("s3: removed expired multipart uploads", "count", n.Uploads)
-				}
-				if n.Objects+n.Noncurrent > 0 {
-					s.log.Info("s3: lifecycle expired objects", "current", n.Objects, "noncurrent", n.Noncurrent)
-				}
-				cancel()
-			}
+		if n.Uploads > 0 {
+			s.log.Info("s3: removed expired multipart uploads", "count", n.Uploads)
 		}
-	}()
-	return sw
-}
-
-// close stops the sweeper and waits for a sweep under way; later calls only wait.
-func (sw *uploadSweeper) close() {
-	sw.once.Do(func() { close(sw.stop) })
-	<-sw.done
+		if n.Objects+n.Noncurrent > 0 {
+			s.log.Info("s3: lifecycle expired objects", "current", n.Objects, "noncurrent", n.Noncurrent)
+		}
+	})}
 }
 
 func (s *Server) uploadExpiry() time.Duration {
