@@ -70,6 +70,51 @@ func TestMD5LanesChoice(t *testing.T) {
 	}
 }
 
+// TestMD5LanesServerGenerations checks that an md5-simd server hands out md5ServerHashes
+// lanes and then retires: the next lane starts a new server, and the retired one stops once
+// its last lane is released (md5-simd keeps every hash it ever served until its server
+// stops), while hashes on both servers sum right.
+func TestMD5LanesServerGenerations(t *testing.T) {
+	t.Parallel()
+	var l md5Lanes
+	data := randBytes(2*chunkSize + 3)
+	want := md5.Sum(data)
+	hs, rels, releasePlain := lanesOf(t, &l, md5ServerHashes+1)
+	defer releasePlain()
+	first, last := hs[0].(*laneHash).srv, hs[md5ServerHashes].(*laneHash).srv
+	for i, h := range hs[:md5ServerHashes] {
+		if h.(*laneHash).srv != first {
+			t.Fatalf("lane %d is on another server than lane 0", i)
+		}
+	}
+	if last == first {
+		t.Fatalf("lane %d is on the first server, which hands out %d", md5ServerHashes, md5ServerHashes)
+	}
+	for _, h := range []hash.Hash{hs[0], hs[md5ServerHashes]} {
+		h.Write(data)
+		if got := h.Sum(nil); !bytes.Equal(got, want[:]) {
+			t.Fatalf("md5 %x, want %x", got, want)
+		}
+	}
+	for i, rel := range rels[:md5ServerHashes] {
+		if first.stopped {
+			t.Fatalf("the retired server stopped with %d of its lanes out", md5ServerHashes-i)
+		}
+		rel()
+	}
+	if !first.stopped || last.stopped {
+		t.Fatalf("after the retired server's last release: retired stopped %v, current stopped %v", first.stopped, last.stopped)
+	}
+	rels[md5ServerHashes]()
+	if last.stopped || l.srv != last {
+		t.Fatal("the current server stopped without close")
+	}
+	l.close()
+	if !last.stopped || l.srv != nil {
+		t.Fatal("close left the idle current server running")
+	}
+}
+
 // lanesOf returns n md5-simd lanes of l (taking md5LanesMin-1 crypto/md5 hashes first) and
 // a function that releases the crypto/md5 ones.
 func lanesOf(t *testing.T, l *md5Lanes, n int) ([]hash.Hash, []func(), func()) {
