@@ -86,19 +86,18 @@
 // request checksum) hashes it, at most four chunks behind, so one upload
 // uses two cores. MD5 is the largest cost of an upload (about 600 MB/s a
 // core; MinIO skips it under SSE-KMS and answers a random ETag, kmsbox keeps
-// the MD5): while three or more large uploads run, each new one hashes in a
-// lane of one shared md5-simd server, which hashes 16 streams in one
-// AVX-512 pass (8 with AVX2; crypto/md5 without either) at a fraction of the
-// CPU. Bodies arrive at network speed, seldom at the same moment, so each
-// lane's chunk waits up to 5 ms at a gate for the other lanes' chunks and
-// they are hashed in one pass (half the CPU of crypto/md5 for four uploads;
-// a lane that has fallen behind does not wait but opens the gate); a body
-// of one chunk, or a large upload with fewer beside it, uses crypto/md5,
-// which is faster for one stream. An encrypted body is written in whole
-// aligned chunks with O_DIRECT, as MinIO writes large objects, so that it
-// costs no page-cache copy (the last, short write goes through the cache);
-// a plaintext body goes through the page cache, and the kernel is asked to
-// start writing it every 2 MiB, so the one fsync finds little left to do.
+// the MD5): while two or more large uploads run, each new one hashes in a
+// lane of internal/md5x, which hashes up to 16 streams in one AVX-512 pass
+// for the CPU of one stream in crypto/md5 (crypto/md5 without AVX-512).
+// Bodies arrive at network speed, seldom at the same moment, so each lane's
+// chunk waits up to 5 ms at a gate for the other lanes' chunks, and the
+// writer that completes the batch hashes them all in one pass; a body of
+// one chunk, or a large upload alone, uses crypto/md5. An
+// encrypted body is written in whole aligned chunks with O_DIRECT, as MinIO
+// writes large objects, so that it costs no page-cache copy (the last,
+// short write goes through the cache); a plaintext body goes through the
+// page cache, and the kernel is asked to start writing it every 2 MiB, so
+// the one fsync finds little left to do.
 // The body is renamed into data/ before that fsync, so that on a journaling
 // file system one commit carries the data and the new entry (ext4 without a
 // journal writes a new file's directory in the file's fsync), leaving the

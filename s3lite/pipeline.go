@@ -52,13 +52,7 @@ type hashWorker struct {
 
 func (hw *hashWorker) run(wg *sync.WaitGroup) {
 	defer wg.Done()
-	lane, _ := hw.h.(*laneHash)
 	for p := range hw.in {
-		if lane != nil {
-			// A lane with more chunks queued is behind: it writes at once
-			// instead of waiting at the gate for the other lanes.
-			lane.behind = len(hw.in) > 0
-		}
 		hw.h.Write(p)
 		hw.done <- struct{}{}
 	}

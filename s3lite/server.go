@@ -194,8 +194,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.sweeper.close()
-		s.closeAccessLog() // writes the last log objects: before the md5 lanes and the store close
-		s.md5.close()
+		s.closeAccessLog() // writes the last log objects: before the store closes
 		s.closeErr = s.st.close()
 	})
 	return s.closeErr
