@@ -91,8 +91,9 @@
 // for the CPU of one stream in crypto/md5 (crypto/md5 without AVX-512).
 // Bodies arrive at network speed, seldom at the same moment, so each lane's
 // chunk waits up to 5 ms at a gate for the other lanes' chunks, and the
-// writer that completes the batch hashes them all in one pass; a body of
-// one chunk, or a large upload alone, uses crypto/md5. An
+// writer that completes the batch hashes them all in one pass (an upload
+// whose reads would stall on its waiting lane hashes the batch at once); a
+// body of one chunk, or a large upload alone, uses crypto/md5. An
 // encrypted body is written in whole aligned chunks with O_DIRECT, as MinIO
 // writes large objects, so that it costs no page-cache copy (the last,
 // short write goes through the cache); a plaintext body goes through the

@@ -6,6 +6,7 @@ import (
 	"crypto/md5"
 	"fmt"
 	"hash"
+	"io"
 	"runtime"
 	"sync"
 	"testing"
@@ -82,6 +83,13 @@ func lanesOf(t *testing.T, l *md5Lanes, n int) ([]hash.Hash, []func(), func()) {
 			rel()
 		}
 	}
+}
+
+// lanesOut returns the number of lanes not yet released.
+func (l *md5Lanes) lanesOut() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.lanes
 }
 
 // waitingAt returns the number of lanes' writes waiting at l's gate.
@@ -170,6 +178,118 @@ func TestMD5LanesGateTimeout(t *testing.T) {
 	}
 	if waiting := waitingAt(l); waiting != 0 {
 		t.Fatalf("%d lanes still counted at the gate after the timeout", waiting)
+	}
+	for _, rel := range rels {
+		rel()
+	}
+}
+
+// TestMD5LanesUnblock: a write waiting at the gate (which never times out here) goes on when
+// unblock runs the batch, and the writes of other lanes waiting with it too.
+func TestMD5LanesUnblock(t *testing.T) {
+	t.Parallel()
+	l, hs, rels, data, want := newGateTest(t, time.Hour, 1000)
+	var wg sync.WaitGroup
+	for _, h := range hs[:2] {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h.Write(data)
+		}()
+	}
+	waitAtGate(l, 2)
+	hs[0].(*laneHash).unblock()
+	wg.Wait()
+	for i, h := range hs[:2] {
+		if got := h.Sum(nil); !bytes.Equal(got, want[:]) {
+			t.Fatalf("lane %d: md5 %x, want %x", i, got, want)
+		}
+	}
+	hs[2].(*laneHash).unblock() // nothing waits: a no-op
+	for _, rel := range rels {
+		rel()
+	}
+}
+
+// stallReader blocks its reads until go is closed, then reports EOF.
+type stallReader struct{ goOn <-chan struct{} }
+
+func (r stallReader) Read([]byte) (int, error) {
+	<-r.goOn
+	return 0, io.EOF
+}
+
+// TestMD5LanesFastNotHeldBySlow: an upload whose reads would stall on its lane waiting at the
+// gate runs the batch itself. With a gate that never times out, a fast upload completes
+// while a slow one, holding the other lane, receives nothing; then the slow one completes.
+func TestMD5LanesFastNotHeldBySlow(t *testing.T) {
+	t.Parallel()
+	if !md5x.Available() {
+		t.Skip("no AVX-512: no lanes, no gate")
+	}
+	e := newEnv(t)
+	e.srv.md5.wait = time.Hour
+	_, relHold := e.srv.md5.get(true) // the first large upload at once hashes with crypto/md5
+	defer relHold()
+	ctx := context.Background()
+	write := func(src io.Reader) (bodyResult, error) {
+		f, res, err := e.srv.writeBody(ctx, src, nil, nil, checksum.None, maxObjectSize)
+		if f != nil {
+			discard(f)
+		}
+		return res, err
+	}
+
+	slow := randBytes(5*chunkSize + 11)
+	goOn := make(chan struct{})
+	slowDone := make(chan error, 1)
+	go func() {
+		res, err := write(io.MultiReader(bytes.NewReader(slow[:2*chunkSize]), stallReader{goOn}, bytes.NewReader(slow[2*chunkSize:])))
+		if want := md5.Sum(slow); err == nil && !bytes.Equal(res.md5, want[:]) {
+			err = fmt.Errorf("slow upload: md5 %x, want %x", res.md5, want)
+		}
+		slowDone <- err
+	}()
+	for e.srv.md5.lanesOut() != 1 {
+		runtime.Gosched() // the slow upload holds its lane
+	}
+
+	fast := randBytes(12*chunkSize + 5)
+	res, err := write(bytes.NewReader(fast))
+	if want := md5.Sum(fast); err != nil || !bytes.Equal(res.md5, want[:]) {
+		t.Fatalf("fast upload beside a stalled one: md5 %x, want %x, err %v", res.md5, want, err)
+	}
+	close(goOn)
+	if err := <-slowDone; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMD5LanesBatchFull: with more lanes than md5BatchFull, md5BatchFull writes make a full
+// batch (the gate never times out here, so the writes finishing shows the count ran it).
+func TestMD5LanesBatchFull(t *testing.T) {
+	t.Parallel()
+	if !md5x.Available() {
+		t.Skip("no AVX-512: no lanes, no gate")
+	}
+	l := &md5Lanes{wait: time.Hour}
+	hs, rels, relPlain := lanesOf(t, l, md5BatchFull+3)
+	defer relPlain()
+	data := randBytes(3 * md5x.BlockSize)
+	want := md5.Sum(data)
+	var wg sync.WaitGroup
+	for _, h := range hs[:md5BatchFull] {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h.Write(data)
+		}()
+	}
+	wg.Wait()
+	for i, h := range hs[:md5BatchFull] {
+		if got := h.Sum(nil); !bytes.Equal(got, want[:]) {
+			t.Fatalf("lane %d: md5 %x, want %x", i, got, want)
+		}
 	}
 	for _, rel := range rels {
 		rel()

@@ -58,6 +58,29 @@ func (hw *hashWorker) run(wg *sync.WaitGroup) {
 	}
 }
 
+// await returns once the worker has acknowledged its oldest chunk. A hash
+// whose write may be waiting for other uploads (a lane at the md5 gate)
+// is told to go on first if the chunk is not done: this upload would stall
+// on it.
+func (hw *hashWorker) await() {
+	select {
+	case <-hw.done:
+		return
+	default:
+	}
+	if g, ok := hw.h.(gatedHash); ok {
+		g.unblock()
+	}
+	<-hw.done
+}
+
+// gatedHash is a hash whose writes may wait for other hashes' writes.
+type gatedHash interface {
+	hash.Hash
+	// unblock ends a wait of the hash's write, if one waits.
+	unblock()
+}
+
 // copyHashed copies src to dst in chunks and feeds every byte to each of
 // the hashes newHashes returns, returning the byte count. newHashes is
 // called once, after the first read, with whether the body spans more than
@@ -82,6 +105,13 @@ func (s *Server) copyHashed(dst io.Writer, src io.Reader, newHashes func(streame
 		total    int64
 	)
 	stop := func() {
+		// Collect the chunks in flight: the reads are over, so a lane
+		// waiting at the md5 gate need not wait for other uploads.
+		for ; inflight > 0; inflight-- {
+			for _, w := range workers {
+				w.await()
+			}
+		}
 		for _, w := range workers {
 			close(w.in)
 		}
@@ -93,7 +123,7 @@ func (s *Server) copyHashed(dst io.Writer, src io.Reader, newHashes func(streame
 			// Chunks are hashed in order: one token from each worker
 			// frees the oldest chunk, the one in this slot.
 			for _, w := range workers {
-				<-w.done
+				w.await()
 			}
 			inflight--
 		}
