@@ -54,35 +54,40 @@ func main() {
 		p("\tKXNORW K1, K1, K1")
 		p("\tVPGATHERDD %d(SI)(Z24*1), K1, Z%d", 4*j, 8+j)
 	}
-	// f(b, c, d) for each round as a VPTERNLOGD truth table over (x, y, z): the operand
-	// copied into Z25 is x, the other two are y and z.
+	// The round functions of RFC 1321, one VPTERNLOGD each. Its destination is a copy of d,
+	// the input computed longest ago, so that the copy is off the critical path of the
+	// step (b, computed by the step before, goes straight into VPTERNLOGD).
 	type round struct {
-		imm    string
-		x      int // 1: b, 3: d (index into a, b, c, d)
-		y, z   int
+		f      func(b, c, d bool) bool
 		shifts [4]int
 		word   func(i int) int
 	}
 	rounds := []round{
-		{"$0xca", 1, 2, 3, [4]int{7, 12, 17, 22}, func(i int) int { return i }},              // F = b ? c : d
-		{"$0xca", 3, 1, 2, [4]int{5, 9, 14, 20}, func(i int) int { return (5*i + 1) % 16 }},  // G = d ? b : c
-		{"$0x96", 1, 2, 3, [4]int{4, 11, 16, 23}, func(i int) int { return (3*i + 5) % 16 }}, // H = b ^ c ^ d
-		{"$0x39", 1, 2, 3, [4]int{6, 10, 15, 21}, func(i int) int { return (7 * i) % 16 }},   // I = c ^ (b | ^d)
+		{func(b, c, d bool) bool { return b && c || !b && d }, [4]int{7, 12, 17, 22}, func(i int) int { return i }},
+		{func(b, c, d bool) bool { return b && d || c && !d }, [4]int{5, 9, 14, 20}, func(i int) int { return (5*i + 1) % 16 }},
+		{func(b, c, d bool) bool { return b != c != d }, [4]int{4, 11, 16, 23}, func(i int) int { return (3*i + 5) % 16 }},
+		{func(b, c, d bool) bool { return c != (b || !d) }, [4]int{6, 10, 15, 21}, func(i int) int { return (7 * i) % 16 }},
 	}
 	regs := [4]string{"Z0", "Z1", "Z2", "Z3"}
 	for r, rd := range rounds {
+		// VPTERNLOGD's table: bit A<<2|B<<1|C for destination A (d), B (c) and C (b).
+		imm := 0
+		for bit := range 8 {
+			if rd.f(bit&1 != 0, bit&2 != 0, bit&4 != 0) {
+				imm |= 1 << bit
+			}
+		}
 		for k := range 16 {
 			i := 16*r + k
 			// a b c d rotate right by one register every step.
-			v := [4]string{regs[(4-k%4)%4], regs[(5-k%4)%4], regs[(6-k%4)%4], regs[(7-k%4)%4]}
-			a, b2 := v[0], v[1]
-			p("\tVMOVDQA32 %s, Z25", v[rd.x])
-			p("\tVPTERNLOGD %s, %s, %s, Z25", rd.imm, v[rd.z], v[rd.y])
+			a, b, c, d := regs[(4-k%4)%4], regs[(5-k%4)%4], regs[(6-k%4)%4], regs[(7-k%4)%4]
+			p("\tVMOVDQA32 %s, Z25", d)
+			p("\tVPTERNLOGD $0x%02x, %s, %s, Z25", imm, b, c)
 			p("\tVPADDD Z%d, %s, %s", 8+rd.word(i), a, a)
 			p("\tVPADDD.BCST %d(BX), %s, %s", 4*i, a, a)
 			p("\tVPADDD Z25, %s, %s", a, a)
 			p("\tVPROLD $%d, %s, %s", rd.shifts[k%4], a, a)
-			p("\tVPADDD %s, %s, %s", b2, a, a)
+			p("\tVPADDD %s, %s, %s", b, a, a)
 		}
 	}
 	for i, r := range []string{"Z0", "Z1", "Z2", "Z3"} {
