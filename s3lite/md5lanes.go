@@ -143,7 +143,7 @@ func (l *md5Lanes) hashBlocks(h *laneHash, p []byte, t *time.Timer) {
 		case <-t.C:
 		}
 		l.mu.Lock()
-		if l.batch != b { // taken by another writer: wait for it
+		if l.batch != b { // taken by another writer, a reader or a release: wait for it
 			l.mu.Unlock()
 			<-b.done
 			return
