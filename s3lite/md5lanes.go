@@ -117,9 +117,10 @@ func (l *md5Lanes) takeIfFull() *laneBatch {
 
 // hashBlocks advances h over p, whole MD5 blocks, in a pass with the
 // other lanes' writes: it joins the waiting batch and runs it if it
-// completes it or if nobody else ran it within l.wait; otherwise it returns
-// once whoever ran it (another writer, or a reader in unblock) has hashed
-// it. t is h's timer.
+// completes it, if h's reader asked it to hurry (unblock), or if nobody
+// else ran it within l.wait; otherwise it returns once whoever ran it
+// (another writer, a reader in unblock, a release) has hashed it. t is h's
+// timer.
 func (l *md5Lanes) hashBlocks(h *laneHash, p []byte, t *time.Timer) {
 	l.mu.Lock()
 	if l.batch == nil {
@@ -127,7 +128,8 @@ func (l *md5Lanes) hashBlocks(h *laneHash, p []byte, t *time.Timer) {
 	}
 	b := l.batch
 	b.jobs = append(b.jobs, md5x.Job{State: &h.state, Data: p})
-	if l.lanes < md5LanesMin {
+	if l.lanes < md5LanesMin || h.hurry {
+		h.hurry = false
 		l.batch = nil
 	} else if l.takeIfFull() == nil {
 		wait := l.wait
@@ -165,6 +167,7 @@ type laneHash struct {
 	n     uint64      // bytes hashed in lanes
 	tail  hash.Hash   // crypto/md5 resumed from state; nil while writes are whole blocks
 	timer *time.Timer // made on first use, stopped by release
+	hurry bool        // the next write does not wait at the gate (set by unblock; guarded by l.mu)
 }
 
 func (h *laneHash) Write(p []byte) (int, error) {
@@ -201,13 +204,15 @@ func (h *laneHash) Reset() {
 }
 
 // unblock runs the batch waiting at the gate now if h's write waits in it
-// (gatedHash). A reader may wait on a worker that is not at the gate (not
-// yet scheduled, or hashing): the batch then waits on for its lanes.
+// (gatedHash). If it does not (yet: the worker may not have been scheduled,
+// or is hashing), h's next write does not wait at the gate; the batch waits
+// on for its lanes.
 func (h *laneHash) unblock() {
 	l := h.l
 	l.mu.Lock()
 	b := l.batch
 	if b == nil || !slices.ContainsFunc(b.jobs, func(j md5x.Job) bool { return j.State == &h.state }) {
+		h.hurry = true
 		l.mu.Unlock()
 		return
 	}
