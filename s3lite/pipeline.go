@@ -77,7 +77,8 @@ func (hw *hashWorker) await() {
 // gatedHash is a hash whose writes may wait for other hashes' writes.
 type gatedHash interface {
 	hash.Hash
-	// unblock ends a wait of the hash's write, if one waits.
+	// unblock ends the wait of the hash's write at once, or spares the
+	// next write the wait if none waits yet.
 	unblock()
 }
 
