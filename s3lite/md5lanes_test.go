@@ -12,18 +12,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kmsbox/kmsbox/internal/testutil"
 	"github.com/kmsbox/kmsbox/s3lite/internal/checksum"
 	"github.com/kmsbox/kmsbox/s3lite/internal/md5x"
 )
 
 // TestMD5LanesChoice checks which hash md5Lanes hands out: crypto/md5 for one-chunk bodies
-// and for a large upload alone, a lane from md5LanesMin large uploads at once on; every hash
-// sums right, and releasing them leaves no count behind.
+// and for a large upload alone, a lane from md5LanesMin large uploads at once on (crypto/md5
+// only, on a CPU without AVX-512); every hash sums right, and releasing them leaves no count
+// behind.
 func TestMD5LanesChoice(t *testing.T) {
 	t.Parallel()
-	if !md5x.Available() {
-		t.Skip("no AVX-512: md5Lanes hands out crypto/md5 only, which TestWriteBodyConcurrentMD5 covers")
-	}
 	var l md5Lanes
 	data := randBytes(3*chunkSize + 7)
 	want := md5.Sum(data)
@@ -46,7 +45,7 @@ func TestMD5LanesChoice(t *testing.T) {
 	var rels []func()
 	for i := 1; i <= md5LanesMin+1; i++ {
 		h, rel := l.get(true)
-		if lane := isLane(h); lane != (i >= md5LanesMin) {
+		if lane := isLane(h); lane != (i >= md5LanesMin && md5x.Available()) {
 			t.Fatalf("large upload %d of %d at once: lane %v", i, i, lane)
 		}
 		check(h)
@@ -114,9 +113,7 @@ func waitAtGate(l *md5Lanes, n int) {
 // taken first are released at cleanup.
 func newGateTest(t *testing.T, wait time.Duration, size int) (*md5Lanes, []hash.Hash, []func(), []byte, [md5.Size]byte) {
 	t.Helper()
-	if !md5x.Available() {
-		t.Skip("no AVX-512: no lanes, no gate")
-	}
+	testutil.NeedCPU(t, "AVX-512", md5x.Available())
 	l := &md5Lanes{wait: wait}
 	hs, rels, relPlain := lanesOf(t, l, 3)
 	t.Cleanup(relPlain)
@@ -224,9 +221,7 @@ func (r stallReader) Read([]byte) (int, error) {
 // while a slow one, holding the other lane, receives nothing; then the slow one completes.
 func TestMD5LanesFastNotHeldBySlow(t *testing.T) {
 	t.Parallel()
-	if !md5x.Available() {
-		t.Skip("no AVX-512: no lanes, no gate")
-	}
+	testutil.NeedCPU(t, "AVX-512", md5x.Available())
 	e := newEnv(t)
 	e.srv.md5.wait = time.Hour
 	_, relHold := e.srv.md5.get(true) // the first large upload at once hashes with crypto/md5
@@ -269,9 +264,7 @@ func TestMD5LanesFastNotHeldBySlow(t *testing.T) {
 // batch (the gate never times out here, so the writes finishing shows the count ran it).
 func TestMD5LanesBatchFull(t *testing.T) {
 	t.Parallel()
-	if !md5x.Available() {
-		t.Skip("no AVX-512: no lanes, no gate")
-	}
+	testutil.NeedCPU(t, "AVX-512", md5x.Available())
 	l := &md5Lanes{wait: time.Hour}
 	hs, rels, relPlain := lanesOf(t, l, md5BatchFull+3)
 	defer relPlain()

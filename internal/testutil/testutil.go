@@ -7,6 +7,7 @@ package testutil
 import (
 	"bytes"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -111,4 +112,18 @@ func RunConcurrent(b *testing.B, conc int, op func() error) (perSecond float64) 
 		b.Fatal(err)
 	}
 	return float64(b.N) / elapsed.Seconds()
+}
+
+// NeedCPU skips a test of code that runs only where the CPU has feature (have false), and
+// fails it instead under CI=true: CI machines are of the kind the project targets and have
+// it, so there a missing feature must not pass as a skip.
+func NeedCPU(t testing.TB, feature string, have bool) {
+	t.Helper()
+	if have {
+		return
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("CI=true and this CPU has no %s: the code under test would go untested", feature)
+	}
+	t.Skipf("this CPU has no %s: the code under test does not run here", feature)
 }

@@ -55,3 +55,18 @@ func TestFreeAddr(t *testing.T) {
 	}
 	ln.Close()
 }
+
+// TestNeedCPU: a present feature lets the test run on; a missing one skips it outside CI.
+func TestNeedCPU(t *testing.T) {
+	var have, missing *testing.T
+	t.Run("have", func(t *testing.T) { have = t; NeedCPU(t, "X", true) })
+	t.Run("missing", func(t *testing.T) {
+		missing = t
+		t.Setenv("CI", "")
+		NeedCPU(t, "X", false)
+		t.Error("NeedCPU returned for a missing feature")
+	})
+	if have.Skipped() || !missing.Skipped() {
+		t.Errorf("skipped: with the feature %v (want false), without it %v (want true)", have.Skipped(), missing.Skipped())
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/kmsbox/kmsbox/internal/testutil"
 )
 
 // sums hashes every body with Blocks (all bodies in one batch, each written in pieces of
@@ -65,9 +67,7 @@ func randomBodies(r *rand.Rand, n, maxLen int) [][]byte {
 // multiple of it), written whole or in pieces, and with the span so small that every job
 // takes its own pass.
 func TestBlocksMatchCryptoMD5(t *testing.T) {
-	if !Available() {
-		t.Skip("no AVX-512 on this machine: Blocks is not used here") // the s3lite tests cover crypto/md5
-	}
+	testutil.NeedCPU(t, "AVX-512", Available())
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, tc := range []struct {
 		n, maxLen, piece, span int
@@ -105,9 +105,7 @@ func TestResume(t *testing.T) {
 // compares with crypto/md5. Seeds in testdata/fuzz/FuzzBlocks.
 func FuzzBlocks(f *testing.F) {
 	f.Fuzz(func(t *testing.T, a, b []byte, piece uint16) {
-		if !Available() {
-			t.Skip("no AVX-512")
-		}
+		testutil.NeedCPU(t, "AVX-512", Available())
 		p := max(int(piece), BlockSize)
 		for i, got := range sums(t, [][]byte{a, b}, p, 1<<30) {
 			want := md5.Sum([][]byte{a, b}[i])
@@ -121,9 +119,7 @@ func FuzzBlocks(f *testing.F) {
 // BenchmarkBlocks measures a batch of lanes streams of 256 KiB (an upload chunk each) against
 // crypto/md5 over the same bytes.
 func BenchmarkBlocks(b *testing.B) {
-	if !Available() {
-		b.Skip("no AVX-512")
-	}
+	testutil.NeedCPU(b, "AVX-512", Available())
 	for _, lanes := range []int{1, 2, 4, 8, 16} {
 		b.Run(fmt.Sprintf("lanes=%d", lanes), func(b *testing.B) {
 			bufs := make([][]byte, lanes)
