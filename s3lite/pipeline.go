@@ -105,13 +105,19 @@ func (s *Server) copyHashed(dst io.Writer, src io.Reader, newHashes func(streame
 		inflight int // chunks sent to the workers and not yet acknowledged by all
 		total    int64
 	)
+	// ackOldest waits until every worker is done with the oldest chunk in
+	// flight (chunks are hashed in order).
+	ackOldest := func() {
+		for _, w := range workers {
+			w.await()
+		}
+		inflight--
+	}
 	stop := func() {
 		// Collect the chunks in flight: the reads are over, so a lane
 		// waiting at the md5 gate need not wait for other uploads.
-		for ; inflight > 0; inflight-- {
-			for _, w := range workers {
-				w.await()
-			}
+		for inflight > 0 {
+			ackOldest()
 		}
 		for _, w := range workers {
 			close(w.in)
@@ -121,12 +127,7 @@ func (s *Server) copyHashed(dst io.Writer, src io.Reader, newHashes func(streame
 	for i := 0; ; i++ {
 		slot := i % pipelineDepth
 		if inflight == pipelineDepth {
-			// Chunks are hashed in order: one token from each worker
-			// frees the oldest chunk, the one in this slot.
-			for _, w := range workers {
-				w.await()
-			}
-			inflight--
+			ackOldest() // frees the oldest chunk, the one in this slot
 		}
 		if bufs[slot] == nil {
 			bufs[slot] = s.chunks.get()

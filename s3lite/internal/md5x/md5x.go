@@ -50,10 +50,13 @@ func Available() bool { return available }
 
 // Blocks advances every job's state over its data, Lanes jobs per pass. Jobs of unequal
 // length share passes while they all have data left.
-func Blocks(jobs []Job) {
+func Blocks(jobs []Job) { blocksSpan(jobs, math.MaxInt32) }
+
+// blocksSpan is Blocks with the span of blocksOf (tests make it small).
+func blocksSpan(jobs []Job, span int) {
 	for len(jobs) > 0 {
 		n := min(len(jobs), Lanes)
-		blocksOf(jobs[:n], math.MaxInt32)
+		blocksOf(jobs[:n], span)
 		jobs = jobs[n:]
 	}
 }

@@ -32,11 +32,7 @@ func sums(t testing.TB, bodies [][]byte, piece int, span int) [][]byte {
 		if len(jobs) == 0 {
 			break
 		}
-		for len(jobs) > 0 {
-			n := min(len(jobs), Lanes)
-			blocksOf(jobs[:n], span)
-			jobs = jobs[n:]
-		}
+		blocksSpan(jobs, span)
 		for _, i := range idx {
 			done[i] += min(piece, len(bodies[i])-done[i]) &^ (BlockSize - 1)
 		}
