@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/kmsbox/kmsbox/s3lite/internal/checksum"
+	"github.com/kmsbox/kmsbox/s3lite/internal/dare"
 )
 
 func hexString(b []byte) string { return hex.EncodeToString(b) }
@@ -45,12 +46,11 @@ func (s *Server) writeBody(ctx context.Context, src io.Reader, key []byte, nonce
 		}
 		return nil, res, err
 	}
-	// Plaintext goes to the file in the whole chunks copyHashed reads;
-	// sio's packages are gathered into chunks first (blockWriter).
+	// Plaintext goes to the file in the whole chunks copyHashed reads; an
+	// encrypted body is sealed into a buffer that goes out in whole chunks.
 	fw := &fileWriter{f: f}
 	var dst io.Writer = fw
-	var enc io.WriteCloser
-	var bw *blockWriter
+	var enc *dare.Writer
 	var hw *hashingWriter
 	if key == nil {
 		hk, err := s.bodyHashKey(ctx)
@@ -60,11 +60,10 @@ func (s *Server) writeBody(ctx context.Context, src io.Reader, key []byte, nonce
 		hw = newHashingWriter(dst, hk)
 		dst = hw
 	} else {
-		c := s.chunks.get()
-		defer s.chunks.put(c)
-		fw.useDirect() // blockWriter writes whole chunks, aligned but for the last
-		bw = &blockWriter{w: dst, buf: c}
-		if enc, err = encryptWriter(bw, key, nonce); err != nil {
+		b := s.seals.get()
+		defer s.seals.put(b)
+		fw.useDirect() // the DARE writer writes whole chunks, aligned but for the last
+		if enc, err = dare.NewWriter(fw, key, nonce, b[:], chunkSize); err != nil {
 			return fail(err)
 		}
 		dst = enc
@@ -87,10 +86,7 @@ func (s *Server) writeBody(ctx context.Context, src io.Reader, key []byte, nonce
 		return fail(errEntityTooLarge)
 	}
 	if enc != nil {
-		if err := enc.Close(); err != nil {
-			return fail(err)
-		}
-		if err := bw.Flush(); err != nil {
+		if err := enc.Close(); err != nil { // copyHashed ended the stream; an empty one is empty
 			return fail(err)
 		}
 	}

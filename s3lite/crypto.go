@@ -153,13 +153,6 @@ func sealETag(oek, etag []byte) ([]byte, error) {
 	return sealSmall(hmacSum(oek, []byte("SSE-etag")), etag)
 }
 
-// encryptWriter encrypts into dst as one DARE 2.0 stream; nonce nil = random.
-func encryptWriter(dst io.Writer, key []byte, nonce *[12]byte) (io.WriteCloser, error) {
-	cfg := dareConfig(key)
-	cfg.Nonce = nonce
-	return sio.EncryptWriter(dst, cfg)
-}
-
 // encryptedSize is the DARE 2.0 size of n plaintext bytes.
 func encryptedSize(n int64) int64 {
 	return n/darePayload*darePackage + func() int64 {

@@ -4,7 +4,8 @@
 // anonymous where a bucket policy or ACL makes a bucket public, and every
 // object encrypted at rest the way MinIO does it when a
 // KMS is configured: SSE-S3, SSE-KMS, SSE-C and bucket default encryption,
-// with DARE 2.0 streams from github.com/minio/sio.
+// with DARE 2.0 streams from github.com/minio/sio (uploads are sealed by
+// s3lite/internal/dare, which writes the same format; its doc says why).
 //
 // Layout: routes.go is the whole API surface (S3 dispatches on query
 // subresources, which http.ServeMux cannot), serve.go runs a request through it
@@ -94,8 +95,11 @@
 // writer that completes the batch hashes them all in one pass (an upload
 // whose reads would stall on its waiting lane hashes the batch at once); a
 // body of one chunk, or a large upload alone, uses crypto/md5. An
-// encrypted body is written in whole aligned chunks with O_DIRECT, as MinIO
-// writes large objects, so that it costs no page-cache copy (the last,
+// encrypted body is sealed package by package straight into an aligned
+// buffer (internal/dare; copyHashed writes each chunk after the next read,
+// so the writer knows which one ends the stream) and written from it in
+// whole chunks with O_DIRECT, as MinIO writes large objects, so that it
+// costs no page-cache copy (the last,
 // short write goes through the cache); a plaintext body goes through the
 // page cache, and the kernel is asked to start writing it every 2 MiB, so
 // the one fsync finds little left to do.

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"syscall"
 	"unsafe"
+
+	"github.com/kmsbox/kmsbox/s3lite/internal/dare"
 )
 
 // errDirectOff means a body file could not leave O_DIRECT mode for an
@@ -27,18 +29,34 @@ const pipelineDepth = 4
 // chunk is one pooled body buffer.
 type chunk [chunkSize]byte
 
-// chunkPool lends chunks to uploads and downloads: requests reuse buffers
-// instead of allocating (and the GC clearing) 256 KiB or more each.
-type chunkPool struct{ p sync.Pool }
+// sealBuf is the buffer an encrypted upload seals its DARE packages into
+// and writes its file from (dare.BufferSize(chunkSize) bytes).
+type sealBuf [2*chunkSize + dare.MaxPackage]byte
 
-func (cp *chunkPool) get() *chunk {
-	if c, ok := cp.p.Get().(*chunk); ok {
-		return c
+// bufPool lends buffers to requests, which reuse them instead of
+// allocating (and the GC clearing) 256 KiB or more each. Go allocates
+// objects this large on whole pages, so the buffers are page-aligned, as
+// O_DIRECT needs.
+type bufPool[T any] struct{ p sync.Pool }
+
+func (bp *bufPool[T]) get() *T {
+	if b, ok := bp.p.Get().(*T); ok {
+		return b
 	}
-	return new(chunk)
+	return new(T)
 }
 
-func (cp *chunkPool) put(c *chunk) { cp.p.Put(c) }
+func (bp *bufPool[T]) put(b *T) { bp.p.Put(b) }
+
+// chunkPool lends chunks to uploads and downloads.
+type chunkPool = bufPool[chunk]
+
+// lastWriter is a destination that must be told which write ends the data:
+// a DARE stream marks its final package.
+type lastWriter interface {
+	io.Writer
+	WriteLast(p []byte) (int, error)
+}
 
 // hashWorker runs one hash in its own goroutine: an upload hashes
 // (MD5 for the ETag, the request checksum) on one core while it reads,
@@ -88,7 +106,8 @@ type gatedHash interface {
 // one chunk (so that md5Lanes can choose its hash). Hashing runs
 // concurrently with the next read and write; a body that fits in one chunk
 // is hashed inline. When copyHashed returns, every hash has seen every byte
-// copied.
+// copied. A destination that is a lastWriter gets the body's last chunk
+// through WriteLast.
 func (s *Server) copyHashed(dst io.Writer, src io.Reader, newHashes func(streamed bool) []hash.Hash) (int64, error) {
 	var bufs [pipelineDepth]*chunk
 	defer func() {
@@ -112,6 +131,27 @@ func (s *Server) copyHashed(dst io.Writer, src io.Reader, newHashes func(streame
 			w.await()
 		}
 		inflight--
+	}
+	// held is the last chunk read and not yet written: it is written after
+	// the next read, which tells whether it ends the body (a lastWriter
+	// destination is told so). Its slot is not read into before then.
+	var held []byte
+	writeHeld := func(last bool) error {
+		if held == nil {
+			return nil
+		}
+		p := held
+		held = nil
+		var err error
+		if lw, ok := dst.(lastWriter); ok && last {
+			_, err = lw.WriteLast(p)
+		} else {
+			_, err = dst.Write(p)
+		}
+		if err == nil {
+			total += int64(len(p))
+		}
+		return err
 	}
 	stop := func() {
 		// Collect the chunks in flight: the reads are over, so a lane
@@ -159,14 +199,23 @@ func (s *Server) copyHashed(dst io.Writer, src io.Reader, newHashes func(streame
 				}
 				inflight++
 			}
-			if _, err := dst.Write(p); err != nil {
+			// The chunk read before this one goes out now that it is known
+			// not to be the last.
+			if err := writeHeld(false); err != nil {
 				stop()
 				return total, err
 			}
-			total += int64(n)
+			held = p
 		}
 		if rerr != nil {
+			var err error
+			if rerr == io.EOF {
+				err = writeHeld(true)
+			}
 			stop()
+			if err != nil {
+				return total, err
+			}
 			if rerr == io.EOF {
 				rerr = nil
 			}
@@ -184,11 +233,10 @@ const writebackBytes = 2 << 20
 const directAlign = 4096
 
 // fileWriter writes a body to its temp file and starts the writeback of
-// every writebackBytes written. It hides the file's Close: sio's
-// encrypting writer closes a destination that is an io.Closer.
+// every writebackBytes written.
 //
 // With direct set (useDirect), it writes with O_DIRECT while every write is
-// aligned (blockWriter's whole chunks are) and goes back to the page cache
+// aligned (the DARE writer's whole chunks are) and goes back to the page cache
 // for good at the first write that is not (the last, short one).
 type fileWriter struct {
 	f       *os.File
@@ -231,41 +279,4 @@ func (w *fileWriter) Write(p []byte) (int, error) {
 		w.hinted = w.written
 	}
 	return n, err
-}
-
-// blockWriter gathers what sio writes (one 64 KiB+32 byte package per
-// call) into whole chunks, so the body file is written in page-aligned
-// 256 KiB writes. On Linux with large page-cache folios that makes the
-// writes about 30% cheaper and later reads of the cached file about 40%
-// faster than package-sized writes, for one memory copy.
-type blockWriter struct {
-	w   io.Writer
-	buf *chunk
-	n   int
-}
-
-func (b *blockWriter) Write(p []byte) (int, error) {
-	written := 0
-	for len(p) > 0 {
-		k := copy(b.buf[b.n:], p)
-		b.n += k
-		written += k
-		p = p[k:]
-		if b.n == chunkSize {
-			if err := b.Flush(); err != nil {
-				return written, err
-			}
-		}
-	}
-	return written, nil
-}
-
-// Flush writes what is buffered.
-func (b *blockWriter) Flush() error {
-	if b.n == 0 {
-		return nil
-	}
-	_, err := b.w.Write(b.buf[:b.n])
-	b.n = 0
-	return err
 }

@@ -94,10 +94,11 @@ type Server struct {
 	log      *slog.Logger
 	now      func() time.Time
 	st       *store
-	dmg      *damageLog // names each damaged object once
-	keys     *keyring   // the store key (storekey.go)
-	chunks   chunkPool  // body buffers shared by all requests
-	md5      md5Lanes   // the ETag MD5 of upload bodies
+	dmg      *damageLog       // names each damaged object once
+	keys     *keyring         // the store key (storekey.go)
+	chunks   chunkPool        // body buffers shared by all requests
+	seals    bufPool[sealBuf] // the buffers encrypted uploads seal into
+	md5      md5Lanes         // the ETag MD5 of upload bodies
 	verifier *sigv4.Verifier
 	handler  http.Handler
 	// maxObject bounds the body of object data routes (PutObject, UploadPart):
