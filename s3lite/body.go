@@ -50,7 +50,7 @@ func (s *Server) writeBody(ctx context.Context, src io.Reader, key []byte, nonce
 	// encrypted body is sealed into a buffer that goes out in whole chunks.
 	fw := &fileWriter{f: f}
 	var dst io.Writer = fw
-	var enc *dare.Writer
+	var enc *sealer
 	var hw *hashingWriter
 	if key == nil {
 		hk, err := s.bodyHashKey(ctx)
@@ -60,12 +60,9 @@ func (s *Server) writeBody(ctx context.Context, src io.Reader, key []byte, nonce
 		hw = newHashingWriter(dst, hk)
 		dst = hw
 	} else {
-		b := s.seals.get()
-		defer s.seals.put(b)
 		fw.useDirect() // the DARE writer writes whole chunks, aligned but for the last
-		if enc, err = dare.NewWriter(fw, key, nonce, b[:], chunkSize); err != nil {
-			return fail(err)
-		}
+		enc = &sealer{s: s, dst: fw, key: key, nonce: nonce}
+		defer enc.release()
 		dst = enc
 	}
 	var md, sum hash.Hash
@@ -105,6 +102,67 @@ func (s *Server) writeBody(ctx context.Context, src io.Reader, key []byte, nonce
 		res.encSize = encryptedSize(res.size)
 	}
 	return f, res, nil
+}
+
+// sealer encrypts a body as one DARE stream with a dare.Writer made at the
+// first write, with the buffer the body needs: a body of one chunk (whose
+// first write is its last, as copyHashed writes) seals into a pooled chunk
+// in blocks of one package, a larger one into a sealBuf in whole chunks.
+// Small uploads, most of them, so hold a chunk rather than a sealBuf.
+type sealer struct {
+	s     *Server
+	dst   io.Writer
+	key   []byte
+	nonce *[12]byte
+	w     *dare.Writer
+	big   *sealBuf
+	small *chunk
+}
+
+func (e *sealer) Write(p []byte) (int, error) {
+	if err := e.open(false); err != nil {
+		return 0, err
+	}
+	return e.w.Write(p)
+}
+
+func (e *sealer) WriteLast(p []byte) (int, error) {
+	if err := e.open(true); err != nil {
+		return 0, err
+	}
+	return e.w.WriteLast(p)
+}
+
+func (e *sealer) open(last bool) error {
+	if e.w != nil {
+		return nil
+	}
+	var err error
+	if last {
+		e.small = e.s.chunks.get()
+		e.w, err = dare.NewWriter(e.dst, e.key, e.nonce, e.small[:], dare.MaxPayload)
+	} else {
+		e.big = e.s.seals.get()
+		e.w, err = dare.NewWriter(e.dst, e.key, e.nonce, e.big[:], chunkSize)
+	}
+	return err
+}
+
+// Close ends the stream: a body with no write is an empty stream.
+func (e *sealer) Close() error {
+	if e.w == nil {
+		return nil
+	}
+	return e.w.Close()
+}
+
+func (e *sealer) release() {
+	if e.big != nil {
+		e.s.seals.put(e.big)
+	}
+	if e.small != nil {
+		e.s.chunks.put(e.small)
+	}
 }
 
 // onlyReader hides WriterTo/ReaderFrom so CopyBuffer uses our buffer.
