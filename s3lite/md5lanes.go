@@ -3,7 +3,6 @@ package s3lite
 import (
 	"crypto/md5"
 	"hash"
-	"slices"
 	"sync"
 	"time"
 
@@ -57,6 +56,16 @@ type md5Lanes struct {
 type laneBatch struct {
 	jobs []md5x.Job
 	done chan struct{} // closed once every job is hashed
+}
+
+// isDone reports whether the batch is hashed.
+func (b *laneBatch) isDone() bool {
+	select {
+	case <-b.done:
+		return true
+	default:
+		return false
+	}
 }
 
 func (b *laneBatch) run() {
@@ -128,6 +137,7 @@ func (l *md5Lanes) hashBlocks(h *laneHash, p []byte, t *time.Timer) {
 	}
 	b := l.batch
 	b.jobs = append(b.jobs, md5x.Job{State: &h.state, Data: p})
+	h.batch = b
 	if l.lanes < md5LanesMin || h.hurry {
 		h.hurry = false
 		l.batch = nil
@@ -168,6 +178,7 @@ type laneHash struct {
 	tail  hash.Hash   // crypto/md5 resumed from state; nil while writes are whole blocks
 	timer *time.Timer // made on first use, stopped by release
 	hurry bool        // the next write does not wait at the gate (set by unblock; guarded by l.mu)
+	batch *laneBatch  // the batch of h's last write (guarded by l.mu)
 }
 
 func (h *laneHash) Write(p []byte) (int, error) {
@@ -204,21 +215,26 @@ func (h *laneHash) Reset() {
 }
 
 // unblock runs the batch waiting at the gate now if h's write waits in it
-// (gatedHash). If it does not (yet: the worker may not have been scheduled,
-// or is hashing), h's next write does not wait at the gate; the batch waits
-// on for its lanes.
+// (gatedHash). If h's write is in a batch being hashed, that is all it
+// takes. If it is in none (yet: the worker may not have been scheduled),
+// h's next write does not wait at the gate; the batch waits on for its
+// lanes.
 func (h *laneHash) unblock() {
 	l := h.l
 	l.mu.Lock()
-	b := l.batch
-	if b == nil || !slices.ContainsFunc(b.jobs, func(j md5x.Job) bool { return j.State == &h.state }) {
-		h.hurry = true
+	b := h.batch
+	switch {
+	case b != nil && b == l.batch:
+		l.batch = nil
 		l.mu.Unlock()
+		b.run()
 		return
+	case b != nil && !b.isDone():
+		// Being hashed by whoever took it.
+	default:
+		h.hurry = true
 	}
-	l.batch = nil
 	l.mu.Unlock()
-	b.run()
 }
 
 func (h *laneHash) Size() int      { return md5.Size }

@@ -208,6 +208,37 @@ func TestMD5LanesUnblock(t *testing.T) {
 	}
 }
 
+// TestMD5LanesUnblockRunning: unblock of a lane whose write is in a batch being hashed (taken
+// off the gate, not done) leaves the lane's next write at the gate: hurrying it would hash
+// that write alone. A lane whose last batch is done, or that has none, is hurried.
+func TestMD5LanesUnblockRunning(t *testing.T) {
+	t.Parallel()
+	l, hs, rels, _, _ := newGateTest(t, time.Hour, 64)
+	h := hs[0].(*laneHash)
+	running := &laneBatch{done: make(chan struct{})}
+	h.batch = running // as hashBlocks leaves it once another goroutine took the batch
+	h.unblock()
+	if h.hurry {
+		t.Fatal("a lane whose write is being hashed was hurried")
+	}
+	close(running.done)
+	h.unblock()
+	if !h.hurry {
+		t.Fatal("a lane with no write at the gate or in a pass was not hurried")
+	}
+	h2 := hs[1].(*laneHash)
+	h2.unblock()
+	if !h2.hurry {
+		t.Fatal("a lane that never wrote was not hurried")
+	}
+	if waitingAt(l) != 0 {
+		t.Fatal("unblock made a batch")
+	}
+	for _, rel := range rels {
+		rel()
+	}
+}
+
 // stallReader blocks its reads until go is closed, then reports EOF.
 type stallReader struct{ goOn <-chan struct{} }
 
