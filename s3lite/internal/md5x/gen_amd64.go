@@ -31,7 +31,8 @@ func main() {
 	p("// func blocks16(state *[4][16]uint32, base *byte, offs *[16]int32, n int)")
 	p("//")
 	p("// Z0-Z3 a b c d, Z4-Z7 their values before the block, Z8-Z23 the block's 16 words of every")
-	p("// lane, Z24 the lanes' offsets from base, Z25 f(b, c, d), Z26 the block size.")
+	p("// lane, Z24 the lanes' offsets from base, Z25 f(b, c, d), Z26 the block size, Z27 the")
+	p("// offsets of the next block, K1-K4 the gathers' masks. n must be at least 1.")
 	p("TEXT ·blocks16(SB), NOSPLIT, $0-32")
 	p("\tMOVQ state+0(FP), DI")
 	p("\tMOVQ base+8(FP), SI")
@@ -45,14 +46,49 @@ func main() {
 	p("\tVMOVDQU32 (DX), Z24")
 	p("\tMOVL $64, AX")
 	p("\tVPBROADCASTD AX, Z26")
-	p("")
-	p("loop:")
-	for i, r := range []string{"Z0", "Z1", "Z2", "Z3"} {
-		p("\tVMOVDQA32 %s, Z%d", r, 4+i)
+	// The words of the first block; every later block's words are gathered while the block
+	// before it runs its last round (block), so that the gathers, which wait on memory and
+	// use the load ports, overlap the steps, which wait on each other and use the vector
+	// ALUs. Each gather clears its mask when done: four masks in turn let gathers overlap.
+	mask := 0
+	gather := func(word int, offs string) {
+		mask = mask%4 + 1
+		p("\tKXNORW K%d, K%d, K%d", mask, mask, mask)
+		p("\tVPGATHERDD %d(SI)(%s*1), K%d, Z%d", 4*word, offs, mask, 8+word)
 	}
 	for j := range 16 {
-		p("\tKXNORW K1, K1, K1")
-		p("\tVPGATHERDD %d(SI)(Z24*1), K1, Z%d", 4*j, 8+j)
+		gather(j, "Z24")
+	}
+	p("\tDECQ CX")
+	p("\tJZ last")
+	p("")
+	p("loop:")
+	p("\tVPADDD Z26, Z24, Z27")
+	block(p, func(word int) { gather(word, "Z27") })
+	p("\tVMOVDQA32 Z27, Z24")
+	p("\tDECQ CX")
+	p("\tJNZ loop")
+	p("")
+	p("last:")
+	block(p, nil)
+	p("")
+	p("\tVMOVDQU32 Z0, (DI)")
+	p("\tVMOVDQU32 Z1, 64(DI)")
+	p("\tVMOVDQU32 Z2, 128(DI)")
+	p("\tVMOVDQU32 Z3, 192(DI)")
+	p("\tVZEROUPPER")
+	p("\tRET")
+	if err := os.WriteFile("md5x16_amd64.s", b.Bytes(), 0o644); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// block writes the 64 steps of one block, from the state in Z0-Z3 and the words in Z8-Z23,
+// and adds the state from before it. next, if not nil, is called after each step of the last
+// round with the word the step used, which no later step of the block reads.
+func block(p func(string, ...any), next func(word int)) {
+	for i, r := range []string{"Z0", "Z1", "Z2", "Z3"} {
+		p("\tVMOVDQA32 %s, Z%d", r, 4+i)
 	}
 	// The round functions of RFC 1321, one VPTERNLOGD each. Its destination is a copy of d,
 	// the input computed longest ago, so that the copy is off the critical path of the
@@ -88,22 +124,12 @@ func main() {
 			p("\tVPADDD Z25, %s, %s", a, a)
 			p("\tVPROLD $%d, %s, %s", rd.shifts[k%4], a, a)
 			p("\tVPADDD %s, %s, %s", b, a, a)
+			if next != nil && r == 3 {
+				next(rd.word(i))
+			}
 		}
 	}
 	for i, r := range []string{"Z0", "Z1", "Z2", "Z3"} {
 		p("\tVPADDD Z%d, %s, %s", 4+i, r, r)
-	}
-	p("\tVPADDD Z26, Z24, Z24")
-	p("\tDECQ CX")
-	p("\tJNZ loop")
-	p("")
-	p("\tVMOVDQU32 Z0, (DI)")
-	p("\tVMOVDQU32 Z1, 64(DI)")
-	p("\tVMOVDQU32 Z2, 128(DI)")
-	p("\tVMOVDQU32 Z3, 192(DI)")
-	p("\tVZEROUPPER")
-	p("\tRET")
-	if err := os.WriteFile("md5x16_amd64.s", b.Bytes(), 0o644); err != nil {
-		log.Fatal(err)
 	}
 }
