@@ -107,8 +107,8 @@ func (s *Server) writeBody(ctx context.Context, src io.Reader, key []byte, nonce
 // sealer encrypts a body as one DARE stream with a dare.Writer made at the
 // first write, with the buffer the body needs: a body of one chunk (whose
 // first write is its last, as copyHashed writes) seals into a pooled chunk
-// in blocks of one package, a larger one into a sealBuf in whole chunks.
-// Small uploads, most of them, so hold a chunk rather than a sealBuf.
+// in blocks of one package, a larger one into a sealBuf in whole chunks:
+// small uploads, the most common kind, hold a chunk, not a sealBuf.
 type sealer struct {
 	s     *Server
 	dst   io.Writer
