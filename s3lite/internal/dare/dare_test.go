@@ -270,3 +270,69 @@ func FuzzWriter(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkSeal seals 16 MiB in the 256 KiB writes of an upload, into 256 KiB blocks: with
+// Writer, and with sio's EncryptWriter followed by a copy of its packages into blocks, the
+// path Writer replaced.
+func BenchmarkSeal(b *testing.B) {
+	const block = 256 << 10
+	key, nonce := testKey(7)
+	data := testData(16 << 20)
+	b.Run("dare", func(b *testing.B) {
+		buf := make([]byte, BufferSize(block))
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			w, err := NewWriter(io.Discard, key, &nonce, buf, block)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for p := data; len(p) > 0; p = p[block:] {
+				if len(p) == block {
+					_, err = w.WriteLast(p)
+				} else {
+					_, err = w.Write(p[:block])
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+	b.Run("sio+copy", func(b *testing.B) {
+		blocks := &blockCopier{buf: make([]byte, block)}
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			w, err := sio.EncryptWriter(blocks, sio.Config{MinVersion: sio.Version20, MaxVersion: sio.Version20, Key: key, Nonce: &nonce, CipherSuites: []byte{sio.AES_256_GCM}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			for p := data; len(p) > 0; p = p[block:] {
+				if _, err := w.Write(p[:block]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := w.Close(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// blockCopier gathers what it is written into blocks of len(buf), as s3lite did before
+// Writer; a full block is dropped.
+type blockCopier struct {
+	buf []byte
+	n   int
+}
+
+func (c *blockCopier) Write(p []byte) (int, error) {
+	for written := 0; written < len(p); {
+		k := copy(c.buf[c.n:], p[written:])
+		c.n += k
+		written += k
+		if c.n == len(c.buf) {
+			c.n = 0
+		}
+	}
+	return len(p), nil
+}
