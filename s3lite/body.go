@@ -47,7 +47,7 @@ func (s *Server) writeBody(ctx context.Context, src io.Reader, key []byte, nonce
 		return nil, res, err
 	}
 	// Plaintext goes to the file in the whole chunks copyHashed reads; an
-	// encrypted body is sealed into a buffer that goes out in whole chunks.
+	// encrypted body is sealed into a buffer that goes out in aligned blocks.
 	fw := &fileWriter{f: f}
 	var dst io.Writer = fw
 	var enc *sealer
@@ -60,7 +60,7 @@ func (s *Server) writeBody(ctx context.Context, src io.Reader, key []byte, nonce
 		hw = newHashingWriter(dst, hk)
 		dst = hw
 	} else {
-		fw.useDirect() // the DARE writer writes whole chunks, aligned but for the last
+		fw.useDirect() // the DARE writer writes aligned blocks but for the last
 		enc = &sealer{s: s, dst: fw, key: key, nonce: nonce}
 		defer enc.release()
 		dst = enc
@@ -107,7 +107,7 @@ func (s *Server) writeBody(ctx context.Context, src io.Reader, key []byte, nonce
 // sealer encrypts a body as one DARE stream with a dare.Writer made at the
 // first write, with the buffer the body needs: a body of one chunk (whose
 // first write is its last, as copyHashed writes) seals into a pooled chunk
-// in blocks of one package, a larger one into a sealBuf in whole chunks:
+// in blocks of one package, a larger one into a sealBuf in sealBlocks:
 // small uploads, the most common kind, hold a chunk, not a sealBuf.
 type sealer struct {
 	s     *Server
@@ -143,7 +143,7 @@ func (e *sealer) open(last bool) error {
 		e.w, err = dare.NewWriter(e.dst, e.key, e.nonce, e.small[:], dare.MaxPayload)
 	} else {
 		e.big = e.s.seals.get()
-		e.w, err = dare.NewWriter(e.dst, e.key, e.nonce, e.big[:], chunkSize)
+		e.w, err = dare.NewWriter(e.dst, e.key, e.nonce, e.big[:], sealBlock)
 	}
 	return err
 }

@@ -8,7 +8,7 @@ import (
 	"unsafe"
 )
 
-// TestFileWriterDirect: pooled chunks are aligned for O_DIRECT; a fileWriter in direct mode
+// TestFileWriterDirect: pooled chunks and seal buffers (and seal blocks) are aligned for O_DIRECT; a fileWriter in direct mode
 // stays in it for whole chunks, leaves it for a short tail, and the file holds every byte.
 func TestFileWriterDirect(t *testing.T) {
 	t.Parallel()
@@ -17,6 +17,12 @@ func TestFileWriterDirect(t *testing.T) {
 	defer pool.put(c)
 	if uintptr(unsafe.Pointer(&c[0]))%directAlign != 0 {
 		t.Fatalf("a pooled chunk at %p is not %d-byte aligned", &c[0], directAlign)
+	}
+	var seals bufPool[sealBuf]
+	sb := seals.get()
+	defer seals.put(sb)
+	if uintptr(unsafe.Pointer(&sb[0]))%directAlign != 0 || sealBlock%directAlign != 0 {
+		t.Fatalf("a pooled seal buffer at %p, or its block of %d bytes, is not %d-byte aligned", &sb[0], sealBlock, directAlign)
 	}
 	copy(c[:], randBytes(chunkSize))
 	tail := randBytes(1000)

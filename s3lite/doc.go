@@ -98,9 +98,9 @@
 // encrypted body is sealed package by package straight into an aligned
 // buffer (internal/dare; copyHashed writes each chunk after the next read,
 // so the writer knows which one ends the stream) and written from it in
-// whole chunks with O_DIRECT, as MinIO writes large objects, so that it
-// costs no page-cache copy (the last,
-// short write goes through the cache); a plaintext body goes through the
+// aligned 512 KiB blocks with O_DIRECT, as MinIO writes large objects, so
+// that it costs no page-cache copy (the last, short write goes through the
+// cache); a plaintext body goes through the
 // page cache, and the kernel is asked to start writing it every 2 MiB, so
 // the one fsync finds little left to do.
 // The body is renamed into data/ before that fsync, so that on a journaling

@@ -29,9 +29,16 @@ const pipelineDepth = 4
 // chunk is one pooled body buffer.
 type chunk [chunkSize]byte
 
+// sealBlock is the size of the writes of an encrypted body of more than
+// one chunk. An O_DIRECT write returns once the device has the data, and
+// the upload reads nothing meanwhile: 512 KiB writes (half as many waits as
+// chunk-sized ones) made PUT 16 MiB c4 faster in 10 of 11 interleaved
+// rounds (+5 % on average); 64 and 128 KiB writes were 20 and 8 % slower.
+const sealBlock = 2 * chunkSize
+
 // sealBuf is the buffer an encrypted upload seals its DARE packages into
-// and writes its file from (dare.BufferSize(chunkSize) bytes).
-type sealBuf [2*chunkSize + dare.MaxPackage]byte
+// and writes its file from (dare.BufferSize(sealBlock) bytes).
+type sealBuf [2*sealBlock + dare.MaxPackage]byte
 
 // bufPool lends buffers to requests, which reuse them instead of
 // allocating (and the GC clearing) 256 KiB or more each. Go allocates
@@ -236,7 +243,7 @@ const directAlign = 4096
 // every writebackBytes written.
 //
 // With direct set (useDirect), it writes with O_DIRECT while every write is
-// aligned (the DARE writer's whole chunks are) and goes back to the page cache
+// aligned (the DARE writer's blocks are) and goes back to the page cache
 // for good at the first write that is not (the last, short one).
 type fileWriter struct {
 	f       *os.File
