@@ -8,8 +8,9 @@ import (
 	"unsafe"
 )
 
-// TestFileWriterDirect: pooled chunks and seal buffers (and seal blocks) are aligned for O_DIRECT; a fileWriter in direct mode
-// stays in it for whole chunks, leaves it for a short tail, and the file holds every byte.
+// TestFileWriterDirect: pooled chunks and seal buffers (and seal blocks) are aligned for
+// O_DIRECT; a fileWriter in direct mode stays in it for whole chunks, leaves it for a short
+// tail, and the file holds every byte.
 func TestFileWriterDirect(t *testing.T) {
 	t.Parallel()
 	var pool chunkPool
