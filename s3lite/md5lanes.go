@@ -12,7 +12,7 @@ import (
 // md5LanesMin is the number of large uploads that must be hashing at once
 // (the one starting included) for a new one to hash its MD5 in a lane. One
 // pass of md5x hashes up to 16 streams for the cost of one stream in
-// crypto/md5 (about 55 against 50 us per 32 KiB on the reference machine),
+// crypto/md5 (about 52 against 50 us per 32 KiB on the reference machine),
 // so two uploads side by side already halve the MD5 CPU; an upload alone
 // hashes with crypto/md5 and never waits at the gate.
 const md5LanesMin = 2
