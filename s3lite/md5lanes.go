@@ -128,9 +128,8 @@ func (l *md5Lanes) takeIfFull() *laneBatch {
 // other lanes' writes: it joins the waiting batch and runs it if it
 // completes it, if h's reader asked it to hurry (unblock), or if nobody
 // else ran it within l.wait; otherwise it returns once whoever ran it
-// (another writer, a reader in unblock, a release) has hashed it. t is h's
-// timer.
-func (l *md5Lanes) hashBlocks(h *laneHash, p []byte, t *time.Timer) {
+// (another writer, a reader in unblock, a release) has hashed it.
+func (l *md5Lanes) hashBlocks(h *laneHash, p []byte) {
 	l.mu.Lock()
 	if l.batch == nil {
 		l.batch = &laneBatch{done: make(chan struct{})}
@@ -147,12 +146,16 @@ func (l *md5Lanes) hashBlocks(h *laneHash, p []byte, t *time.Timer) {
 		if wait == 0 {
 			wait = md5GateWait
 		}
-		t.Reset(wait)
+		if h.timer == nil {
+			h.timer = time.NewTimer(wait)
+		} else {
+			h.timer.Reset(wait)
+		}
 		select {
 		case <-b.done:
-			t.Stop()
+			h.timer.Stop()
 			return
-		case <-t.C:
+		case <-h.timer.C:
 		}
 		l.mu.Lock()
 		if l.batch != b { // taken by another writer, a reader or a release: wait for it
@@ -176,7 +179,7 @@ type laneHash struct {
 	state md5x.State
 	n     uint64      // bytes hashed in lanes
 	tail  hash.Hash   // crypto/md5 resumed from state; nil while writes are whole blocks
-	timer *time.Timer // made on first use, stopped by release
+	timer *time.Timer // the wait at the gate: made on first use, stopped by release
 	hurry bool        // the next write does not wait at the gate (set by unblock; guarded by l.mu)
 	batch *laneBatch  // the batch of h's last write (guarded by l.mu)
 }
@@ -186,11 +189,7 @@ func (h *laneHash) Write(p []byte) (int, error) {
 	if h.tail == nil {
 		whole := len(p) &^ (md5x.BlockSize - 1)
 		if whole > 0 {
-			if h.timer == nil {
-				h.timer = time.NewTimer(time.Hour)
-				h.timer.Stop()
-			}
-			h.l.hashBlocks(h, p[:whole], h.timer)
+			h.l.hashBlocks(h, p[:whole])
 			h.n += uint64(whole)
 		}
 		if whole == len(p) {

@@ -215,17 +215,10 @@ func (s *Server) copyHashed(dst io.Writer, src io.Reader, newHashes func(streame
 			held = p
 		}
 		if rerr != nil {
-			var err error
 			if rerr == io.EOF {
-				err = writeHeld(true)
+				rerr = writeHeld(true) // nil, or the write's error
 			}
 			stop()
-			if err != nil {
-				return total, err
-			}
-			if rerr == io.EOF {
-				rerr = nil
-			}
 			return total, rerr
 		}
 	}

@@ -116,6 +116,43 @@ func TestWriteBodyErrors(t *testing.T) {
 	}
 }
 
+// TestWriteBodySealError: when sealing fails (here a key that is not 32 bytes, which the DARE
+// writer refuses at the body's first write), writeBody returns the error whether the body fits
+// one chunk (WriteLast) or not (Write), reads no further, and leaves no temp file.
+func TestWriteBodySealError(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for _, size := range []int{10, chunkSize, 3*chunkSize + 7} {
+		src := &countingReader{r: bytes.NewReader(randBytes(size))}
+		_, _, err := e.srv.writeBody(context.Background(), src, randBytes(16), nil, checksum.None, maxObjectSize)
+		if err == nil || !strings.Contains(err.Error(), "32 bytes") {
+			t.Fatalf("%d bytes under a 16-byte key: %v, want the writer's key error", size, err)
+		}
+		if max := int64(2 * chunkSize); src.n > max {
+			t.Errorf("%d bytes: %d read after the failed write, want at most %d", size, src.n, max)
+		}
+	}
+	left, err := os.ReadDir(e.srv.st.tmpDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 0 {
+		t.Errorf("tmp holds %d files after failed writes", len(left))
+	}
+}
+
+// countingReader counts the bytes read from r.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
 // TestStreamedGetTampering: an object of several chunks, altered at the
 // start (answered with an S3 error before any byte is sent) or in a later
 // chunk (found while the response is streaming: the connection is aborted,

@@ -68,7 +68,6 @@ type Writer struct {
 	n       int   // sealed bytes in buf
 	flushed int   // bytes of buf already written: a multiple of block
 	open    int   // payload bytes of the package being filled, at buf[n+HeaderSize:]
-	started bool  // a byte was written
 	final   bool  // the final package is sealed
 	ended   bool  // the stream is written out
 	err     error // sticky write error
@@ -130,7 +129,6 @@ func (w *Writer) write(p []byte, last bool) (int, error) {
 	}
 	written := 0
 	for len(p) > 0 {
-		w.started = true
 		if w.n+MaxPackage > len(w.buf) {
 			w.compact()
 		}
@@ -170,7 +168,7 @@ func (w *Writer) write(p []byte, last bool) (int, error) {
 		w.open = 0
 		w.seal(pkg, pkg[HeaderSize:HeaderSize+n], true)
 	}
-	if w.started && !w.final {
+	if w.seq > 0 && !w.final { // packages sealed, none of them final
 		w.err = ErrNotFinal
 		return written, w.err
 	}
