@@ -14,6 +14,7 @@ import (
 	"path"
 	"strconv"
 
+	"github.com/kmsbox/kmsbox/s3lite/internal/dare"
 	"github.com/minio/sio"
 )
 
@@ -178,13 +179,17 @@ func kmsContext(ctx map[string]string, bucket, object string) []byte {
 	return b
 }
 
+// readPackages is how many DARE packages a read of an encrypted body takes
+// from its file at once, and decrypts in place: the most a pooled chunk holds.
+const readPackages = chunkSize / dare.MaxPackage
+
 // tamperedReader turns DARE authentication failures into errObjectTampered.
 type tamperedReader struct{ r io.Reader }
 
 func (t tamperedReader) Read(p []byte) (int, error) {
 	n, err := t.r.Read(p)
 	var se sio.Error
-	if errors.As(err, &se) {
+	if errors.As(err, &se) || errors.Is(err, dare.ErrTampered) {
 		err = errors.Join(errObjectTampered, err)
 	}
 	return n, err
@@ -362,7 +367,10 @@ func (rr *rangeReader) open() error {
 		rr.cur = r
 		return nil
 	}
-	dr, err := sio.DecryptReader(io.NewSectionReader(f, encOff, encEnd-encOff), cfg)
+	if rr.buf == nil {
+		rr.buf = rr.pool.get()
+	}
+	dr, err := dare.NewReader(io.NewSectionReader(f, encOff, encEnd-encOff), seg.key, uint32(pkg), rr.buf[:readPackages*dare.MaxPackage])
 	if err != nil {
 		return err
 	}

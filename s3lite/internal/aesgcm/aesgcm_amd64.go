@@ -3,7 +3,6 @@
 package aesgcm
 
 import (
-	"crypto/cipher"
 	"crypto/subtle"
 	"encoding/binary"
 	"errors"
@@ -25,6 +24,9 @@ type keys struct {
 func expandKey256(key *[32]byte, rk *[15][16]byte)
 
 //go:noescape
+func encryptBlock(rk *[15][64]byte, dst, src *[16]byte)
+
+//go:noescape
 func ghashBlocks(y, h *[16]byte, p *byte, n int)
 
 //go:noescape
@@ -41,13 +43,13 @@ const maxText = (1<<32 - 2) * 16
 
 var errOpen = errors.New("cipher: message authentication failed")
 
-type gcm struct {
-	k     keys
-	block cipher.Block // crypto/aes under the same key: H, the tag mask and the tail's blocks
-}
+// gcm is AES-256-GCM with the assembly. It encrypts single blocks (H, the tag mask, the
+// counters of the last blocks) with its own round keys too: through crypto/aes's
+// cipher.Block, an interface, every block on the stack would escape to the heap.
+type gcm struct{ k keys }
 
-func newGCM(key []byte, b cipher.Block) *gcm {
-	g := &gcm{block: b}
+func newGCM(key []byte) *gcm {
+	g := new(gcm)
 	var rk [15][16]byte
 	expandKey256((*[32]byte)(key), &rk)
 	for i := range rk {
@@ -59,7 +61,7 @@ func newGCM(key []byte, b cipher.Block) *gcm {
 
 	// H = E(0); the hash key is H reflected, times y modulo the reflected polynomial.
 	var h [16]byte
-	b.Encrypt(h[:], h[:])
+	encryptBlock(&g.k.rk, &h, &h)
 	lo, hi := binary.BigEndian.Uint64(h[8:]), binary.BigEndian.Uint64(h[:8])
 	carry := hi >> 63
 	hi, lo = hi<<1|lo>>63, lo<<1
@@ -153,7 +155,7 @@ func (g *gcm) Open(dst, nonce, ciphertext, additionalData []byte) ([]byte, error
 func (g *gcm) start(ctr, mask *[16]byte, nonce []byte) {
 	copy(ctr[:], nonce)
 	ctr[15] = 1
-	g.block.Encrypt(mask[:], ctr[:])
+	encryptBlock(&g.k.rk, mask, ctr)
 	ctr[15] = 2
 }
 
@@ -175,7 +177,7 @@ func (g *gcm) ghash(y *[16]byte, p []byte) {
 func (g *gcm) ctrTail(dst, src []byte, ctr *[16]byte) {
 	var ks [16]byte
 	for len(src) > 0 {
-		g.block.Encrypt(ks[:], ctr[:])
+		encryptBlock(&g.k.rk, &ks, ctr)
 		n := subtle.XORBytes(dst, src, ks[:])
 		dst, src = dst[n:], src[n:]
 		binary.BigEndian.PutUint32(ctr[12:], binary.BigEndian.Uint32(ctr[12:])+1)

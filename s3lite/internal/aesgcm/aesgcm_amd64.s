@@ -88,6 +88,47 @@ TEXT ·expandKey256(SB), NOSPLIT, $0-16
 	PXOR X4, X4
 	RET
 
+// func encryptBlock(rk *[15][64]byte, dst, src *[16]byte)
+TEXT ·encryptBlock(SB), NOSPLIT, $0-24
+	MOVQ rk+0(FP), AX
+	MOVQ dst+8(FP), DI
+	MOVQ src+16(FP), SI
+	MOVOU (SI), X0
+	MOVOU 0(AX), X1
+	PXOR X1, X0
+	MOVOU 64(AX), X1
+	AESENC X1, X0
+	MOVOU 128(AX), X1
+	AESENC X1, X0
+	MOVOU 192(AX), X1
+	AESENC X1, X0
+	MOVOU 256(AX), X1
+	AESENC X1, X0
+	MOVOU 320(AX), X1
+	AESENC X1, X0
+	MOVOU 384(AX), X1
+	AESENC X1, X0
+	MOVOU 448(AX), X1
+	AESENC X1, X0
+	MOVOU 512(AX), X1
+	AESENC X1, X0
+	MOVOU 576(AX), X1
+	AESENC X1, X0
+	MOVOU 640(AX), X1
+	AESENC X1, X0
+	MOVOU 704(AX), X1
+	AESENC X1, X0
+	MOVOU 768(AX), X1
+	AESENC X1, X0
+	MOVOU 832(AX), X1
+	AESENC X1, X0
+	MOVOU 896(AX), X1
+	AESENCLAST X1, X0
+	MOVOU X0, (DI)
+	PXOR X0, X0
+	PXOR X1, X1
+	RET
+
 // REDUCE(lo, mi, hi, poly, t): hi = (lo + mi*y^64 + hi*y^128) * y^-128 mod the polynomial
 // (Montgomery reduction, 64 bits at a time); lo, mi and t are clobbered.
 #define REDUCE(lo, mi, hi, poly, t) \

@@ -211,3 +211,19 @@ func BenchmarkAEAD(b *testing.B) {
 		})
 	}
 }
+
+// TestNoAllocations: sealing and opening in place allocate nothing.
+func TestNoAllocations(t *testing.T) {
+	got, _ := pair(t, random(32))
+	nonce, aad := random(NonceSize), random(4)
+	buf := make([]byte, 65536+100+TagSize)
+	allocs := testing.AllocsPerRun(10, func() {
+		c := got.Seal(buf[:0], nonce, buf[:65536+100], aad)
+		if _, err := got.Open(c[:0], nonce, c, aad); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per Seal and Open", allocs)
+	}
+}

@@ -1,33 +1,50 @@
-// Package dare writes a DARE 2.0 stream, the format of github.com/minio/sio, sealing each
-// package straight into the caller's write buffer.
+// Package dare writes and reads DARE 2.0 streams, the format of github.com/minio/sio: Writer
+// seals each package straight into the caller's write buffer, Reader opens each package in
+// place in the caller's read buffer.
 //
-// s3lite reads and writes DARE with sio everywhere else; this writer exists for the one place
-// where sio's shape costs a copy of every byte. sio's EncryptWriter seals each 64 KiB package
-// into a buffer of its own and hands it to the destination, and holds the last package of
-// every Write back (copying it) because it cannot know whether that package ends the stream.
-// An upload's body, though, goes to disk in page-aligned whole blocks (O_DIRECT), so the
-// packages had to be copied once more into an aligned block: 1.25 copies of the body, about
-// 9 % of an upload's CPU. Here the caller says which write ends the stream ([Writer.WriteLast]),
-// every package is sealed once, where it will be written from, and the only copy left is the
-// part of a package that overhangs a block boundary (at most one package per two blocks).
+// Both exist for object bodies, where sio's shape costs copies and small reads; sio stays the
+// reference they are tested against. sio's EncryptWriter seals each 64 KiB package into a
+// buffer of its own and hands it to the destination, and holds the last package of every Write
+// back (copying it) because it cannot know whether that package ends the stream. An upload's
+// body, though, goes to disk in page-aligned whole blocks (O_DIRECT), so the packages had to
+// be copied once more into an aligned block: 1.25 copies of the body, about 9 % of an upload's
+// CPU. Here the caller says which write ends the stream ([Writer.WriteLast]), every package is
+// sealed once, where it will be written from, and the only copy left is the part of a package
+// that overhangs a block boundary (at most one package per two blocks).
+//
+// sio's DecryptReader reads the stream one package (64 KiB) per read of its source, into a
+// buffer of its own. Reader reads as many packages as its buffer holds with each read (n to
+// a buffer of n·MaxPackage bytes: 4 to 256 KiB and 128 bytes, 3 to 256 KiB), decrypts
+// each package where it lies once all of it is there, and hands the plaintext out from there,
+// [Reader.WriteTo] without a copy. It accepts exactly the streams sio's DARE 2.0 decryption
+// accepts and fails where sio fails, handing out the same plaintext first; like sio it checks
+// a package only when its plaintext is asked for, so that a read of a range that stops at the
+// range's end succeeds whatever follows. Tests and a fuzz test check it against sio byte for
+// byte and error for error.
 //
 // The format (sio's DARE.md): a stream is a sequence of packages, each a 16-byte header
 // (version 0x20, cipher 0x00 for AES-256-GCM, payload length - 1 as little-endian uint16, and
-// a 12-byte nonce whose first bit marks the final package), the AES-256-GCM ciphertext of
-// 1 to 64 KiB of payload and its 16-byte tag. Every package but the final one carries 64 KiB.
+// a 12-byte nonce whose first bit marks the final package), the AEAD ciphertext of 1 to
+// 64 KiB of payload and its 16-byte tag. Every package but the final one carries 64 KiB, and
+// every one the stream's nonce and cipher suite; sio may also write cipher 0x01,
+// ChaCha20-Poly1305, which Reader accepts as sio does, while Writer writes AES-256-GCM only.
 // The AEAD nonce is the header's nonce with its last four bytes XORed with the package's
 // sequence number (little-endian); the additional data is the header's first four bytes.
-// Tests check every stream this writer makes against sio's decryption and against sio's own
+// Tests check every stream Writer makes against sio's decryption and against sio's own
 // encryption of the same plaintext under the same nonce, byte for byte.
+//
+// The AES-256-GCM of both is s3lite/internal/aesgcm's: twice crypto/cipher's speed where
+// the CPU has 512-bit VAES, crypto/cipher's elsewhere, and its output either way.
 package dare
 
 import (
-	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"io"
+
+	"github.com/kmsbox/kmsbox/s3lite/internal/aesgcm"
 )
 
 const (
@@ -62,6 +79,7 @@ type Writer struct {
 	w       io.Writer
 	aead    cipher.AEAD
 	nonce   [12]byte // the stream's nonce, final flag clear
+	iv      [12]byte // the AEAD nonce of the package being sealed (here, so as not to allocate)
 	seq     uint32   // sequence number of the next package
 	buf     []byte
 	block   int
@@ -80,14 +98,7 @@ func NewWriter(w io.Writer, key []byte, nonce *[12]byte, buf []byte, block int) 
 	if block <= 0 || len(buf) < BufferSize(block) {
 		return nil, errors.New("dare: the block must be positive and the buffer hold BufferSize(block) bytes")
 	}
-	if len(key) != 32 {
-		return nil, errors.New("dare: the key must have 32 bytes (AES-256)")
-	}
-	b, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, err
-	}
-	aead, err := cipher.NewGCM(b)
+	aead, err := newAEAD(key)
 	if err != nil {
 		return nil, err
 	}
@@ -99,6 +110,15 @@ func NewWriter(w io.Writer, key []byte, nonce *[12]byte, buf []byte, block int) 
 	}
 	dw.nonce[0] &^= finalFlag
 	return dw, nil
+}
+
+// newAEAD returns the AES-256-GCM AEAD of the 32-byte key: the one place both Writer and
+// Reader make it.
+func newAEAD(key []byte) (cipher.AEAD, error) {
+	if len(key) != 32 {
+		return nil, errors.New("dare: the key must have 32 bytes (AES-256)")
+	}
+	return aesgcm.New(key)
 }
 
 // Write seals p, which the stream continues after: every whole package at once, a partial
@@ -188,10 +208,9 @@ func (w *Writer) seal(pkg, payload []byte, final bool) {
 		h[4] |= finalFlag
 		w.final = true
 	}
-	var nonce [12]byte
-	copy(nonce[:], h[4:])
-	binary.LittleEndian.PutUint32(nonce[8:], binary.LittleEndian.Uint32(nonce[8:])^w.seq)
-	w.aead.Seal(pkg[HeaderSize:HeaderSize], nonce[:], payload, h[:4])
+	copy(w.iv[:], h[4:])
+	binary.LittleEndian.PutUint32(w.iv[8:], binary.LittleEndian.Uint32(w.iv[8:])^w.seq)
+	w.aead.Seal(pkg[HeaderSize:HeaderSize], w.iv[:], payload, h[:4])
 	w.seq++
 	w.n += HeaderSize + len(payload) + TagSize
 }
