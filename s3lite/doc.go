@@ -4,8 +4,9 @@
 // anonymous where a bucket policy or ACL makes a bucket public, and every
 // object encrypted at rest the way MinIO does it when a
 // KMS is configured: SSE-S3, SSE-KMS, SSE-C and bucket default encryption,
-// with DARE 2.0 streams from github.com/minio/sio (uploads are sealed by
-// s3lite/internal/dare, which writes the same format; its doc says why).
+// with DARE 2.0 streams in github.com/minio/sio's format (body streams are
+// sealed and read by s3lite/internal/dare, sealed keys and the last package
+// of a read by sio itself; the dare doc says why).
 //
 // Layout: routes.go is the whole API surface (S3 dispatches on query
 // subresources, which http.ServeMux cannot), serve.go runs a request through it

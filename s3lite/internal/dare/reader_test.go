@@ -223,7 +223,7 @@ func TestReaderReadsLarge(t *testing.T) {
 func TestReaderMidStream(t *testing.T) {
 	t.Parallel()
 	key, _ := testKey(12)
-	const packages = 10
+	const packages = 5
 	data := testData((packages-1)*MaxPayload + 100)
 	stream := sioEncrypt(t, data, key, []byte{sio.AES_256_GCM})
 	for _, bufSize := range []int{MaxPackage, 4 * MaxPackage, 512 << 10} {
