@@ -232,7 +232,7 @@ type segment struct {
 type rangeReader struct {
 	st   *store
 	pool *chunkPool
-	buf  *chunk       // lent by pool for hashedReader and openLast, returned by Close
+	buf  *chunk       // lent by pool for the readers of bodies, returned by Close
 	last bytes.Reader // the plaintext openLast returns
 	segs []segment
 	cur  io.Reader

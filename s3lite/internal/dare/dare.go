@@ -15,8 +15,9 @@
 // sio's DecryptReader reads the stream one package (64 KiB) per read of its source, into a
 // buffer of its own. Reader reads as many packages as its buffer holds with each read (n to
 // a buffer of n·MaxPackage bytes: 4 to 256 KiB and 128 bytes, 3 to 256 KiB), decrypts
-// each package where it lies once all of it is there, and hands the plaintext out from there,
-// [Reader.WriteTo] without a copy. It accepts exactly the streams sio's DARE 2.0 decryption
+// each package once all of it is there, straight into the caller's buffer if the plaintext
+// fits ([Reader.Read]) or where it lies, and hands the plaintext out from there
+// ([Reader.WriteTo] without a copy). It accepts exactly the streams sio's DARE 2.0 decryption
 // accepts and fails where sio fails, handing out the same plaintext first; like sio it checks
 // a package only when its plaintext is asked for, so that a read of a range that stops at the
 // range's end succeeds whatever follows. Tests and a fuzz test check it against sio byte for

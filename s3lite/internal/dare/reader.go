@@ -26,9 +26,10 @@ var ErrTampered = errors.New("dare: stream damaged or tampered with")
 // its plaintext is asked for: a reader of a range that stops at the range's end succeeds
 // even if the stream goes on past it, or stops there without its final package.
 //
-// It reads the stream into its buffer as many packages at a time as the buffer holds,
-// decrypts each package in place once all of it is there, and hands out the plaintext from
-// there. It is not safe for concurrent use.
+// It reads the stream into its buffer as many packages at a time as the buffer holds and
+// decrypts each package once all of it is there: into the p of a Read that the whole
+// plaintext fits into, else in place, to hand out from there. It is not safe for concurrent
+// use.
 type Reader struct {
 	src     io.Reader
 	aeads   [2]cipher.AEAD // by cipher suite
