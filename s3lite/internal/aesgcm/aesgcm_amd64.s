@@ -170,6 +170,7 @@ ghashLoop:
 
 ghashDone:
 	VMOVDQU X0, (AX)
+	VZEROUPPER
 	RET
 
 // COUNTERS: Z0-Z3 = the next 16 counter blocks; Z8 (byte-reversed counters of lanes 0-3)

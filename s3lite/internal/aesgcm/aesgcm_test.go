@@ -226,3 +226,24 @@ func TestNoAllocations(t *testing.T) {
 		t.Errorf("%v allocations per Seal and Open", allocs)
 	}
 }
+
+// BenchmarkNewSeal4K is a small object's cost: a new key and one 4 KiB package.
+func BenchmarkNewSeal4K(b *testing.B) {
+	key, nonce := random(32), random(NonceSize)
+	buf := make([]byte, 4096+TagSize)
+	for _, fast := range []bool{true, false} {
+		if fast && !available {
+			continue
+		}
+		b.Run(fmt.Sprintf("512-bit=%v", fast), func(b *testing.B) {
+			b.SetBytes(4096)
+			for b.Loop() {
+				a, err := newAEAD(key, fast)
+				if err != nil {
+					b.Fatal(err)
+				}
+				a.Seal(buf[:0], nonce, buf[:4096], nil)
+			}
+		})
+	}
+}
