@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/kmsbox/kmsbox/internal/netcork"
 	"log/slog"
 	"net"
 	"net/http"
@@ -68,6 +69,7 @@ func newHTTPServerTimeout(h http.Handler, tlsConfig *tls.Config, log *slog.Logge
 		MaxHeaderBytes: 1 << 20,
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 		ConnState:      fresh.track,
+		ConnContext:    netcork.ConnContext, // for handlers that cork (s3lite's object bodies)
 	}
 	srv.RegisterOnShutdown(fresh.closeAll)
 	return srv

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/kmsbox/kmsbox/internal/netcork"
 	"net"
 	"net/http"
 	"os"
@@ -49,6 +50,9 @@ func (a *Appliance) wire(ctx context.Context, lns map[string]net.Listener) error
 	}
 	for _, name := range []string{"s3", "console"} {
 		if ln := lns[name]; ln != nil {
+			if name == "s3" { // object bodies leave in writes of several TLS records
+				ln = netcork.NewListener(ln)
+			}
 			a.services = append(a.services, &service{name: name, scheme: "https", ln: ln,
 				srv: newHTTPServer(a.front(name), serverTLS, cfg.Logger.With("server", name))})
 		}

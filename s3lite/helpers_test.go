@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/kmsbox/kmsbox/internal/netcork"
 	"io"
 	"log/slog"
 	"net"
@@ -128,9 +129,36 @@ type env struct {
 	// closed receives the remote address of each client connection the
 	// server is done with.
 	closed chan string
+	// writes counts the writes that reach the server's connections, under
+	// netcork's Conns as in kmsbox.
+	writes atomic.Int64
 }
 
 type envOption func(*Config)
+
+// countingListener counts the writes to the connections it accepts.
+type countingListener struct {
+	net.Listener
+	writes *atomic.Int64
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return countingConn{c, l.writes}, nil
+}
+
+type countingConn struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c countingConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
+}
 
 func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
@@ -165,6 +193,8 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 			}
 		}
 	}
+	e.ts.Listener = netcork.NewListener(countingListener{e.ts.Listener, &e.writes})
+	e.ts.Config.ConnContext = netcork.ConnContext
 	e.ts.StartTLS()
 	t.Cleanup(func() {
 		e.ts.Close()

@@ -3,6 +3,7 @@ package s3lite
 import (
 	"context"
 	"errors"
+	"github.com/kmsbox/kmsbox/internal/netcork"
 	"io"
 	"io/fs"
 	"net/http"
@@ -300,6 +301,24 @@ func (s *Server) readObjectOnce(w http.ResponseWriter, q *request, withBody bool
 	if rr == nil {
 		return nil
 	}
+	if cc := netcork.From(q.r.Context()); cc != nil && q.r.ProtoMajor == 1 && length >= corkMin {
+		cc.Cork() // the body's TLS records leave several at a time
+		err := writeBody(w, rr, first, buf, length)
+		if uerr := cc.Uncork(); err == nil {
+			err = uerr
+		}
+		return err
+	}
+	return writeBody(w, rr, first, buf, length)
+}
+
+// corkMin is the smallest body whose TLS records are gathered into fewer
+// writes (internal/netcork): four records.
+const corkMin = 64 << 10
+
+// writeBody writes the length bytes of a body: first, which was read before
+// the response began, then the rest from rr.
+func writeBody(w io.Writer, rr *rangeReader, first, buf []byte, length int64) error {
 	if _, err := w.Write(first); err != nil {
 		return err
 	}
