@@ -307,6 +307,7 @@ func sseS3Opt() encrypt.ServerSide { return encrypt.NewSSE() }
 // countDataFiles counts committed body files under the data directory.
 func countDataFiles(t *testing.T, e *env) int {
 	t.Helper()
+	e.srv.st.settle()
 	n := 0
 	err := filepath.WalkDir(filepath.Join(e.cfg.Dir, "data"), func(_ string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
@@ -388,3 +389,6 @@ func withSSE(in *s3.PutObjectInput, sse, kmsCtx string) *s3.PutObjectInput {
 	}
 	return in
 }
+
+// settle waits until the bodies removeFiles queued are unlinked.
+func (st *store) settle() { st.trashed.Wait() }

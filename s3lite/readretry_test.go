@@ -46,6 +46,7 @@ func TestReadOverwrittenWhileStreaming(t *testing.T) {
 	w.overwrite = func() {
 		_, old := put('b')
 		e.srv.st.removeFiles(old)
+		e.srv.st.settle()
 	}
 	q := &request{r: httptest.NewRequestWithContext(context.Background(), http.MethodGet, "/streaming/k", nil), bucket: b, key: "k"}
 	err := e.srv.readObject(w, q, true)

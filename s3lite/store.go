@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -49,6 +50,13 @@ type store struct {
 	macsRequired atomic.Bool
 	// now is the time of Object Lock checks without a request (storelock.go); nil: time.Now.
 	now func() time.Time
+	// trash is removeFiles' queue of committed bodies no record names any more, which
+	// remover unlinks off the request path (storefile.go); close drains it.
+	trash       chan string
+	trashMu     sync.RWMutex // removeFiles holds it to send; close, to close trash
+	trashClosed bool
+	trashed     sync.WaitGroup // the queued bodies not yet unlinked
+	removerDone chan struct{}
 }
 
 // bucketInfo is a bucket's record.
@@ -135,10 +143,24 @@ func openStore(ctx context.Context, dir string, dmg *damageLog) (*store, error) 
 		db.Close()
 		return nil, err
 	}
+	st.trash, st.removerDone = make(chan string, trashQueue), make(chan struct{})
+	go st.remover()
 	return st, nil
 }
 
-func (st *store) close() error { return st.db.Close() }
+// close unlinks the bodies still queued for removal and closes the metadata.
+func (st *store) close() error {
+	st.trashMu.Lock()
+	if st.trash != nil && !st.trashClosed {
+		st.trashClosed = true
+		close(st.trash)
+	}
+	st.trashMu.Unlock()
+	if st.removerDone != nil {
+		<-st.removerDone
+	}
+	return st.db.Close()
+}
 
 // The metadata methods take the request's context: a request that has gone away neither
 // waits for bolt's writer lock nor changes anything. Once a transaction runs it finishes

@@ -203,13 +203,46 @@ func (st *store) statFile(name string, size int64) error {
 	return nil
 }
 
-// removeFiles deletes committed bodies no longer referenced.
+// trashQueue bounds the bodies waiting for remover; past it, removeFiles
+// unlinks them itself.
+const trashQueue = 1024
+
+// removeFiles deletes committed bodies no longer referenced: it queues them
+// for remover, so that an overwrite does not wait for the unlink of the body
+// it replaced (5 ms for 16 MiB here, on ext4 with discard; MinIO too moves
+// such bodies out of the request's way). A crash before the unlink leaves
+// files no record names, which the sweep at the next open removes.
 func (st *store) removeFiles(names []string) {
+	st.trashMu.RLock()
+	defer st.trashMu.RUnlock()
 	for _, n := range names {
-		if validFileName(n) {
-			os.Remove(filepath.Join(st.dataDir, filepath.FromSlash(n)))
+		if !validFileName(n) {
+			continue
 		}
+		if !st.trashClosed {
+			st.trashed.Add(1)
+			select {
+			case st.trash <- n:
+				continue
+			default: // full
+				st.trashed.Done()
+			}
+		}
+		st.unlink(n)
 	}
+}
+
+// remover unlinks the bodies removeFiles queues, until close.
+func (st *store) remover() {
+	defer close(st.removerDone)
+	for n := range st.trash {
+		st.unlink(n)
+		st.trashed.Done()
+	}
+}
+
+func (st *store) unlink(name string) {
+	os.Remove(filepath.Join(st.dataDir, filepath.FromSlash(name)))
 }
 
 // files returns the body file names of parts.

@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/minio/minio-go/v7"
 )
 
 // TestCommitFile: a committed body is under its returned name in data/ with its bytes and
@@ -83,4 +87,70 @@ func BenchmarkCommitFile(b *testing.B) {
 			st.removeFiles([]string{name})
 		}
 	})
+}
+
+// TestReplacedBodiesRemoved: the bodies an overwrite and a delete replace are unlinked off
+// the request path, and gone once the store has closed (close drains the queue); the
+// current body stays. After close, removeFiles unlinks at once.
+func TestReplacedBodiesRemoved(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	b := e.bucket("trash")
+	put := func(key string, body []byte) {
+		t.Helper()
+		if _, err := e.mc.PutObject(ctx, b, key, bytes.NewReader(body), int64(len(body)), minio.PutObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("k", randBytes(100))
+	put("gone", randBytes(100))
+	old := bodyFiles(t, e, b, "k")
+	deleted := bodyFiles(t, e, b, "gone")
+	body := randBytes(70000)
+	put("k", body)
+	if err := e.mc.RemoveObject(ctx, b, "gone", minio.RemoveObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cur := bodyFiles(t, e, b, "k")
+	e.restart()
+	for _, f := range append(old, deleted...) {
+		if _, err := os.Stat(f); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("replaced body %s: %v, want removed", f, err)
+		}
+	}
+	for _, f := range cur {
+		if _, err := os.Stat(f); err != nil {
+			t.Errorf("current body %s: %v", f, err)
+		}
+	}
+	o, err := e.mc.GetObject(ctx, b, "k", minio.GetObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(o)
+	o.Close()
+	if err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("GET after the restart: %d bytes, %v", len(got), err)
+	}
+
+	st, err := openStore(ctx, t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "ab/ab" + strings.Repeat("1", 30)
+	path := filepath.Join(st.dataDir, filepath.FromSlash(name))
+	if err := os.WriteFile(path, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if !validFileName(name) {
+		t.Fatalf("%q is not a body file name", name)
+	}
+	if err := st.close(); err != nil {
+		t.Fatal(err)
+	}
+	st.removeFiles([]string{name})
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("removeFiles after close: %v, want removed", err)
+	}
 }
