@@ -5,13 +5,14 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"github.com/kmsbox/kmsbox/internal/netcork"
 	"log/slog"
 	"net"
 	"net/http"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/kmsbox/kmsbox/internal/netcork"
 )
 
 // service is one HTTPS server of the appliance: a handler on a bound listener.

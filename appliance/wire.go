@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"github.com/kmsbox/kmsbox/internal/netcork"
 	"net"
 	"net/http"
 	"os"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/kmsbox/kmsbox/embeddedvault"
 	"github.com/kmsbox/kmsbox/internal/atomicfile"
+	"github.com/kmsbox/kmsbox/internal/netcork"
 	"github.com/kmsbox/kmsbox/kescore"
 	"github.com/kmsbox/kmsbox/s3lite"
 )

@@ -3,7 +3,6 @@ package s3lite
 import (
 	"context"
 	"errors"
-	"github.com/kmsbox/kmsbox/internal/netcork"
 	"io"
 	"io/fs"
 	"net/http"
@@ -13,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kmsbox/kmsbox/internal/netcork"
 	"github.com/kmsbox/kmsbox/s3lite/internal/checksum"
 )
 
