@@ -83,11 +83,14 @@ func TestCopySourceOverwritten(t *testing.T) {
 	ctx := context.Background()
 	b := e.bucket("copyrace")
 
+	// put stores key and waits until the body it replaced is unlinked, so that an overwrite
+	// inside a copy pulls the old files away before the copy opens them.
 	put := func(key string, data []byte, sse types.ServerSideEncryption) string {
 		out, err := e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String(key), Body: bytes.NewReader(data), ServerSideEncryption: sse})
 		if err != nil {
 			t.Fatal(err)
 		}
+		e.srv.st.settle()
 		return aws.ToString(out.ETag)
 	}
 	// overwriteOnce arms hook to replace key with data (SSE sse) inside

@@ -761,6 +761,9 @@ func noPlaintextAtRest(t testing.TB, dir string, needles map[string][]byte) {
 			return err
 		}
 		b, err := os.ReadFile(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // a replaced body the server unlinked meanwhile
+		}
 		if err != nil {
 			return err
 		}
