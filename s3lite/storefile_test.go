@@ -154,3 +154,24 @@ func TestReplacedBodiesRemoved(t *testing.T) {
 		t.Errorf("removeFiles after close: %v, want removed", err)
 	}
 }
+
+// TestRemoveFilesQueueFull: with the removal queue full, removeFiles unlinks the body
+// itself, at once, and leaves nothing counted as queued.
+func TestRemoveFilesQueueFull(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	st := &store{dataDir: dir, trash: make(chan string)} // no room, no remover
+	name := "cd/cd" + strings.Repeat("2", 30)
+	path := filepath.Join(dir, filepath.FromSlash(name))
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st.removeFiles([]string{name, "../not-a-body"})
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("body with the queue full: %v, want removed", err)
+	}
+	st.settle() // returns: nothing was left counted as queued
+}

@@ -87,19 +87,11 @@ func (g *gcm) NonceSize() int { return NonceSize }
 func (g *gcm) Overhead() int  { return TagSize }
 
 func (g *gcm) Seal(dst, nonce, plaintext, additionalData []byte) []byte {
-	if len(nonce) != NonceSize {
-		panic("crypto/cipher: incorrect nonce length given to GCM")
-	}
+	checkNonce(nonce)
 	if uint64(len(plaintext)) > maxText {
 		panic("crypto/cipher: message too large for GCM")
 	}
-	ret, out := sliceForAppend(dst, len(plaintext)+TagSize)
-	if inexactOverlap(out, plaintext) {
-		panic("crypto/cipher: invalid buffer overlap of output and input")
-	}
-	if anyOverlap(out, additionalData) {
-		panic("crypto/cipher: invalid buffer overlap of output and additional data")
-	}
+	ret, out := output(dst, len(plaintext)+TagSize, plaintext, additionalData)
 	ct := out[:len(plaintext)]
 
 	var ctr, mask, y [16]byte
@@ -116,21 +108,13 @@ func (g *gcm) Seal(dst, nonce, plaintext, additionalData []byte) []byte {
 }
 
 func (g *gcm) Open(dst, nonce, ciphertext, additionalData []byte) ([]byte, error) {
-	if len(nonce) != NonceSize {
-		panic("crypto/cipher: incorrect nonce length given to GCM")
-	}
+	checkNonce(nonce)
 	if len(ciphertext) < TagSize || uint64(len(ciphertext)) > maxText+TagSize {
 		return nil, errOpen
 	}
 	tag := ciphertext[len(ciphertext)-TagSize:]
 	ciphertext = ciphertext[:len(ciphertext)-TagSize]
-	ret, out := sliceForAppend(dst, len(ciphertext))
-	if inexactOverlap(out, ciphertext) {
-		panic("crypto/cipher: invalid buffer overlap of output and input")
-	}
-	if anyOverlap(out, additionalData) {
-		panic("crypto/cipher: invalid buffer overlap of output and additional data")
-	}
+	ret, out := output(dst, len(ciphertext), ciphertext, additionalData)
 
 	var ctr, mask, y [16]byte
 	g.start(&ctr, &mask, nonce)
@@ -194,6 +178,27 @@ func (g *gcm) finish(tag []byte, y, mask *[16]byte, aadLen, textLen int) {
 	for i := range TagSize {
 		tag[i] = y[15-i] ^ mask[i]
 	}
+}
+
+// checkNonce panics, as crypto/cipher's GCM does, on a nonce of the wrong size.
+func checkNonce(nonce []byte) {
+	if len(nonce) != NonceSize {
+		panic("crypto/cipher: incorrect nonce length given to GCM")
+	}
+}
+
+// output extends dst by n bytes for the output of a Seal or Open of in, panicking as
+// crypto/cipher does if the new part overlaps in other than exactly, or overlaps aad: the
+// whole and the new part.
+func output(dst []byte, n int, in, aad []byte) (ret, out []byte) {
+	ret, out = sliceForAppend(dst, n)
+	if inexactOverlap(out, in) {
+		panic("crypto/cipher: invalid buffer overlap of output and input")
+	}
+	if anyOverlap(out, aad) {
+		panic("crypto/cipher: invalid buffer overlap of output and additional data")
+	}
+	return ret, out
 }
 
 // sliceForAppend extends in by n bytes, reallocating if needed: the whole and the new part.

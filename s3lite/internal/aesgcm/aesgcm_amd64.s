@@ -43,6 +43,28 @@ DATA gfPoly<>+0x00(SB)/8, $1
 DATA gfPoly<>+0x08(SB)/8, $0xc200000000000000
 GLOBL gfPoly<>(SB), RODATA|NOPTR, $16
 
+// SETUP takes the arguments of sealBlocks and openBlocks (k, dst, src, n, ctr, y) into AX,
+// DI, SI, CX, DX and BX, and loads the constants, the counters from ctr, the powers of H
+// from k and the GHASH state from y.
+#define SETUP \
+	MOVQ k+0(FP), AX; \
+	MOVQ dst+8(FP), DI; \
+	MOVQ src+16(FP), SI; \
+	MOVQ n+24(FP), CX; \
+	MOVQ ctr+32(FP), DX; \
+	MOVQ y+40(FP), BX; \
+	VMOVDQU64 bswapMask<>(SB), Z25; \
+	VMOVDQU64 ctrFour<>(SB), Z24; \
+	VMOVDQU64 gfPoly<>(SB), X26; \
+	VBROADCASTI32X4 (DX), Z8; \
+	VPSHUFB Z25, Z8, Z8; \
+	VPADDD ctrLanes<>(SB), Z8, Z8; \
+	VMOVDQU64 960(AX), Z10; \
+	VMOVDQU64 1024(AX), Z11; \
+	VMOVDQU64 1088(AX), Z12; \
+	VMOVDQU64 1152(AX), Z13; \
+	VMOVDQU64 (BX), X20
+
 // expandKey256's two halves of a double round (FIPS 197 5.2 for Nk = 8): X2 holds
 // AESKEYGENASSIST's output; X1 and X3 are the last two round keys; X4 is scratch.
 #define EXPAND_EVEN \
@@ -216,21 +238,6 @@ ghashDone:
 	REDUCE(X14, X15, X16, X26, X17); \
 	VMOVDQA64 X16, X20
 
-// SETUP loads the constants, the counters from ctr (DX), the powers of H from k (AX) and
-// the GHASH state from y (BX).
-#define SETUP \
-	VMOVDQU64 bswapMask<>(SB), Z25; \
-	VMOVDQU64 ctrFour<>(SB), Z24; \
-	VMOVDQU64 gfPoly<>(SB), X26; \
-	VBROADCASTI32X4 (DX), Z8; \
-	VPSHUFB Z25, Z8, Z8; \
-	VPADDD ctrLanes<>(SB), Z8, Z8; \
-	VMOVDQU64 960(AX), Z10; \
-	VMOVDQU64 1024(AX), Z11; \
-	VMOVDQU64 1088(AX), Z12; \
-	VMOVDQU64 1152(AX), Z13; \
-	VMOVDQU64 (BX), X20
-
 // FINISH stores the next counter block to ctr (DX) and the GHASH state to y (BX).
 #define FINISH \
 	VPSHUFB Z25, Z8, Z0; \
@@ -253,12 +260,6 @@ ghashDone:
 // Encrypts n bytes (a multiple of 256) of src to dst from the counter block ctr and hashes
 // the ciphertext into y; ctr is left at the next counter block.
 TEXT ·sealBlocks(SB), NOSPLIT, $0-48
-	MOVQ k+0(FP), AX
-	MOVQ dst+8(FP), DI
-	MOVQ src+16(FP), SI
-	MOVQ n+24(FP), CX
-	MOVQ ctr+32(FP), DX
-	MOVQ y+40(FP), BX
 	SETUP
 
 	CMPQ CX, $256
@@ -291,12 +292,6 @@ sealDone:
 // Hashes n bytes (a multiple of 256) of ciphertext at src into y and decrypts them to dst
 // (which may be src) from the counter block ctr; ctr is left at the next counter block.
 TEXT ·openBlocks(SB), NOSPLIT, $0-48
-	MOVQ k+0(FP), AX
-	MOVQ dst+8(FP), DI
-	MOVQ src+16(FP), SI
-	MOVQ n+24(FP), CX
-	MOVQ ctr+32(FP), DX
-	MOVQ y+40(FP), BX
 	SETUP
 
 openLoop:

@@ -67,6 +67,9 @@ const (
 // on a package boundary: its last package is already sealed as not final.
 var ErrNotFinal = errors.New("dare: stream ended without a final package (use WriteLast)")
 
+// errKeySize refuses a key of other than 32 bytes.
+var errKeySize = errors.New("dare: the key must have 32 bytes (AES-256)")
+
 // errClosed is what a write after the end of the stream returns.
 var errClosed = errors.New("dare: write after the end of the stream")
 
@@ -117,7 +120,7 @@ func NewWriter(w io.Writer, key []byte, nonce *[12]byte, buf []byte, block int) 
 // Reader make it.
 func newAEAD(key []byte) (cipher.AEAD, error) {
 	if len(key) != 32 {
-		return nil, errors.New("dare: the key must have 32 bytes (AES-256)")
+		return nil, errKeySize
 	}
 	return aesgcm.New(key)
 }

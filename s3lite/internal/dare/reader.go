@@ -32,7 +32,8 @@ var ErrTampered = errors.New("dare: stream damaged or tampered with")
 // use.
 type Reader struct {
 	src     io.Reader
-	aeads   [2]cipher.AEAD // by cipher suite
+	key     []byte
+	aead    cipher.AEAD // of the stream's cipher suite, made at its first header
 	buf     []byte
 	seq     uint32   // sequence number of the next package
 	nonce   [12]byte // the first package's nonce, final flag clear
@@ -54,20 +55,28 @@ type Reader struct {
 // buf, at least MaxPackage bytes, is the Reader's working memory: each read of r fills as
 // much of it as r gives before its end, so a larger buf means fewer, larger reads. Each read
 // but the first brings len(buf)/MaxPackage packages (it keeps the part of a package the last
-// one brought): a multiple of MaxPackage wastes none of buf.
+// one brought): a multiple of MaxPackage wastes none of buf. The Reader keeps key, which must
+// not change while it reads; the AEAD is made at the first header, for its cipher suite.
 func NewReader(r io.Reader, key []byte, seq uint32, buf []byte) (*Reader, error) {
 	if len(buf) < MaxPackage {
 		return nil, errors.New("dare: the buffer must hold MaxPackage bytes")
 	}
-	gcm, err := newAEAD(key)
-	if err != nil {
-		return nil, err
+	if len(key) != 32 {
+		return nil, errKeySize
 	}
-	chacha, err := chacha20poly1305.New(key)
-	if err != nil {
-		return nil, err
+	return &Reader{src: r, key: key, buf: buf, seq: seq}, nil
+}
+
+// suiteAEAD returns the AEAD of cipher suite s under key, or nil for a suite sio does not
+// know (which open refuses).
+func suiteAEAD(s byte, key []byte) (cipher.AEAD, error) {
+	switch s {
+	case aes256GCM:
+		return newAEAD(key)
+	case chacha20Poly1305:
+		return chacha20poly1305.New(key)
 	}
-	return &Reader{src: r, aeads: [2]cipher.AEAD{aes256GCM: gcm, chacha20Poly1305: chacha}, buf: buf, seq: seq}, nil
+	return nil, nil
 }
 
 // Read reads plaintext into p, and io.EOF once the final package's plaintext is read. Its
@@ -170,6 +179,11 @@ func (r *Reader) open(dst []byte) (int, error) {
 		r.started = true
 		r.nonce = nonce
 		r.suite = h[1]
+		aead, err := suiteAEAD(r.suite, r.key)
+		if err != nil {
+			return 0, err
+		}
+		r.aead = aead
 	}
 	payload := int(binary.LittleEndian.Uint16(h[2:4])) + 1
 	final := h[4]&finalFlag != 0
@@ -215,7 +229,7 @@ func (r *Reader) open(dst []byte) (int, error) {
 	if direct {
 		pt = dst[:0]
 	}
-	if _, err := r.aeads[r.suite].Open(pt, r.iv[:], ct, h[:4]); err != nil {
+	if _, err := r.aead.Open(pt, r.iv[:], ct, h[:4]); err != nil {
 		return 0, fmt.Errorf("%w: package %d is not authentic", ErrTampered, r.seq)
 	}
 	r.seq++
